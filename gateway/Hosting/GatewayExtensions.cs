@@ -1,0 +1,129 @@
+using System.Net;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using Orleans.Runtime;
+using OrleansCrm.Gateway.Customers;
+using OrleansCrm.Gateway.Health;
+using OrleansCrm.Hosting.Configuration;
+using Serilog;
+
+namespace OrleansCrm.Gateway.Hosting;
+
+public static class GatewayExtensions
+{
+    /// <summary>
+    /// Joins the cluster as an Orleans client, discovering silo gateways through the cluster's database.
+    /// Used when the gateway runs in its own process; a silo that hosts the gateway uses its own client.
+    /// </summary>
+    public static IHostApplicationBuilder AddCrmClient(this IHostApplicationBuilder builder, CrmSettings settings)
+    {
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = settings.ClusterId;
+                o.ServiceId = settings.ServiceId;
+            });
+            client.UseAdoNetClustering(o =>
+            {
+                o.Invariant = settings.Storage.Invariant;
+                o.ConnectionString = settings.Storage.ConnectionString;
+            });
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
+            // A call to a silo that died waits this long, not Orleans' 30 s default (see docs/architecture.md).
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = settings.Gateway.CallTimeout);
+            client.UseConnectionRetryFilter(RetryConnectingAsync);
+            client.AddMemoryStreams(StorageNames.Streams);
+            if (settings.Gateway.Dashboard)
+            {
+                client.AddDashboard();
+            }
+        });
+        return builder;
+    }
+
+    /// <summary>Endpoints, problem details, OpenAPI and health checks; works over any IClusterClient in DI.</summary>
+    public static WebApplicationBuilder AddCrmGateway(this WebApplicationBuilder builder, CrmSettings settings)
+    {
+        builder.WebHost.UseUrls(settings.Gateway.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
+            ctx.ProblemDetails.Extensions.TryAdd("traceId", ctx.HttpContext.TraceIdentifier));
+        builder.Services.AddExceptionHandler<ClusterExceptionHandler>();
+        builder.Services.AddOpenApi();
+        // Unreadable bodies reach ClusterExceptionHandler, which names the offending JSON path.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddCrmHealthChecks();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase);
+        return builder;
+    }
+
+    public static WebApplication MapCrmGateway(this WebApplication app, CrmSettings settings)
+    {
+        // Outermost, so the logged status is the one the caller received.
+        app.UseSerilogRequestLogging(o =>
+            o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.000} ms");
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapCrmHealth();
+        app.MapCustomerEndpoints();
+        if (settings.Gateway.Dashboard)
+        {
+            app.MapOrleansDashboard("/dashboard");
+        }
+
+        return app;
+    }
+
+    private static async Task<bool> RetryConnectingAsync(Exception error, CancellationToken cancellation)
+    {
+        // The gateway may start before any silo; keep trying until a silo answers or the process is stopped.
+        Log.Warning("No silo answered yet ({Reason}); retrying in 2 s", error.Message);
+        await Task.Delay(TimeSpan.FromSeconds(2), cancellation);
+        return true;
+    }
+
+    /// <summary>Turns cluster failures into problem details instead of bare 500s.</summary>
+    private sealed class ClusterExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+    {
+        public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+        {
+            var (status, title) = exception switch
+            {
+                TimeoutException => (StatusCodes.Status504GatewayTimeout, "The cluster did not answer in time; the outcome is unknown"),
+                SiloUnavailableException or OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException =>
+                    (StatusCodes.Status503ServiceUnavailable, "The cluster is unavailable; try again"),
+                BadHttpRequestException bad => (bad.StatusCode, "The request could not be read"),
+                _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred"),
+            };
+            var details = new ProblemDetails { Status = status, Title = title };
+            if (exception is BadHttpRequestException { InnerException: System.Text.Json.JsonException json })
+            {
+                var field = string.IsNullOrEmpty(json.Path) || json.Path == "$" ? "body" : json.Path.TrimStart('$', '.');
+                details.Detail = $"The body is not valid JSON for this request at '{field}'.";
+                details.Extensions["errors"] = new Dictionary<string, string[]> { [field] = ["could not be read as the expected type"] };
+            }
+            else if (exception is BadHttpRequestException bad2)
+            {
+                details.Detail = bad2.Message;
+            }
+
+            context.Response.StatusCode = status;
+            if (status == StatusCodes.Status503ServiceUnavailable)
+            {
+                context.Response.Headers.RetryAfter = "1";
+            }
+
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                Exception = exception,
+                ProblemDetails = details,
+            });
+        }
+    }
+}

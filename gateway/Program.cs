@@ -1,0 +1,24 @@
+using OrleansCrm.Hosting;
+using OrleansCrm.Hosting.Configuration;
+using OrleansCrm.Hosting.Logging;
+using OrleansCrm.Gateway.Hosting;
+
+namespace OrleansCrm.Gateway;
+
+/// <summary>A gateway on its own: an Orleans client that finds the silos through the cluster's database.</summary>
+public static class Program
+{
+    public static Task<int> Main(string[] args) => CrmProgram.RunAsync(args, async (settings, configPath, rest) =>
+    {
+        var builder = WebApplication.CreateBuilder(rest);
+        builder.AddCrmSources(configPath, rest);
+        builder.AddCrmLogging(settings, "gateway");
+        builder.AddCrmClient(settings);
+        builder.AddCrmGateway(settings);
+
+        var app = builder.Build();
+        app.MapCrmGateway(settings);
+        await app.RunAsync();
+        return 0;
+    });
+}

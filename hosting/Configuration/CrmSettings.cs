@@ -1,0 +1,44 @@
+namespace OrleansCrm.Hosting.Configuration;
+
+/// <summary>Where grain state, reminders and cluster membership live.</summary>
+public enum StorageKind
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// The validated content of <c>cluster.json</c> (after environment variables and command-line overrides).
+/// Built only by <see cref="CrmConfiguration"/>, so every instance has passed validation.
+/// </summary>
+public sealed record CrmSettings(
+    string ClusterId,
+    string ServiceId,
+    StorageSettings Storage,
+    SiloSettings Silo,
+    GatewaySettings Gateway,
+    LogSettings Log,
+    string ConfigPath);
+
+public sealed record StorageSettings(StorageKind Kind, string ConnectionString)
+{
+    /// <summary>The ADO.NET invariant name the Orleans providers expect for this storage kind.</summary>
+    public string Invariant => Kind switch
+    {
+        // Orleans maps this invariant to Microsoft.Data.Sqlite's factory.
+        StorageKind.Sqlite => "System.Data.SQLite",
+        StorageKind.Postgres => "Npgsql",
+        _ => throw new InvalidOperationException($"Unknown storage kind {Kind}"),
+    };
+}
+
+public sealed record SiloSettings(
+    string AdvertisedAddress,
+    int SiloPort,
+    int GatewayPort,
+    bool ListenOnAnyAddress,
+    bool HostGateway);
+
+public sealed record GatewaySettings(string Urls, TimeSpan CallTimeout, bool Dashboard);
+
+public sealed record LogSettings(Serilog.Events.LogEventLevel Level, Serilog.Events.LogEventLevel OrleansLevel, bool Json);

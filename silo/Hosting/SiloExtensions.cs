@@ -1,0 +1,66 @@
+using System.Net;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using OrleansCrm.Hosting.Configuration;
+
+namespace OrleansCrm.Silo.Hosting;
+
+public static class SiloExtensions
+{
+    /// <summary>
+    /// An Orleans silo on the configured storage: ADO.NET clustering, grain storage and reminders on the same
+    /// database (an SQLite file or PostgreSQL), and a stream provider whose subscriptions are stored there too.
+    /// </summary>
+    public static IHostApplicationBuilder AddCrmSilo(this IHostApplicationBuilder builder, CrmSettings settings)
+    {
+        var storage = settings.Storage;
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = settings.ClusterId;
+                o.ServiceId = settings.ServiceId;
+            });
+            silo.ConfigureEndpoints(
+                IPAddress.Parse(settings.Silo.AdvertisedAddress),
+                settings.Silo.SiloPort,
+                settings.Silo.GatewayPort,
+                listenOnAnyHostAddress: settings.Silo.ListenOnAnyAddress);
+
+            silo.UseAdoNetClustering(o =>
+            {
+                o.Invariant = storage.Invariant;
+                o.ConnectionString = storage.ConnectionString;
+            });
+            silo.AddCrmStorage(storage);
+            if (settings.Gateway.Dashboard)
+            {
+                silo.AddDashboard();
+            }
+        });
+        return builder;
+    }
+
+    /// <summary>Grain storage, reminders and streams on <paramref name="storage"/>; clustering is the caller's choice.</summary>
+    public static ISiloBuilder AddCrmStorage(this ISiloBuilder silo, StorageSettings storage)
+    {
+        silo.AddAdoNetGrainStorage(StorageNames.Crm, o =>
+        {
+            o.Invariant = storage.Invariant;
+            o.ConnectionString = storage.ConnectionString;
+        });
+        silo.AddAdoNetGrainStorage(StorageNames.PubSub, o =>
+        {
+            o.Invariant = storage.Invariant;
+            o.ConnectionString = storage.ConnectionString;
+        });
+        silo.UseAdoNetReminderService(o =>
+        {
+            o.Invariant = storage.Invariant;
+            o.ConnectionString = storage.ConnectionString;
+        });
+        silo.AddMemoryStreams(StorageNames.Streams);
+        silo.Services.AddSingleton(TimeProvider.System);
+        return silo;
+    }
+}

@@ -1,0 +1,56 @@
+using OrleansCrm.Gateway.Hosting;
+using OrleansCrm.Hosting;
+using OrleansCrm.Hosting.Configuration;
+using OrleansCrm.Hosting.Logging;
+using OrleansCrm.Silo.Hosting;
+using OrleansCrm.Silo.Storage;
+
+namespace OrleansCrm.Silo;
+
+/// <summary>
+/// <c>run</c> (the default): apply the schema, then host a silo and, unless <c>silo.hostGateway</c> is false, the
+/// HTTP gateway in the same process. <c>migrate</c>: apply the schema and exit.
+/// </summary>
+public static class Program
+{
+    public static Task<int> Main(string[] args) => CrmProgram.RunAsync(args, async (settings, configPath, rest) =>
+    {
+        var verb = rest.Length > 0 && !rest[0].StartsWith('-') ? rest[0] : "run";
+        var hostArgs = verb == "run" && rest.Length > 0 && rest[0] == "run" ? rest[1..] : rest;
+        switch (verb)
+        {
+            case "migrate":
+                var result = await SchemaMigrator.MigrateAsync(settings.Storage);
+                await Console.Out.WriteLineAsync($"schema up to date on {settings.Storage.Kind}: {result.Applied} script(s) applied, {result.AlreadyPresent} already present");
+                return 0;
+            case "run":
+                await SchemaMigrator.MigrateAsync(settings.Storage);
+                await RunAsync(settings, configPath, hostArgs);
+                return 0;
+            default:
+                throw new ConfigurationProblemException($"command line: unknown command \"{verb}\" (use run or migrate)");
+        }
+    });
+
+    private static async Task RunAsync(CrmSettings settings, string configPath, string[] args)
+    {
+        if (settings.Silo.HostGateway)
+        {
+            var web = WebApplication.CreateBuilder(args);
+            web.AddCrmSources(configPath, args);
+            web.AddCrmLogging(settings, "silo+gateway");
+            web.AddCrmSilo(settings);
+            web.AddCrmGateway(settings);
+            var app = web.Build();
+            app.MapCrmGateway(settings);
+            await app.RunAsync();
+            return;
+        }
+
+        var builder = Host.CreateApplicationBuilder(args);
+        builder.AddCrmSources(configPath, args);
+        builder.AddCrmLogging(settings, "silo");
+        builder.AddCrmSilo(settings);
+        await builder.Build().RunAsync();
+    }
+}

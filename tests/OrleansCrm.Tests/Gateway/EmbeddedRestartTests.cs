@@ -1,0 +1,43 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using OrleansCrm.Tests.Support;
+
+namespace OrleansCrm.Tests.Gateway;
+
+public sealed class EmbeddedRestartTests
+{
+    [Fact]
+    public async Task Data_written_before_a_stop_is_read_back_after_a_start()
+    {
+        var folder = Directory.CreateTempSubdirectory("crm-restart-").FullName;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var config = TestConfig.Sqlite(Path.Combine(folder, "data", "crm.db"), Ports.Free(), Ports.Free(), Ports.Free());
+        var ids = Enumerable.Range(0, 5).Select(i => $"restart-{i}").ToArray();
+
+        await using (var first = CrmProcess.Start(Repo.SiloDll, folder, config, "first"))
+        {
+            await first.WaitReadyAsync(http, TimeSpan.FromSeconds(90));
+            foreach (var id in ids)
+            {
+                using var put = await http.PutCustomerAsync(first.Http!, id, new { firstName = "Name " + id, email = $"{id}@example.com" });
+                Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+            }
+
+            Assert.Equal(0, await first.StopAsync(TimeSpan.FromSeconds(60)));
+        }
+
+        await using (var second = CrmProcess.Start(Repo.SiloDll, folder, config, "second"))
+        {
+            await second.WaitReadyAsync(http, TimeSpan.FromSeconds(90));
+            foreach (var id in ids)
+            {
+                var view = await http.GetFromJsonAsync<JsonElement>(new Uri(second.Http!, $"/api/v1/customers/{id}"));
+                Assert.Equal("Name " + id, view.GetProperty("firstName").GetString());
+                Assert.Equal($"{id}@example.com", view.GetProperty("email").GetString());
+            }
+        }
+
+        Directory.Delete(folder, recursive: true);
+    }
+}
