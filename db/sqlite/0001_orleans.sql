@@ -198,9 +198,14 @@ ON CONFLICT (QueryKey) DO UPDATE SET QueryText = excluded.QueryText;
 -- ---------------------------------------------------------------------------------------------
 -- Named queries: grain storage
 -- ---------------------------------------------------------------------------------------------
--- Write: exactly one of the two statements can apply (decided by @GrainStateVersion). A row with
--- NewGrainStateVersion is returned only on success; no row means "version conflict", which
+-- Write: exactly one of the two data statements can apply (decided by @GrainStateVersion). A row
+-- with NewGrainStateVersion is returned only on success; no row means "version conflict", which
 -- Orleans turns into InconsistentStateException (also when a concurrent first write won).
+-- RETURNING is deliberately not used in this file: with RETURNING, SQLite commits the autocommit
+-- statement on a later sqlite3_step, where Microsoft.Data.Sqlite does not retry SQLITE_BUSY, so a
+-- busy database surfaced as "database is locked" instead of waiting. A plain DML statement runs
+-- and commits in its first step (which Microsoft.Data.Sqlite retries), and changes() then tells
+-- the following SELECT whether it applied.
 INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES
 ('ReadFromStorageKey', '
 SELECT PayloadBinary, Version
@@ -222,16 +227,18 @@ WHERE @GrainStateVersion IS NOT NULL
   AND GrainIdN0 = @GrainIdN0 AND GrainIdN1 = @GrainIdN1
   AND GrainTypeString = @GrainTypeString
   AND GrainIdExtensionString = COALESCE(@GrainIdExtensionString, '''')
-  AND Version = @GrainStateVersion
-RETURNING Version AS NewGrainStateVersion;
+  AND Version = @GrainStateVersion;
+SELECT @GrainStateVersion + 1 AS NewGrainStateVersion
+WHERE @GrainStateVersion IS NOT NULL AND changes() > 0;
 INSERT INTO OrleansStorage
     (GrainIdHash, GrainIdN0, GrainIdN1, GrainTypeHash, GrainTypeString, GrainIdExtensionString,
      ServiceId, PayloadBinary, ModifiedOn, Version)
 SELECT @GrainIdHash, @GrainIdN0, @GrainIdN1, @GrainTypeHash, @GrainTypeString, COALESCE(@GrainIdExtensionString, ''''),
        @ServiceId, @PayloadBinary, strftime(''%Y-%m-%d %H:%M:%f'', ''now''), 1
 WHERE @GrainStateVersion IS NULL
-ON CONFLICT (GrainIdHash, GrainTypeHash, ServiceId, GrainIdN0, GrainIdN1, GrainTypeString, GrainIdExtensionString) DO NOTHING
-RETURNING Version AS NewGrainStateVersion;
+ON CONFLICT (GrainIdHash, GrainTypeHash, ServiceId, GrainIdN0, GrainIdN1, GrainTypeString, GrainIdExtensionString) DO NOTHING;
+SELECT 1 AS NewGrainStateVersion
+WHERE @GrainStateVersion IS NULL AND changes() > 0;
 '),
 ('ClearStorageKey', '
 UPDATE OrleansStorage
@@ -243,8 +250,9 @@ WHERE GrainIdHash = @GrainIdHash AND GrainTypeHash = @GrainTypeHash
   AND GrainIdN0 = @GrainIdN0 AND GrainIdN1 = @GrainIdN1
   AND GrainTypeString = @GrainTypeString
   AND GrainIdExtensionString = COALESCE(@GrainIdExtensionString, '''')
-  AND Version = @GrainStateVersion
-RETURNING Version AS NewGrainStateVersion;
+  AND Version = @GrainStateVersion;
+SELECT @GrainStateVersion + 1 AS NewGrainStateVersion
+WHERE changes() > 0;
 '),
 ('DeleteStorageKey', '
 DELETE FROM OrleansStorage
@@ -253,8 +261,9 @@ WHERE GrainIdHash = @GrainIdHash AND GrainTypeHash = @GrainTypeHash
   AND GrainIdN0 = @GrainIdN0 AND GrainIdN1 = @GrainIdN1
   AND GrainTypeString = @GrainTypeString
   AND GrainIdExtensionString = COALESCE(@GrainIdExtensionString, '''')
-  AND Version = @GrainStateVersion
-RETURNING Version + 1 AS NewGrainStateVersion;
+  AND Version = @GrainStateVersion;
+SELECT @GrainStateVersion + 1 AS NewGrainStateVersion
+WHERE changes() > 0;
 ')
 ON CONFLICT (QueryKey) DO UPDATE SET QueryText = excluded.QueryText;
 
@@ -269,8 +278,10 @@ ON CONFLICT (ServiceId, GrainId, ReminderName) DO UPDATE
 SET StartTime = excluded.StartTime,
     Period = excluded.Period,
     GrainHash = excluded.GrainHash,
-    Version = OrleansRemindersTable.Version + 1
-RETURNING Version;
+    Version = OrleansRemindersTable.Version + 1;
+SELECT Version
+FROM OrleansRemindersTable
+WHERE ServiceId = @ServiceId AND GrainId = @GrainId AND ReminderName = @ReminderName;
 '),
 ('ReadReminderRowsKey', '
 SELECT GrainId, ReminderName, StartTime, Period, Version

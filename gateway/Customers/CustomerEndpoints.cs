@@ -1,17 +1,30 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using OrleansCrm.Customers;
+using OrleansCrm.Gateway.Hosting;
 
 namespace OrleansCrm.Gateway.Customers;
 
+/// <summary>The customer API: profile, the live view, events one at a time or in NDJSON batches, history, lookup, merge.</summary>
 public static class CustomerEndpoints
 {
-    private const int MaxNameLength = 200;
+    public const int MaxEventBytes = 64 * 1024;
+    public const int MaxHistoryPage = 500;
 
     public static IEndpointRouteBuilder MapCustomerEndpoints(this IEndpointRouteBuilder app)
     {
         var customers = app.MapGroup("/api/v1/customers").WithTags("Customers");
         customers.MapGet("/{customerId}", GetAsync).WithName("GetCustomer").WithSummary("The customer's live view");
         customers.MapPut("/{customerId}", UpsertAsync).WithName("UpsertCustomer").WithSummary("Create the customer or update the profile fields given");
+        customers.MapPost("/{customerId}/events", PostEventAsync).WithName("PostCustomerEvent").WithSummary("Record one event for the customer");
+        customers.MapGet("/{customerId}/history", HistoryAsync).WithName("GetCustomerHistory").WithSummary("The customer's full history, newest first");
+        customers.MapPost("/{customerId}/merge", MergeAsync).WithName("MergeCustomers").WithSummary("Absorb another customer into this one");
+
+        app.MapPost("/api/v1/events", EventBatchEndpoint.PostBatchAsync).WithTags("Events").WithName("PostEventBatch")
+            .WithSummary("Record a batch of events (NDJSON, one envelope with customerId per line)")
+            .Accepts<EventEnvelope>("application/x-ndjson");
+        app.MapGet("/api/v1/lookup", LookupAsync).WithTags("Customers").WithName("LookupCustomer")
+            .WithSummary("Find customers by e-mail, phone or external id (system:id)");
         return app;
     }
 
@@ -19,73 +32,165 @@ public static class CustomerEndpoints
     {
         if (CustomerKeys.Validate(customerId) is { } problem)
         {
-            return Invalid("customerId", problem);
+            return Problems.Invalid("customerId", problem);
         }
 
         var view = await cluster.GetCustomer(customerId).GetViewAsync();
-        return view is null
-            ? TypedResults.Problem(title: "Customer not found", statusCode: StatusCodes.Status404NotFound, detail: $"No customer with id '{customerId}' was recorded.")
-            : TypedResults.Ok(view);
+        return view is null ? Problems.CustomerNotFound(customerId) : TypedResults.Ok(view);
     }
 
-    private static async Task<Results<Ok<CustomerView>, ValidationProblem>> UpsertAsync(string customerId, CustomerProfileRequest? body, IClusterClient cluster)
+    private static async Task<Results<Ok<RecordResult>, ValidationProblem>> UpsertAsync(
+        string customerId, CustomerProfile? body, HttpRequest request, IClusterClient cluster)
     {
         if (CustomerKeys.Validate(customerId) is { } problem)
         {
-            return Invalid("customerId", problem);
+            return Problems.Invalid("customerId", problem);
         }
 
         if (body is null)
         {
-            return Invalid("body", "a JSON object with the profile fields is required");
+            return Problems.Invalid("body", "a JSON object with the profile fields is required");
         }
 
-        var errors = body.Validate();
+        var errors = CustomerProfileRules.Validate(body).ToDictionary(p => p.Field, p => new[] { p.Problem });
+        if (body == new CustomerProfile())
+        {
+            errors["body"] = ["set at least one profile field"];
+        }
+
+        if (IdempotencyKey(request, out var key) is { } keyProblem)
+        {
+            errors["Idempotency-Key"] = [keyProblem];
+        }
+
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
         }
 
-        var view = await cluster.GetCustomer(customerId).UpsertProfileAsync(
-            new CustomerProfile(body.FirstName?.Trim(), body.LastName?.Trim(), body.Email?.Trim().ToLowerInvariant(), body.Phone?.Trim()));
-        return TypedResults.Ok(view);
+        var result = await cluster.GetCustomer(customerId).UpsertProfileAsync(body, key ?? "profile-" + Guid.NewGuid().ToString("N"), "api");
+        return TypedResults.Ok(result);
     }
 
-    private static ValidationProblem Invalid(string field, string problem) =>
-        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [problem] });
-
-    /// <summary>The profile fields a caller may send; omitted fields stay as they are.</summary>
-    public sealed record CustomerProfileRequest(string? FirstName, string? LastName, string? Email, string? Phone)
+    private static async Task<Results<Ok<RecordResult>, ProblemHttpResult, ValidationProblem>> PostEventAsync(
+        string customerId, HttpRequest request, IClusterClient cluster, TimeProvider clock, bool createIfMissing = false)
     {
-        public Dictionary<string, string[]> Validate()
+        if (CustomerKeys.Validate(customerId) is { } problem)
         {
-            var errors = new Dictionary<string, string[]>();
-            if (FirstName is { Length: > MaxNameLength })
-            {
-                errors["firstName"] = [$"must be at most {MaxNameLength} characters"];
-            }
-
-            if (LastName is { Length: > MaxNameLength })
-            {
-                errors["lastName"] = [$"must be at most {MaxNameLength} characters"];
-            }
-
-            if (Email is not null && !System.Net.Mail.MailAddress.TryCreate(Email.Trim(), out _))
-            {
-                errors["email"] = ["is not an e-mail address"];
-            }
-
-            if (Phone is not null && (Phone.Trim().Length is < 3 or > 32 || !Phone.Trim().All(c => char.IsAsciiDigit(c) || c is '+' or ' ' or '-' or '(' or ')')))
-            {
-                errors["phone"] = ["must be 3-32 characters of digits, spaces, + - ( )"];
-            }
-
-            if (FirstName is null && LastName is null && Email is null && Phone is null)
-            {
-                errors["body"] = ["set at least one of firstName, lastName, email, phone"];
-            }
-
-            return errors;
+            return Problems.Invalid("customerId", problem);
         }
+
+        if (request.ContentLength > MaxEventBytes)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Event too large", detail: $"One event may be at most {MaxEventBytes} bytes; send batches to /api/v1/events.");
+        }
+
+        EventEnvelope? envelope;
+        try
+        {
+            envelope = await JsonSerializer.DeserializeAsync<EventEnvelope>(new LimitedStream(request.Body, MaxEventBytes), Problems.Json);
+        }
+        catch (JsonException error)
+        {
+            return Problems.Invalid(Problems.JsonField(error), "could not be read as the expected type");
+        }
+        catch (LimitedStream.TooLargeException)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Event too large", detail: $"One event may be at most {MaxEventBytes} bytes.");
+        }
+
+        if (envelope is null)
+        {
+            return Problems.Invalid("body", "a JSON event is required");
+        }
+
+        if (envelope.CustomerId is not null && envelope.CustomerId != customerId)
+        {
+            return Problems.Invalid("customerId", "differs from the customer in the path");
+        }
+
+        var e = envelope.ToEvent();
+        var errors = CustomerEventRules.Validate(e, clock.GetUtcNow());
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var result = await cluster.GetCustomer(customerId).RecordEventsAsync([e], createIfMissing);
+        return TypedResults.Ok(result);
     }
+
+    private static async Task<Results<Ok<HistoryPage>, ValidationProblem>> HistoryAsync(string customerId, IClusterClient cluster, string? before = null, int limit = 50)
+    {
+        if (CustomerKeys.Validate(customerId) is { } problem)
+        {
+            return Problems.Invalid("customerId", problem);
+        }
+
+        if (limit is < 1 or > MaxHistoryPage)
+        {
+            return Problems.Invalid("limit", $"must be from 1 to {MaxHistoryPage}");
+        }
+
+        return TypedResults.Ok(await cluster.GetCustomer(customerId).GetHistoryAsync(before, limit));
+    }
+
+    private static async Task<Results<Ok<MergeResult>, ValidationProblem>> MergeAsync(string customerId, MergeRequest? body, IClusterClient cluster)
+    {
+        if (CustomerKeys.Validate(customerId) is { } problem)
+        {
+            return Problems.Invalid("customerId", problem);
+        }
+
+        if (body?.OtherCustomerId is not { } other || CustomerKeys.Validate(other) is { })
+        {
+            return Problems.Invalid("otherCustomerId", body?.OtherCustomerId is null ? "is required" : CustomerKeys.Validate(body.OtherCustomerId)!);
+        }
+
+        return TypedResults.Ok(await cluster.GetCustomer(customerId).MergeAsync(other));
+    }
+
+    private static async Task<Results<Ok<LookupResult>, ValidationProblem>> LookupAsync(IClusterClient cluster, string? email = null, string? phone = null, string? ext = null)
+    {
+        var given = new[] { ("email", email), ("phone", phone), ("ext", ext) }.Where(p => !string.IsNullOrWhiteSpace(p.Item2)).ToList();
+        if (given.Count != 1)
+        {
+            return Problems.Invalid("email", "give exactly one of email, phone or ext (system:id)");
+        }
+
+        var (kind, value) = given[0];
+        if (value!.Length > 254)
+        {
+            return Problems.Invalid(kind, "must be at most 254 characters");
+        }
+
+        if (kind == "ext" && value.IndexOf(':', StringComparison.Ordinal) <= 0)
+        {
+            return Problems.Invalid("ext", "must be system:id");
+        }
+
+        return TypedResults.Ok(await cluster.GetGrain<ICustomerDirectoryGrain>(0).FindAsync(kind, value));
+    }
+
+    private static string? IdempotencyKey(HttpRequest request, out string? key)
+    {
+        key = request.Headers["Idempotency-Key"].FirstOrDefault();
+        return key is not null && (key.Length is 0 or > CustomerEventRules.MaxIdLength) ? $"must be 1-{CustomerEventRules.MaxIdLength} characters" : null;
+    }
+
+    public sealed record MergeRequest(string? OtherCustomerId);
+}
+
+/// <summary>An event as integrators send it. <c>customerId</c> is required in batches and optional (but must
+/// match) on the per-customer endpoint.</summary>
+public sealed record EventEnvelope(
+    string? EventId,
+    string? CustomerId,
+    string? Type,
+    DateTimeOffset? OccurredAt,
+    string? Source,
+    string? Channel,
+    EventData? Data)
+{
+    public CustomerEvent ToEvent() => new(EventId ?? "", Type ?? "", OccurredAt ?? default, Source, Channel, Data ?? EventData.Empty);
 }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Runtime;
+using OrleansCrm.Customers;
 using OrleansCrm.Gateway.Customers;
 using OrleansCrm.Gateway.Health;
 using OrleansCrm.Hosting.Configuration;
@@ -53,6 +54,7 @@ public static class GatewayExtensions
             ctx.ProblemDetails.Extensions.TryAdd("traceId", ctx.HttpContext.TraceIdentifier));
         builder.Services.AddExceptionHandler<ClusterExceptionHandler>();
         builder.Services.AddOpenApi();
+        builder.Services.AddSingleton(TimeProvider.System);
         // Unreadable bodies reach ClusterExceptionHandler, which names the offending JSON path.
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddCrmHealthChecks();
@@ -92,6 +94,30 @@ public static class GatewayExtensions
     {
         public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
         {
+            if (exception is CustomerNotFoundException notFound)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return await problems.TryWriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context,
+                    ProblemDetails = new ProblemDetails { Status = 404, Title = "Customer not found", Detail = notFound.Message },
+                });
+            }
+
+            if (exception is CustomerRuleException rule)
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                return await problems.TryWriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context,
+                    ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [rule.Field] = [rule.Message] })
+                    {
+                        Status = 400,
+                        Title = "The request breaks a rule of the customer",
+                    },
+                });
+            }
+
             var (status, title) = exception switch
             {
                 TimeoutException => (StatusCodes.Status504GatewayTimeout, "The cluster did not answer in time; the outcome is unknown"),

@@ -2,34 +2,86 @@ namespace OrleansCrm.Customers;
 
 /// <summary>
 /// One customer: the single source of the customer's live view. Keyed by <see cref="CustomerKeys.GrainKey"/>.
+/// Everything that changes a customer is an event, appended to the customer's log before it is acknowledged.
 /// </summary>
 [Alias("crm.ICustomerGrain")]
 public interface ICustomerGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Creates the customer or replaces the profile fields it was given; returns the view after the change.
-    /// The change is stored before the call returns.
+    /// Creates the customer or changes the profile fields it was given (null leaves a field as it is); recorded
+    /// as a <c>profile.changed</c> event with <paramref name="changeId"/> as its id, so a retry is a no-op.
     /// </summary>
     [Alias("UpsertProfile")]
-    Task<CustomerView> UpsertProfileAsync(CustomerProfile profile);
+    Task<RecordResult> UpsertProfileAsync(CustomerProfile profile, string changeId, string? source);
+
+    /// <summary>
+    /// Records events in the customer's log and applies them to the live state. Events already recorded (same id)
+    /// are acknowledged again as duplicates and change nothing. Throws <see cref="CustomerNotFoundException"/>
+    /// when the customer does not exist and <paramref name="createIfMissing"/> is false.
+    /// </summary>
+    [Alias("RecordEvents")]
+    Task<RecordResult> RecordEventsAsync(CustomerEvent[] events, bool createIfMissing);
 
     /// <summary>The customer's current view, or null when no such customer was ever recorded.</summary>
     [Alias("GetView")]
     Task<CustomerView?> GetViewAsync();
+
+    /// <summary>The customer's full history from the log, newest first.</summary>
+    [Alias("GetHistory")]
+    Task<HistoryPage> GetHistoryAsync(string? cursor, int limit);
+
+    /// <summary>Absorbs <paramref name="otherCustomerId"/>: its history, aggregates, consents, cases and contact
+    /// points move here and the other id forwards to this customer from then on.</summary>
+    [Alias("Merge")]
+    Task<MergeResult> MergeAsync(string otherCustomerId);
+
+    /// <summary>Called by the surviving customer during a merge: marks this customer as merged into
+    /// <paramref name="survivorId"/> and returns the keys whose logs the survivor must absorb.</summary>
+    [Alias("HandOver")]
+    Task<HandOver> HandOverAsync(string survivorId);
 }
 
-/// <summary>The profile fields a caller sets. Null leaves a field as it is.</summary>
-[GenerateSerializer, Immutable, Alias("crm.CustomerProfile")]
-public sealed record CustomerProfile(string? FirstName, string? LastName, string? Email, string? Phone);
+[GenerateSerializer, Immutable, Alias("crm.HandOver")]
+public sealed record HandOver(string CustomerId, string[] LogKeys, string[] Emails, string[] Phones, Dictionary<string, string> ExternalIds);
 
-/// <summary>What an agent sees of one customer.</summary>
-[GenerateSerializer, Immutable, Alias("crm.CustomerView")]
-public sealed record CustomerView(
-    string CustomerId,
-    string? FirstName,
-    string? LastName,
-    string? Email,
-    string? Phone,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt,
-    long Revision);
+[GenerateSerializer, Immutable, Alias("crm.MergeResult")]
+public sealed record MergeResult(string SurvivorId, string MergedId, int EventsAbsorbed, CustomerView View);
+
+/// <summary>The customer does not exist (and the call did not ask to create it).</summary>
+[GenerateSerializer, Alias("crm.CustomerNotFoundException")]
+public sealed class CustomerNotFoundException : Exception
+{
+    public CustomerNotFoundException()
+    {
+    }
+
+    public CustomerNotFoundException(string customerId)
+        : base($"No customer with id '{customerId}' was recorded.") => CustomerId = customerId;
+
+    public CustomerNotFoundException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+
+    [Id(0)] public string CustomerId { get; init; } = "";
+}
+
+/// <summary>A request the customer cannot honour as asked (merging a customer into itself, a contact point
+/// claimed by another customer); the message says which field and why.</summary>
+[GenerateSerializer, Alias("crm.CustomerRuleException")]
+public sealed class CustomerRuleException : Exception
+{
+    public CustomerRuleException()
+    {
+    }
+
+    public CustomerRuleException(string field, string message)
+        : base(message) => Field = field;
+
+    public CustomerRuleException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+
+    [Id(0)] public string Field { get; init; } = "";
+}

@@ -1,48 +1,345 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+
 namespace OrleansCrm.Customers;
 
+/// <summary>
+/// One customer. Every change is an event: appended to the log first (idempotent by event id), then applied to the
+/// bounded in-memory state, which is written once before the call returns. Log rows above the state's
+/// <see cref="CustomerState.AppliedSequence"/> (left by a write that failed) are replayed at activation, so the
+/// state always converges to the log.
+/// </summary>
 [GrainType("customer")]
 public sealed class CustomerGrain(
     [PersistentState("customer", StorageNames.Crm)] IPersistentState<CustomerState> state,
-    TimeProvider clock) : Grain, ICustomerGrain
+    ICustomerLog log,
+    TimeProvider clock,
+    ILogger<CustomerGrain> logger) : Grain, ICustomerGrain
 {
-    public async Task<CustomerView> UpsertProfileAsync(CustomerProfile profile)
+    private const int ReplayPage = 500;
+    private bool _stale;
+
+    private CustomerState S => state.State;
+
+    private string Id => CustomerKeys.CustomerId(this.GetPrimaryKeyString());
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var s = state.State;
-        var changed = s.Revision == 0
-            || Differs(s.FirstName, profile.FirstName) || Differs(s.LastName, profile.LastName)
-            || Differs(s.Email, profile.Email) || Differs(s.Phone, profile.Phone);
-        if (!changed)
+        await CatchUpAsync();
+        await IndexContactsAsync();
+    }
+
+    public Task<RecordResult> UpsertProfileAsync(CustomerProfile profile, string changeId, string? source) =>
+        RecordEventsAsync(
+            [new CustomerEvent(changeId, CustomerEventTypes.ProfileChanged, clock.GetUtcNow(), source, null, new EventData(Profile: profile))],
+            createIfMissing: true);
+
+    public async Task<RecordResult> RecordEventsAsync(CustomerEvent[] events, bool createIfMissing)
+    {
+        await RefreshIfStaleAsync();
+        if (S.MergedInto is { } survivor)
         {
-            return View();
+            // Ids are rewritten as the merge rewrote the absorbed history, so a retry still finds its original.
+            var forwarded = events.Select(e => e with { EventId = $"{Id}/{e.EventId}" }).ToArray();
+            return await GrainFactory.GetCustomer(survivor).RecordEventsAsync(forwarded, createIfMissing: true);
+        }
+
+        if (!S.Exists && !createIfMissing)
+        {
+            throw new CustomerNotFoundException(Id);
         }
 
         var now = clock.GetUtcNow();
-        if (s.Revision == 0)
+        foreach (var e in events)
         {
-            s.CreatedAt = now;
+            var errors = CustomerEventRules.Validate(e, now);
+            if (errors.Count > 0)
+            {
+                var (field, problems) = errors.First();
+                throw new CustomerRuleException(field, $"{field} {problems[0]}");
+            }
         }
 
-        s.FirstName = profile.FirstName ?? s.FirstName;
-        s.LastName = profile.LastName ?? s.LastName;
-        s.Email = profile.Email ?? s.Email;
-        s.Phone = profile.Phone ?? s.Phone;
-        s.UpdatedAt = now;
-        s.Revision++;
-        await state.WriteStateAsync();
-        return View();
+        var distinct = events.DistinctBy(e => e.EventId, StringComparer.Ordinal).ToList();
+        var appended = await log.AppendAsync(Id, distinct);
+        var applied = await ApplyAppendedAsync(distinct, appended, merging: false);
+        var conflicts = applied.Count > 0 ? await IndexContactsAsync() : [];
+
+        var acks = new List<EventAck>(events.Length);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var bySequence = appended.ToDictionary(a => a.EventId, StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            var first = seen.Add(e.EventId);
+            acks.Add(new EventAck(e.EventId, bySequence[e.EventId].Sequence, Duplicate: !first || !applied.Contains(e.EventId)));
+        }
+
+        return new RecordResult(Id, [.. acks], CustomerAggregate.View(S, Id, now), conflicts);
     }
 
-    public Task<CustomerView?> GetViewAsync() =>
-        Task.FromResult(state.State.Revision == 0 ? null : View());
-
-    private static bool Differs(string? current, string? incoming) =>
-        incoming is not null && !string.Equals(current, incoming, StringComparison.Ordinal);
-
-    private CustomerView View()
+    public async Task<CustomerView?> GetViewAsync()
     {
-        var s = state.State;
-        return new CustomerView(
-            CustomerKeys.CustomerId(this.GetPrimaryKeyString()),
-            s.FirstName, s.LastName, s.Email, s.Phone, s.CreatedAt, s.UpdatedAt, s.Revision);
+        await RefreshIfStaleAsync();
+        if (S.MergedInto is { } survivor)
+        {
+            return await GrainFactory.GetCustomer(survivor).GetViewAsync();
+        }
+
+        return S.Exists ? CustomerAggregate.View(S, Id, clock.GetUtcNow()) : null;
+    }
+
+    public async Task<HistoryPage> GetHistoryAsync(string? cursor, int limit)
+    {
+        if (S.MergedInto is { } survivor)
+        {
+            return await GrainFactory.GetCustomer(survivor).GetHistoryAsync(cursor, limit);
+        }
+
+        if (!S.Exists)
+        {
+            throw new CustomerNotFoundException(Id);
+        }
+
+        var before = HistoryCursor.Parse(cursor);
+        limit = Math.Clamp(limit, 1, 500);
+        var rows = await log.ReadPageAsync(Id, before, limit + 1);
+        var items = rows.Take(limit)
+            .Select(r => new HistoryItem(r.Sequence, r.Event.EventId, r.CustomerId, r.Event.Type, r.Event.OccurredAt, r.RecordedAt, r.Event.Source, r.Event.Channel, r.Event.Data))
+            .ToArray();
+        var next = rows.Count > limit ? HistoryCursor.Format(items[^1].OccurredAt, items[^1].Sequence) : null;
+        return new HistoryPage(items, next);
+    }
+
+    public async Task<MergeResult> MergeAsync(string otherCustomerId)
+    {
+        await RefreshIfStaleAsync();
+        if (otherCustomerId == Id)
+        {
+            throw new CustomerRuleException("otherCustomerId", "a customer cannot be merged into itself");
+        }
+
+        if (S.MergedInto is { } survivor)
+        {
+            throw new CustomerRuleException("customerId", $"customer '{Id}' was merged into '{survivor}'; merge into that one");
+        }
+
+        if (!S.Exists)
+        {
+            throw new CustomerNotFoundException(Id);
+        }
+
+        var handOver = await GrainFactory.GetCustomer(otherCustomerId).HandOverAsync(Id);
+        var absorbed = 0;
+        foreach (var key in handOver.LogKeys)
+        {
+            long after = 0;
+            while (true)
+            {
+                var rows = await log.ReadAfterAsync(key, after, ReplayPage);
+                if (rows.Count == 0)
+                {
+                    break;
+                }
+
+                var copies = rows.Select(r => r.Event with { EventId = $"{key}/{r.Event.EventId}" }).ToList();
+                var appended = await log.AppendAsync(Id, copies, originCustomerId: key);
+                absorbed += (await ApplyAppendedAsync(copies, appended, merging: true)).Count;
+                after = rows[^1].Sequence;
+                if (rows.Count < ReplayPage)
+                {
+                    break;
+                }
+            }
+        }
+
+        if (!S.MergedFrom.Contains(otherCustomerId))
+        {
+            S.MergedFrom.Add(otherCustomerId);
+            S.UpdatedAt = clock.GetUtcNow();
+            await WriteAsync();
+        }
+
+        foreach (var key in ContactKeys(handOver.Emails, handOver.Phones, handOver.ExternalIds))
+        {
+            await GrainFactory.GetGrain<IContactIndexGrain>(key).ReassignAsync(otherCustomerId, Id);
+            S.IndexedContacts.Add(key);
+        }
+
+        logger.LogInformation("Customer {Other} merged into {Survivor}: {Events} events absorbed", otherCustomerId, Id, absorbed);
+        return new MergeResult(Id, otherCustomerId, absorbed, CustomerAggregate.View(S, Id, clock.GetUtcNow()));
+    }
+
+    public async Task<HandOver> HandOverAsync(string survivorId)
+    {
+        await RefreshIfStaleAsync();
+        if (!S.Exists)
+        {
+            throw new CustomerNotFoundException(Id);
+        }
+
+        if (S.MergedInto is { } existing && existing != survivorId)
+        {
+            throw new CustomerRuleException("otherCustomerId", $"customer '{Id}' was already merged into '{existing}'");
+        }
+
+        if (S.MergedFrom.Contains(survivorId))
+        {
+            throw new CustomerRuleException("otherCustomerId", $"customer '{survivorId}' was merged into '{Id}'; it cannot absorb it back");
+        }
+
+        if (S.MergedInto is null)
+        {
+            S.MergedInto = survivorId;
+            S.UpdatedAt = clock.GetUtcNow();
+            await WriteAsync();
+        }
+
+        return new HandOver(Id, [Id], [.. S.Emails.Keys], [.. S.Phones.Keys], new Dictionary<string, string>(S.ExternalIds, StringComparer.Ordinal));
+    }
+
+    /// <summary>Applies the events the log newly accepted (or left unapplied by a failed write) and stores the state
+    /// once. Returns the ids applied.</summary>
+    private async Task<HashSet<string>> ApplyAppendedAsync(IReadOnlyList<CustomerEvent> events, IReadOnlyList<LogAppend> appended, bool merging)
+    {
+        var byId = events.ToDictionary(e => e.EventId, StringComparer.Ordinal);
+        var now = clock.GetUtcNow();
+        var applied = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var a in appended.Where(a => !a.Existed || a.Sequence > S.AppliedSequence).OrderBy(a => a.Sequence))
+        {
+            CustomerAggregate.Apply(S, byId[a.EventId], now, merging);
+            S.AppliedSequence = Math.Max(S.AppliedSequence, a.Sequence);
+            applied.Add(a.EventId);
+        }
+
+        if (applied.Count > 0)
+        {
+            MarkExists(now);
+            await WriteAsync();
+        }
+
+        return applied;
+    }
+
+    private async Task CatchUpAsync()
+    {
+        var changed = false;
+        var now = clock.GetUtcNow();
+        while (true)
+        {
+            var rows = await log.ReadAfterAsync(Id, S.AppliedSequence, ReplayPage);
+            foreach (var row in rows)
+            {
+                CustomerAggregate.Apply(S, row.Event, now, merging: row.OriginCustomerId is not null);
+                S.AppliedSequence = row.Sequence;
+                changed = true;
+            }
+
+            if (rows.Count < ReplayPage)
+            {
+                break;
+            }
+        }
+
+        if (changed)
+        {
+            logger.LogWarning("Customer {CustomerId} replayed log entries its stored state had missed", Id);
+            MarkExists(now);
+            await WriteAsync();
+        }
+    }
+
+    private void MarkExists(DateTimeOffset now)
+    {
+        if (!S.Exists)
+        {
+            S.Exists = true;
+            S.CreatedAt = now;
+        }
+
+        S.UpdatedAt = now;
+    }
+
+    private async Task WriteAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Memory may now be ahead of storage; the next call reloads and replays the log.
+            _stale = true;
+            throw;
+        }
+    }
+
+    private async Task RefreshIfStaleAsync()
+    {
+        if (_stale)
+        {
+            await state.ReadStateAsync();
+            _stale = false;
+            await CatchUpAsync();
+        }
+    }
+
+    /// <summary>Claims this customer's contact points in the lookup index; returns the conflicts found.</summary>
+    private async Task<string[]> IndexContactsAsync()
+    {
+        if (!S.Exists || S.MergedInto is not null)
+        {
+            return [];
+        }
+
+        var missing = ContactKeys(S.Emails.Keys, S.Phones.Keys, S.ExternalIds).Where(k => !S.IndexedContacts.Contains(k)).ToList();
+        if (missing.Count == 0)
+        {
+            return [];
+        }
+
+        var holders = await Task.WhenAll(missing.Select(k => GrainFactory.GetGrain<IContactIndexGrain>(k).ClaimAsync(Id)));
+        var conflicts = new List<string>();
+        for (var i = 0; i < missing.Count; i++)
+        {
+            S.IndexedContacts.Add(missing[i]);
+            var others = holders[i].Where(h => h != Id).ToArray();
+            if (others.Length > 0)
+            {
+                conflicts.Add($"{missing[i]} is also held by {string.Join(", ", others)}");
+            }
+        }
+
+        return [.. conflicts];
+    }
+
+    private static IEnumerable<string> ContactKeys(IEnumerable<string> emails, IEnumerable<string> phones, IReadOnlyDictionary<string, string> externalIds) =>
+        emails.Select(e => ContactPoints.IndexKey("email", e))
+            .Concat(phones.Select(p => ContactPoints.IndexKey("phone", p)))
+            .Concat(externalIds.Select(kv => ContactPoints.IndexKey("ext", ContactPoints.ExternalId(kv.Key, kv.Value))));
+}
+
+/// <summary>Opaque position in a customer's history: occurred-at ticks and sequence of the last item seen.</summary>
+public static class HistoryCursor
+{
+    public static string Format(DateTimeOffset occurredAt, long sequence) =>
+        string.Create(CultureInfo.InvariantCulture, $"{occurredAt.UtcTicks}.{sequence}");
+
+    public static (DateTimeOffset, long)? Parse(string? cursor)
+    {
+        if (string.IsNullOrEmpty(cursor))
+        {
+            return null;
+        }
+
+        var parts = cursor.Split('.');
+        if (parts.Length == 2
+            && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+            && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var sequence)
+            && ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks)
+        {
+            return (new DateTimeOffset(ticks, TimeSpan.Zero), sequence);
+        }
+
+        throw new CustomerRuleException("before", "is not a cursor returned by a previous page");
     }
 }

@@ -1,16 +1,82 @@
 namespace OrleansCrm.Customers;
 
-/// <summary>What a customer grain persists. Bounded: nothing here grows with the customer's age.</summary>
+/// <summary>
+/// What a customer grain persists. Bounded: recent items and running aggregates only; the full history is in the
+/// append-only event log (<see cref="ICustomerLog"/>), so a write costs the same for a new and an old customer.
+/// </summary>
 [GenerateSerializer, Alias("crm.CustomerState")]
 public sealed class CustomerState
 {
-    [Id(0)] public string? FirstName { get; set; }
-    [Id(1)] public string? LastName { get; set; }
-    [Id(2)] public string? Email { get; set; }
-    [Id(3)] public string? Phone { get; set; }
-    [Id(4)] public DateTimeOffset CreatedAt { get; set; }
-    [Id(5)] public DateTimeOffset UpdatedAt { get; set; }
+    [Id(0)] public bool Exists { get; set; }
+    [Id(1)] public string? FirstName { get; set; }
+    [Id(2)] public string? LastName { get; set; }
 
-    /// <summary>Counts stored changes; 0 means the customer was never recorded.</summary>
-    [Id(6)] public long Revision { get; set; }
+    /// <summary>Normalised e-mail address → when it was last given; the most recent is the primary.</summary>
+    [Id(3)] public Dictionary<string, DateTimeOffset> Emails { get; set; } = [];
+
+    /// <summary>Normalised phone number → when it was last given.</summary>
+    [Id(4)] public Dictionary<string, DateTimeOffset> Phones { get; set; } = [];
+
+    [Id(5)] public DateOnly? BirthDate { get; set; }
+    [Id(6)] public PostalAddress? Address { get; set; }
+    [Id(7)] public string? OrgUnit { get; set; }
+    [Id(8)] public string? Region { get; set; }
+    [Id(9)] public string? AccountManager { get; set; }
+    [Id(10)] public string? PreferredChannel { get; set; }
+    [Id(11)] public Dictionary<string, string> Attributes { get; set; } = [];
+    [Id(12)] public SortedSet<string> Tags { get; set; } = new(StringComparer.Ordinal);
+    [Id(13)] public Dictionary<string, string> ExternalIds { get; set; } = [];
+
+    /// <summary>Profile field → occurred-at of the change that set it; a later-arriving older change loses.</summary>
+    [Id(14)] public Dictionary<string, DateTimeOffset> FieldTimes { get; set; } = [];
+
+    [Id(15)] public Dictionary<string, ProductHolding> Products { get; set; } = [];
+    [Id(16)] public TransactionTotals Totals { get; set; } = new();
+    [Id(17)] public Dictionary<string, ConsentView> Consents { get; set; } = [];
+
+    /// <summary>Every open case and the most recent closed ones.</summary>
+    [Id(18)] public Dictionary<string, ServiceCase> Cases { get; set; } = [];
+
+    /// <summary>The most recent contacts by occurred-at, newest first.</summary>
+    [Id(19)] public List<ContactItem> RecentContacts { get; set; } = [];
+
+    [Id(20)] public Dictionary<string, double> Scores { get; set; } = [];
+    [Id(21)] public SortedSet<string> Segments { get; set; } = new(StringComparer.Ordinal);
+    [Id(22)] public string? NextBestAction { get; set; }
+
+    /// <summary>Set when this customer was merged into another; calls forward there.</summary>
+    [Id(23)] public string? MergedInto { get; set; }
+    [Id(24)] public List<string> MergedFrom { get; set; } = [];
+
+    /// <summary>The highest log sequence applied to this state; log rows above it are replayed at activation.</summary>
+    [Id(25)] public long AppliedSequence { get; set; }
+    [Id(26)] public long EventCount { get; set; }
+    [Id(27)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(28)] public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>Contact points this customer holds in the lookup index ("email:…", "phone:…", "ext:…").</summary>
+    [Id(29)] public HashSet<string> IndexedContacts { get; set; } = new(StringComparer.Ordinal);
+}
+
+[GenerateSerializer, Alias("crm.TransactionTotals")]
+public sealed class TransactionTotals
+{
+    [Id(0)] public long PurchaseCount { get; set; }
+    [Id(1)] public decimal PurchaseTotal { get; set; }
+    [Id(2)] public long ItemsBought { get; set; }
+    [Id(3)] public DateTimeOffset? FirstPurchaseAt { get; set; }
+    [Id(4)] public DateTimeOffset? LastPurchaseAt { get; set; }
+
+    /// <summary>Purchase amounts per UTC day number, for the last <see cref="CustomerAggregate.SpendWindowDays"/> days.</summary>
+    [Id(5)] public SortedDictionary<int, decimal> DailySpend { get; set; } = [];
+
+    [Id(6)] public long DepositCount { get; set; }
+    [Id(7)] public decimal DepositTotal { get; set; }
+    [Id(8)] public DateTimeOffset? LastDepositAt { get; set; }
+    [Id(9)] public long WithdrawalCount { get; set; }
+    [Id(10)] public decimal WithdrawalTotal { get; set; }
+    [Id(11)] public DateTimeOffset? LastWithdrawalAt { get; set; }
+    [Id(12)] public long PaymentsDue { get; set; }
+    [Id(13)] public long PaymentsPaid { get; set; }
+    [Id(14)] public long PaymentsLate { get; set; }
 }

@@ -1,7 +1,9 @@
 using System.Net;
 using Orleans.Configuration;
 using Orleans.Dashboard;
+using OrleansCrm.Customers;
 using OrleansCrm.Hosting.Configuration;
+using OrleansCrm.Silo.Storage;
 
 namespace OrleansCrm.Silo.Hosting;
 
@@ -61,6 +63,8 @@ public static class SiloExtensions
         });
         silo.AddMemoryStreams(StorageNames.Streams);
         silo.Services.AddSingleton(TimeProvider.System);
+        silo.Services.AddSingleton(storage);
+        silo.Services.AddSingleton<ICustomerLog, AdoNetCustomerLog>();
         return silo;
     }
 }

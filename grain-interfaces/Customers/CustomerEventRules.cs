@@ -1,0 +1,232 @@
+namespace OrleansCrm.Customers;
+
+/// <summary>What makes an event acceptable. Shared by the gateway (to answer 400 naming the field) and the grain
+/// (which refuses anything that slipped past), so an invalid event is never stored.</summary>
+public static class CustomerEventRules
+{
+    public const int MaxIdLength = 128;
+    public const int MaxTextLength = 500;
+    public const int MaxNoteLength = 4000;
+    public static readonly TimeSpan MaxFutureSkew = TimeSpan.FromDays(1);
+    public static readonly DateTimeOffset EarliestOccurredAt = new(1900, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public static IReadOnlySet<string> Channels { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "phone", "email", "sms", "web", "app", "push", "chat", "branch", "mail", "social", "pos",
+    };
+
+    /// <summary>Problems keyed by the field's JSON path (<c>type</c>, <c>data.amount</c>); empty when valid.</summary>
+    public static Dictionary<string, string[]> Validate(CustomerEvent e, DateTimeOffset now, string prefix = "")
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        void Add(string field, string problem) => errors[prefix + field] = [problem];
+
+        if (string.IsNullOrWhiteSpace(e.EventId))
+        {
+            Add("eventId", "is required");
+        }
+        else if (e.EventId.Length > MaxIdLength)
+        {
+            Add("eventId", $"must be at most {MaxIdLength} characters");
+        }
+
+        if (string.IsNullOrWhiteSpace(e.Type))
+        {
+            Add("type", "is required");
+        }
+        else if (!CustomerEventTypes.All.Contains(e.Type))
+        {
+            Add("type", $"unknown event type \"{Truncate(e.Type)}\"");
+        }
+
+        if (e.OccurredAt == default)
+        {
+            Add("occurredAt", "is required");
+        }
+        else if (e.OccurredAt > now + MaxFutureSkew)
+        {
+            Add("occurredAt", "is in the future");
+        }
+        else if (e.OccurredAt < EarliestOccurredAt)
+        {
+            Add("occurredAt", "is before 1900");
+        }
+
+        if (e.Channel is not null && !Channels.Contains(e.Channel))
+        {
+            Add("channel", $"must be one of {string.Join(", ", Channels)}");
+        }
+
+        if (e.Source is { Length: > MaxTextLength })
+        {
+            Add("source", $"must be at most {MaxTextLength} characters");
+        }
+
+        CheckData(e, Add);
+        return errors;
+    }
+
+    private static void CheckData(CustomerEvent e, Action<string, string> add)
+    {
+        var d = e.Data;
+        foreach (var (name, value) in new[]
+        {
+            ("currency", d.Currency), ("productId", d.ProductId), ("productName", d.ProductName), ("category", d.Category),
+            ("caseId", d.CaseId), ("subject", d.Subject), ("agent", d.Agent), ("outcome", d.Outcome), ("campaign", d.Campaign),
+            ("url", d.Url), ("purpose", d.Purpose), ("reference", d.Reference),
+        })
+        {
+            if (value is { Length: > MaxTextLength })
+            {
+                add($"data.{name}", $"must be at most {MaxTextLength} characters");
+            }
+        }
+
+        if (d.Note is { Length: > MaxNoteLength })
+        {
+            add("data.note", $"must be at most {MaxNoteLength} characters");
+        }
+
+        if (d.Amount is { } amount && (amount < 0 || amount > 1_000_000_000m))
+        {
+            add("data.amount", "must be between 0 and 1,000,000,000");
+        }
+
+        if (d.Quantity is { } quantity && (quantity < 0 || quantity > 1_000_000))
+        {
+            add("data.quantity", "must be between 0 and 1,000,000");
+        }
+
+        switch (e.Type)
+        {
+            case CustomerEventTypes.Purchase or CustomerEventTypes.Deposit or CustomerEventTypes.Withdrawal
+                or CustomerEventTypes.PaymentDue or CustomerEventTypes.PaymentPaid:
+                if (d.Amount is null)
+                {
+                    add("data.amount", $"is required for {e.Type}");
+                }
+
+                break;
+            case CustomerEventTypes.ProductOpened or CustomerEventTypes.ProductClosed:
+                if (string.IsNullOrWhiteSpace(d.ProductId))
+                {
+                    add("data.productId", $"is required for {e.Type}");
+                }
+
+                break;
+            case CustomerEventTypes.ConsentChanged:
+                if (e.Channel is null)
+                {
+                    add("channel", "is required for consent.changed");
+                }
+
+                if (string.IsNullOrWhiteSpace(d.Purpose))
+                {
+                    add("data.purpose", "is required for consent.changed");
+                }
+
+                if (d.Granted is null)
+                {
+                    add("data.granted", "is required for consent.changed");
+                }
+
+                break;
+            case CustomerEventTypes.ProfileChanged:
+                if (d.Profile is null)
+                {
+                    add("data.profile", "is required for profile.changed");
+                }
+                else
+                {
+                    foreach (var (field, problem) in CustomerProfileRules.Validate(d.Profile))
+                    {
+                        add("data.profile." + field, problem);
+                    }
+                }
+
+                break;
+            default:
+                if (CustomerEventTypes.IsCase(e.Type) && string.IsNullOrWhiteSpace(d.CaseId))
+                {
+                    add("data.caseId", $"is required for {e.Type}");
+                }
+
+                break;
+        }
+    }
+
+    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
+}
+
+/// <summary>What makes a profile change acceptable.</summary>
+public static class CustomerProfileRules
+{
+    public const int MaxNameLength = 200;
+    public const int MaxAttributes = 50;
+    public const int MaxTags = 50;
+
+    public static IEnumerable<(string Field, string Problem)> Validate(CustomerProfile p)
+    {
+        if (p.FirstName is { Length: > MaxNameLength })
+        {
+            yield return ("firstName", $"must be at most {MaxNameLength} characters");
+        }
+
+        if (p.LastName is { Length: > MaxNameLength })
+        {
+            yield return ("lastName", $"must be at most {MaxNameLength} characters");
+        }
+
+        if (p.Email is not null && (p.Email.Length > 254 || !System.Net.Mail.MailAddress.TryCreate(p.Email.Trim(), out var address) || address.Address != p.Email.Trim()))
+        {
+            yield return ("email", "is not an e-mail address");
+        }
+
+        if (p.Phone is not null)
+        {
+            var digits = p.Phone.Count(char.IsAsciiDigit);
+            if (digits < 3 || digits > 20 || p.Phone.Length > 32 || !p.Phone.All(c => char.IsAsciiDigit(c) || c is '+' or ' ' or '-' or '(' or ')' or '.'))
+            {
+                yield return ("phone", "must be 3-20 digits, optionally with + ( ) - . and spaces");
+            }
+        }
+
+        if (p.BirthDate is { } birth && (birth.Year < 1900 || birth > DateOnly.FromDateTime(DateTime.UtcNow)))
+        {
+            yield return ("birthDate", "must be between 1900 and today");
+        }
+
+        foreach (var (field, value) in new[] { ("orgUnit", p.OrgUnit), ("region", p.Region), ("accountManager", p.AccountManager) })
+        {
+            if (value is { Length: > MaxNameLength })
+            {
+                yield return (field, $"must be at most {MaxNameLength} characters");
+            }
+        }
+
+        if (p.PreferredChannel is not null && !CustomerEventRules.Channels.Contains(p.PreferredChannel))
+        {
+            yield return ("preferredChannel", $"must be one of {string.Join(", ", CustomerEventRules.Channels)}");
+        }
+
+        if (p.Address is { } a && new[] { a.Line1, a.Line2, a.City, a.PostalCode, a.Country }.Any(v => v is { Length: > MaxNameLength }))
+        {
+            yield return ("address", $"each line must be at most {MaxNameLength} characters");
+        }
+
+        if (p.Attributes is { } attributes && (attributes.Count > MaxAttributes || attributes.Any(kv => kv.Key.Length is 0 or > 64 || kv.Value is null || kv.Value.Length > CustomerEventRules.MaxTextLength)))
+        {
+            yield return ("attributes", $"at most {MaxAttributes} entries, keys of 1-64 characters, values of at most {CustomerEventRules.MaxTextLength}");
+        }
+
+        if (p.Tags is { } tags && (tags.Length > MaxTags || tags.Any(t => string.IsNullOrWhiteSpace(t) || t.Length > 64)))
+        {
+            yield return ("tags", $"at most {MaxTags} tags of 1-64 characters");
+        }
+
+        if (p.ExternalIds is { } ids && (ids.Count > 10 || ids.Any(kv => kv.Key.Length is 0 or > 64 || CustomerKeys.Validate(kv.Value) is not null)))
+        {
+            yield return ("externalIds", "at most 10 entries: system name (1-64 characters) to an id of letters, digits and - _ . @ :");
+        }
+    }
+}

@@ -1,0 +1,39 @@
+namespace OrleansCrm.Customers;
+
+/// <summary>The event types the customer grain understands, and the fields each one needs.</summary>
+public static class CustomerEventTypes
+{
+    public const string Purchase = "purchase";
+    public const string Deposit = "deposit";
+    public const string Withdrawal = "withdrawal";
+    public const string PaymentDue = "payment.due";
+    public const string PaymentPaid = "payment.paid";
+    public const string WebVisit = "web.visit";
+    public const string EmailOpened = "email.opened";
+    public const string EmailClicked = "email.clicked";
+    public const string CallInbound = "call.inbound";
+    public const string CallOutbound = "call.outbound";
+    public const string ComplaintOpened = "complaint.opened";
+    public const string ComplaintAnswered = "complaint.answered";
+    public const string ComplaintClosed = "complaint.closed";
+    public const string EnquiryOpened = "enquiry.opened";
+    public const string EnquiryAnswered = "enquiry.answered";
+    public const string EnquiryClosed = "enquiry.closed";
+    public const string ProductOpened = "product.opened";
+    public const string ProductClosed = "product.closed";
+    public const string ConsentChanged = "consent.changed";
+    public const string ProfileChanged = "profile.changed";
+
+    public static IReadOnlySet<string> All { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        Purchase, Deposit, Withdrawal, PaymentDue, PaymentPaid, WebVisit, EmailOpened, EmailClicked,
+        CallInbound, CallOutbound, ComplaintOpened, ComplaintAnswered, ComplaintClosed,
+        EnquiryOpened, EnquiryAnswered, EnquiryClosed, ProductOpened, ProductClosed, ConsentChanged, ProfileChanged,
+    };
+
+    /// <summary>Types that are a contact with the customer and appear among recent contacts.</summary>
+    public static bool IsContact(string type) => type is WebVisit or EmailOpened or EmailClicked or CallInbound or CallOutbound
+        or ComplaintOpened or ComplaintAnswered or ComplaintClosed or EnquiryOpened or EnquiryAnswered or EnquiryClosed;
+
+    public static bool IsCase(string type) => type.StartsWith("complaint.", StringComparison.Ordinal) || type.StartsWith("enquiry.", StringComparison.Ordinal);
+}

@@ -1,0 +1,33 @@
+namespace OrleansCrm.Customers;
+
+/// <summary>Finds customers by a contact point. Stateless; normalises the value, then asks the index grain.</summary>
+[Alias("crm.ICustomerDirectoryGrain")]
+public interface ICustomerDirectoryGrain : IGrainWithIntegerKey
+{
+    /// <summary><paramref name="kind"/> is <c>email</c>, <c>phone</c> or <c>ext</c> (value <c>system:id</c>).</summary>
+    [Alias("Find")]
+    Task<LookupResult> FindAsync(string kind, string value);
+}
+
+/// <summary>Who holds one contact point. More than one claimant is a conflict an agent must resolve (merge).</summary>
+[GenerateSerializer, Immutable, Alias("crm.LookupResult")]
+public sealed record LookupResult(string Kind, string Normalised, string[] CustomerIds)
+{
+    public bool Conflict => CustomerIds.Length > 1;
+}
+
+/// <summary>The owners of one normalised contact point, keyed <c>email:…</c>, <c>phone:…</c> or <c>ext:…</c>.</summary>
+[Alias("crm.IContactIndexGrain")]
+public interface IContactIndexGrain : IGrainWithStringKey
+{
+    /// <summary>Adds <paramref name="customerId"/> as a holder; returns all holders, the first claimant first.</summary>
+    [Alias("Claim")]
+    Task<string[]> ClaimAsync(string customerId);
+
+    /// <summary>Moves <paramref name="fromCustomerId"/>'s claim to <paramref name="toCustomerId"/> (after a merge).</summary>
+    [Alias("Reassign")]
+    Task<string[]> ReassignAsync(string fromCustomerId, string toCustomerId);
+
+    [Alias("Holders")]
+    Task<string[]> GetHoldersAsync();
+}

@@ -1,0 +1,319 @@
+namespace OrleansCrm.Customers;
+
+/// <summary>
+/// How events change a customer's state. Pure and order-independent: applying the same events in any order gives
+/// the same state (sums and counts commute; "latest" values are chosen by occurred-at, ties by event id), so late
+/// events land where they belong.
+/// </summary>
+public static class CustomerAggregate
+{
+    public const int RecentContactLimit = 50;
+    public const int ClosedCaseLimit = 20;
+    public const int SpendWindowDays = 400;
+
+    /// <summary>Applies one event. With <paramref name="merging"/>, profile values only fill gaps, so the
+    /// surviving customer's own profile wins over the absorbed one's.</summary>
+    public static void Apply(CustomerState s, CustomerEvent e, DateTimeOffset now, bool merging = false)
+    {
+        s.EventCount++;
+        var d = e.Data;
+        var t = s.Totals;
+        switch (e.Type)
+        {
+            case CustomerEventTypes.Purchase:
+                var amount = d.Amount ?? 0;
+                t.PurchaseCount++;
+                t.PurchaseTotal += amount;
+                t.ItemsBought += d.Quantity ?? 1;
+                t.FirstPurchaseAt = Min(t.FirstPurchaseAt, e.OccurredAt);
+                t.LastPurchaseAt = Max(t.LastPurchaseAt, e.OccurredAt);
+                var day = DayNumber(e.OccurredAt);
+                if (day > DayNumber(now) - SpendWindowDays)
+                {
+                    t.DailySpend[day] = t.DailySpend.GetValueOrDefault(day) + amount;
+                }
+
+                PruneSpend(t, now);
+                break;
+            case CustomerEventTypes.Deposit:
+                t.DepositCount++;
+                t.DepositTotal += d.Amount ?? 0;
+                t.LastDepositAt = Max(t.LastDepositAt, e.OccurredAt);
+                break;
+            case CustomerEventTypes.Withdrawal:
+                t.WithdrawalCount++;
+                t.WithdrawalTotal += d.Amount ?? 0;
+                t.LastWithdrawalAt = Max(t.LastWithdrawalAt, e.OccurredAt);
+                break;
+            case CustomerEventTypes.PaymentDue:
+                t.PaymentsDue++;
+                break;
+            case CustomerEventTypes.PaymentPaid:
+                t.PaymentsPaid++;
+                if (d.DueAt is { } due && e.OccurredAt > due)
+                {
+                    t.PaymentsLate++;
+                }
+
+                break;
+            case CustomerEventTypes.ProductOpened or CustomerEventTypes.ProductClosed:
+                ApplyProduct(s, e);
+                break;
+            case CustomerEventTypes.ConsentChanged:
+                var key = $"{e.Channel}|{d.Purpose}";
+                if (!s.Consents.TryGetValue(key, out var current) || e.OccurredAt >= current.At)
+                {
+                    s.Consents[key] = new ConsentView(e.Channel!, d.Purpose!, d.Granted == true, e.OccurredAt, e.Source);
+                }
+
+                break;
+            case CustomerEventTypes.ProfileChanged:
+                ApplyProfile(s, d.Profile!, e.OccurredAt, merging);
+                break;
+            default:
+                break;
+        }
+
+        if (CustomerEventTypes.IsCase(e.Type))
+        {
+            ApplyCase(s, e);
+        }
+
+        if (CustomerEventTypes.IsContact(e.Type))
+        {
+            AddContact(s, e);
+        }
+    }
+
+    public static void ApplyProfile(CustomerState s, CustomerProfile p, DateTimeOffset at, bool merging)
+    {
+        bool Wins(string field, bool hasValue)
+        {
+            if (merging)
+            {
+                return !hasValue;
+            }
+
+            if (s.FieldTimes.TryGetValue(field, out var setAt) && setAt > at)
+            {
+                return false;
+            }
+
+            s.FieldTimes[field] = at;
+            return true;
+        }
+
+        if (p.FirstName is { } first && Wins("firstName", s.FirstName is not null))
+        {
+            s.FirstName = first.Trim();
+        }
+
+        if (p.LastName is { } last && Wins("lastName", s.LastName is not null))
+        {
+            s.LastName = last.Trim();
+        }
+
+        if (p.BirthDate is { } birth && Wins("birthDate", s.BirthDate is not null))
+        {
+            s.BirthDate = birth;
+        }
+
+        if (p.Address is { } address && Wins("address", s.Address is not null))
+        {
+            s.Address = address;
+        }
+
+        if (p.OrgUnit is { } org && Wins("orgUnit", s.OrgUnit is not null))
+        {
+            s.OrgUnit = org.Trim();
+        }
+
+        if (p.Region is { } region && Wins("region", s.Region is not null))
+        {
+            s.Region = region.Trim();
+        }
+
+        if (p.AccountManager is { } manager && Wins("accountManager", s.AccountManager is not null))
+        {
+            s.AccountManager = manager.Trim();
+        }
+
+        if (p.PreferredChannel is { } channel && Wins("preferredChannel", s.PreferredChannel is not null))
+        {
+            s.PreferredChannel = channel;
+        }
+
+        if (p.Email is { } email)
+        {
+            Touch(s.Emails, ContactPoints.Email(email), at);
+        }
+
+        if (p.Phone is { } phone)
+        {
+            Touch(s.Phones, ContactPoints.Phone(phone), at);
+        }
+
+        foreach (var (k, v) in p.Attributes ?? [])
+        {
+            if (Wins("attr:" + k, s.Attributes.ContainsKey(k)))
+            {
+                s.Attributes[k] = v;
+            }
+        }
+
+        foreach (var tag in p.Tags ?? [])
+        {
+            s.Tags.Add(tag.Trim());
+        }
+
+        foreach (var (system, id) in p.ExternalIds ?? [])
+        {
+            var name = system.Trim().ToLowerInvariant();
+            if (Wins("ext:" + name, s.ExternalIds.ContainsKey(name)))
+            {
+                s.ExternalIds[name] = id.Trim();
+            }
+        }
+    }
+
+    public static CustomerView View(CustomerState s, string customerId, DateTimeOffset now)
+    {
+        var t = s.Totals;
+        var today = DayNumber(now);
+        decimal Spend(int days) => t.DailySpend.Where(kv => kv.Key > today - days && kv.Key <= today).Sum(kv => kv.Value);
+        var cases = s.Cases.Values.OrderByDescending(c => c.OpenedAt ?? c.AnsweredAt ?? c.ClosedAt).ThenBy(c => c.CaseId, StringComparer.Ordinal).ToArray();
+        return new CustomerView(
+            customerId,
+            s.FirstName,
+            s.LastName,
+            Ordered(s.Emails),
+            Ordered(s.Phones),
+            s.BirthDate,
+            s.Address,
+            s.OrgUnit,
+            s.Region,
+            s.AccountManager,
+            s.PreferredChannel,
+            new Dictionary<string, string>(s.Attributes, StringComparer.Ordinal),
+            [.. s.Tags],
+            new Dictionary<string, string>(s.ExternalIds, StringComparer.Ordinal),
+            [.. s.Products.Values.OrderBy(p => p.ProductId, StringComparer.Ordinal)],
+            new TransactionSummary(
+                t.PurchaseCount, t.PurchaseTotal, t.ItemsBought, t.FirstPurchaseAt, t.LastPurchaseAt,
+                Spend(30), Spend(90), Spend(365),
+                t.DepositCount, t.DepositTotal, t.LastDepositAt,
+                t.WithdrawalCount, t.WithdrawalTotal, t.LastWithdrawalAt,
+                t.PaymentsDue, t.PaymentsPaid, t.PaymentsLate),
+            [.. s.Consents.Values.OrderBy(c => c.Channel, StringComparer.Ordinal).ThenBy(c => c.Purpose, StringComparer.Ordinal)],
+            [.. cases.Where(c => c.Status != "closed")],
+            [.. cases.Where(c => c.Status == "closed")],
+            [.. s.RecentContacts],
+            new Dictionary<string, double>(s.Scores, StringComparer.Ordinal),
+            [.. s.Segments],
+            s.NextBestAction,
+            [.. s.MergedFrom],
+            s.CreatedAt,
+            s.UpdatedAt,
+            s.EventCount);
+    }
+
+    private static void ApplyProduct(CustomerState s, CustomerEvent e)
+    {
+        var d = e.Data;
+        s.Products.TryGetValue(d.ProductId!, out var held);
+        var opened = held?.OpenedAt;
+        var closed = held?.ClosedAt;
+        if (e.Type == CustomerEventTypes.ProductOpened)
+        {
+            opened = Max(opened, e.OccurredAt);
+        }
+        else
+        {
+            closed = Max(closed, e.OccurredAt);
+        }
+
+        var status = closed is { } c && (opened is null || c >= opened) ? "closed" : "active";
+        s.Products[d.ProductId!] = new ProductHolding(d.ProductId!, d.ProductName ?? held?.Name, d.Category ?? held?.Category, opened, closed, status);
+    }
+
+    private static void ApplyCase(CustomerState s, CustomerEvent e)
+    {
+        var d = e.Data;
+        var kind = e.Type[..e.Type.IndexOf('.', StringComparison.Ordinal)];
+        s.Cases.TryGetValue(d.CaseId!, out var c);
+        c ??= new ServiceCase(d.CaseId!, kind, "opened", null, null, null, null, null);
+        c = e.Type.EndsWith(".opened", StringComparison.Ordinal) ? c with { OpenedAt = Min(c.OpenedAt, e.OccurredAt), Subject = d.Subject ?? c.Subject }
+            : e.Type.EndsWith(".answered", StringComparison.Ordinal) ? c with { AnsweredAt = Max(c.AnsweredAt, e.OccurredAt), Agent = d.Agent ?? c.Agent }
+            : c with { ClosedAt = Max(c.ClosedAt, e.OccurredAt) };
+        c = c with { Status = c.ClosedAt is not null ? "closed" : c.AnsweredAt is not null ? "answered" : "opened" };
+        s.Cases[c.CaseId] = c;
+
+        var closed = s.Cases.Values.Where(x => x.Status == "closed").OrderByDescending(x => x.ClosedAt).ThenBy(x => x.CaseId, StringComparer.Ordinal).ToList();
+        foreach (var old in closed.Skip(ClosedCaseLimit))
+        {
+            s.Cases.Remove(old.CaseId);
+        }
+    }
+
+    private static void AddContact(CustomerState s, CustomerEvent e)
+    {
+        var direction = e.Type switch
+        {
+            CustomerEventTypes.CallOutbound => "outbound",
+            _ when e.Type.EndsWith(".answered", StringComparison.Ordinal) || e.Type.EndsWith(".closed", StringComparison.Ordinal) => "outbound",
+            _ => "inbound",
+        };
+        var channel = e.Channel ?? e.Type switch
+        {
+            CustomerEventTypes.CallInbound or CustomerEventTypes.CallOutbound => "phone",
+            CustomerEventTypes.EmailOpened or CustomerEventTypes.EmailClicked => "email",
+            CustomerEventTypes.WebVisit => "web",
+            _ => null,
+        };
+        var item = new ContactItem(e.EventId, e.Type, channel, direction, e.OccurredAt, e.Data.Agent, e.Data.Campaign, e.Data.Outcome, e.Data.Subject);
+        var list = s.RecentContacts;
+        var index = list.FindIndex(x => Newer(item, x));
+        if (index < 0)
+        {
+            list.Add(item);
+        }
+        else
+        {
+            list.Insert(index, item);
+        }
+
+        if (list.Count > RecentContactLimit)
+        {
+            list.RemoveRange(RecentContactLimit, list.Count - RecentContactLimit);
+        }
+    }
+
+    private static bool Newer(ContactItem a, ContactItem b) =>
+        a.OccurredAt > b.OccurredAt || (a.OccurredAt == b.OccurredAt && string.CompareOrdinal(a.EventId, b.EventId) < 0);
+
+    private static void Touch(Dictionary<string, DateTimeOffset> points, string value, DateTimeOffset at)
+    {
+        if (!points.TryGetValue(value, out var seen) || at > seen)
+        {
+            points[value] = at;
+        }
+    }
+
+    private static string[] Ordered(Dictionary<string, DateTimeOffset> points) =>
+        [.. points.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key)];
+
+    private static void PruneSpend(TransactionTotals t, DateTimeOffset now)
+    {
+        var oldest = DayNumber(now) - SpendWindowDays;
+        while (t.DailySpend.Count > 0 && t.DailySpend.First().Key <= oldest)
+        {
+            t.DailySpend.Remove(t.DailySpend.First().Key);
+        }
+    }
+
+    private static int DayNumber(DateTimeOffset at) => (int)(at.UtcTicks / TimeSpan.TicksPerDay);
+
+    private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset b) => a is { } x && x <= b ? x : b;
+
+    private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset b) => a is { } x && x >= b ? x : b;
+}

@@ -1,0 +1,21 @@
+using Orleans.Concurrency;
+
+namespace OrleansCrm.Customers;
+
+[GrainType("customer-directory"), StatelessWorker]
+public sealed class CustomerDirectoryGrain : Grain, ICustomerDirectoryGrain
+{
+    public async Task<LookupResult> FindAsync(string kind, string value)
+    {
+        var normalised = kind switch
+        {
+            "email" => ContactPoints.Email(value),
+            "phone" => ContactPoints.Phone(value),
+            "ext" when value.IndexOf(':', StringComparison.Ordinal) is > 0 and var colon =>
+                ContactPoints.ExternalId(value[..colon], value[(colon + 1)..]),
+            _ => throw new CustomerRuleException(kind == "ext" ? "ext" : "kind", kind == "ext" ? "must be system:id" : "must be email, phone or ext"),
+        };
+        var holders = await GrainFactory.GetGrain<IContactIndexGrain>(ContactPoints.IndexKey(kind, normalised)).GetHoldersAsync();
+        return new LookupResult(kind, normalised, holders);
+    }
+}

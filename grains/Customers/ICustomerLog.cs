@@ -1,0 +1,23 @@
+namespace OrleansCrm.Customers;
+
+/// <summary>
+/// The append-only log of every customer event (table <c>crm_customer_events</c>, in the same database as grain
+/// state). Unique per customer and event id, so appending is idempotent; the sequence orders what was recorded.
+/// </summary>
+public interface ICustomerLog
+{
+    /// <summary>Appends the events not yet in the log; returns, for every event, its sequence and whether it was
+    /// already there.</summary>
+    Task<IReadOnlyList<LogAppend>> AppendAsync(string customerId, IReadOnlyList<CustomerEvent> events, string? originCustomerId = null);
+
+    /// <summary>Events of the customer with a sequence above <paramref name="afterSequence"/>, oldest first.</summary>
+    Task<IReadOnlyList<LoggedEvent>> ReadAfterAsync(string customerId, long afterSequence, int limit);
+
+    /// <summary>Events newest first (by occurred-at, then sequence), strictly before <paramref name="before"/>.</summary>
+    Task<IReadOnlyList<LoggedEvent>> ReadPageAsync(string customerId, (DateTimeOffset OccurredAt, long Sequence)? before, int limit);
+}
+
+public sealed record LogAppend(string EventId, long Sequence, bool Existed);
+
+/// <summary>A logged event; <see cref="OriginCustomerId"/> is set on copies absorbed from a merged customer.</summary>
+public sealed record LoggedEvent(long Sequence, string CustomerId, CustomerEvent Event, DateTimeOffset RecordedAt, string? OriginCustomerId);

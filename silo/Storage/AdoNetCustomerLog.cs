@@ -1,0 +1,194 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orleans.Configuration;
+using OrleansCrm.Customers;
+using OrleansCrm.Hosting.Configuration;
+
+namespace OrleansCrm.Silo.Storage;
+
+/// <summary>
+/// <see cref="ICustomerLog"/> on the deployment's database (table <c>crm_customer_events</c>, created by
+/// <c>db/&lt;kind&gt;/0002_customer_events.sql</c>). SQLite stores times as sortable ISO text and the payload as JSON
+/// text; PostgreSQL as <c>timestamptz</c> and <c>jsonb</c>.
+/// </summary>
+public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterOptions> cluster, TimeProvider clock) : ICustomerLog
+{
+    private const int RowsPerStatement = 200;
+
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    private readonly bool _postgres = storage.Kind == StorageKind.Postgres;
+    private readonly DbProviderFactory _factory = storage.Kind == StorageKind.Postgres ? NpgsqlFactory.Instance : SqliteFactory.Instance;
+    private readonly string _serviceId = cluster.Value.ServiceId;
+
+    public async Task<IReadOnlyList<LogAppend>> AppendAsync(string customerId, IReadOnlyList<CustomerEvent> events, string? originCustomerId = null)
+    {
+        var results = new List<LogAppend>(events.Count);
+        if (events.Count == 0)
+        {
+            return results;
+        }
+
+        var recordedAt = clock.GetUtcNow();
+        await using var connection = await OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        foreach (var chunk in events.Chunk(RowsPerStatement))
+        {
+            var inserted = new Dictionary<string, long>(StringComparer.Ordinal);
+            await using (var insert = connection.CreateCommand())
+            {
+                insert.Transaction = transaction;
+                var sql = new StringBuilder("INSERT INTO crm_customer_events (service_id, customer_id, event_id, type, occurred_at, recorded_at, source, channel, amount, data, origin_customer_id) VALUES ");
+                Add(insert, "s", _serviceId);
+                Add(insert, "c", customerId);
+                Add(insert, "r", Time(recordedAt));
+                Add(insert, "o", originCustomerId);
+                for (var i = 0; i < chunk.Length; i++)
+                {
+                    var e = chunk[i];
+                    sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@s, @c, @e{i}, @t{i}, @at{i}, @r, @src{i}, @ch{i}, @a{i}, {(_postgres ? $"CAST(@d{i} AS jsonb)" : $"@d{i}")}, @o)");
+                    Add(insert, $"e{i}", e.EventId);
+                    Add(insert, $"t{i}", e.Type);
+                    Add(insert, $"at{i}", Time(e.OccurredAt));
+                    Add(insert, $"src{i}", e.Source);
+                    Add(insert, $"ch{i}", e.Channel);
+                    Add(insert, $"a{i}", e.Data.Amount);
+                    Add(insert, $"d{i}", JsonSerializer.Serialize(e.Data, Json));
+                }
+
+                sql.Append(" ON CONFLICT (service_id, customer_id, event_id) DO NOTHING RETURNING event_id, seq");
+                insert.CommandText = sql.ToString();
+                await using var reader = await insert.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    inserted[reader.GetString(0)] = reader.GetInt64(1);
+                }
+            }
+
+            var existing = new Dictionary<string, long>(StringComparer.Ordinal);
+            var missing = chunk.Where(e => !inserted.ContainsKey(e.EventId)).Select(e => e.EventId).Distinct(StringComparer.Ordinal).ToList();
+            if (missing.Count > 0)
+            {
+                await using var select = connection.CreateCommand();
+                select.Transaction = transaction;
+                Add(select, "s", _serviceId);
+                Add(select, "c", customerId);
+                var names = new List<string>(missing.Count);
+                for (var i = 0; i < missing.Count; i++)
+                {
+                    names.Add($"@e{i}");
+                    Add(select, $"e{i}", missing[i]);
+                }
+
+                select.CommandText = $"SELECT event_id, seq FROM crm_customer_events WHERE service_id = @s AND customer_id = @c AND event_id IN ({string.Join(", ", names)})";
+                await using var reader = await select.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    existing[reader.GetString(0)] = reader.GetInt64(1);
+                }
+            }
+
+            foreach (var e in chunk)
+            {
+                if (inserted.Remove(e.EventId, out var seq))
+                {
+                    results.Add(new LogAppend(e.EventId, seq, Existed: false));
+                }
+                else if (existing.TryGetValue(e.EventId, out var old))
+                {
+                    results.Add(new LogAppend(e.EventId, old, Existed: true));
+                }
+            }
+        }
+
+        await transaction.CommitAsync();
+        return results;
+    }
+
+    public async Task<IReadOnlyList<LoggedEvent>> ReadAfterAsync(string customerId, long afterSequence, int limit)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"{SelectColumns} WHERE service_id = @s AND customer_id = @c AND seq > @after ORDER BY seq LIMIT @limit";
+        Add(command, "s", _serviceId);
+        Add(command, "c", customerId);
+        Add(command, "after", afterSequence);
+        Add(command, "limit", limit);
+        return await ReadAsync(command);
+    }
+
+    public async Task<IReadOnlyList<LoggedEvent>> ReadPageAsync(string customerId, (DateTimeOffset OccurredAt, long Sequence)? before, int limit)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        var where = "service_id = @s AND customer_id = @c";
+        if (before is { } b)
+        {
+            where += " AND (occurred_at < @bt OR (occurred_at = @bt AND seq < @bs))";
+            Add(command, "bt", Time(b.OccurredAt));
+            Add(command, "bs", b.Sequence);
+        }
+
+        command.CommandText = $"{SelectColumns} WHERE {where} ORDER BY occurred_at DESC, seq DESC LIMIT @limit";
+        Add(command, "s", _serviceId);
+        Add(command, "c", customerId);
+        Add(command, "limit", limit);
+        return await ReadAsync(command);
+    }
+
+    private string SelectColumns =>
+        $"SELECT seq, customer_id, event_id, type, occurred_at, recorded_at, source, channel, {(_postgres ? "data::text" : "data")}, origin_customer_id FROM crm_customer_events";
+
+    private async Task<IReadOnlyList<LoggedEvent>> ReadAsync(DbCommand command)
+    {
+        var rows = new List<LoggedEvent>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var data = JsonSerializer.Deserialize<EventData>(reader.GetString(8), Json) ?? EventData.Empty;
+            var e = new CustomerEvent(
+                reader.GetString(2),
+                reader.GetString(3),
+                ReadTime(reader, 4),
+                reader.IsDBNull(6) ? null : reader.GetString(6),
+                reader.IsDBNull(7) ? null : reader.GetString(7),
+                data);
+            rows.Add(new LoggedEvent(reader.GetInt64(0), reader.GetString(1), e, ReadTime(reader, 5), reader.IsDBNull(9) ? null : reader.GetString(9)));
+        }
+
+        return rows;
+    }
+
+    private async Task<DbConnection> OpenAsync()
+    {
+        var connection = _factory.CreateConnection()!;
+        connection.ConnectionString = storage.ConnectionString;
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    private object Time(DateTimeOffset at) => _postgres
+        ? at.UtcDateTime
+        : at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    private DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => _postgres
+        ? new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(ordinal), DateTimeKind.Utc))
+        : DateTimeOffset.Parse(reader.GetString(ordinal), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    private static void Add(DbCommand command, string name, object? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value ?? DBNull.Value;
+        command.Parameters.Add(parameter);
+    }
+}
