@@ -7,6 +7,7 @@ using Orleans.Runtime;
 using OrleansCrm.Customers;
 using OrleansCrm.Gateway.Customers;
 using OrleansCrm.Gateway.Health;
+using OrleansCrm.Gateway.BulkImport;
 using OrleansCrm.Hosting.Configuration;
 using Serilog;
 
@@ -55,6 +56,9 @@ public static class GatewayExtensions
         builder.Services.AddExceptionHandler<ClusterExceptionHandler>();
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ImportRegistry>();
+        // Bodies are bounded (imports lift the limit for themselves, as they stream).
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 32L * 1024 * 1024);
         // Unreadable bodies reach ClusterExceptionHandler, which names the offending JSON path.
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddCrmHealthChecks();
@@ -73,6 +77,7 @@ public static class GatewayExtensions
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapCrmHealth();
         app.MapCustomerEndpoints();
+        app.MapImportEndpoints();
         if (settings.Gateway.Dashboard)
         {
             app.MapOrleansDashboard("/dashboard");

@@ -1,0 +1,257 @@
+using System.Text.Json;
+using CsvHelper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using OrleansCrm.Customers;
+using OrleansCrm.Gateway.Hosting;
+
+namespace OrleansCrm.Gateway.BulkImport;
+
+/// <summary>
+/// Bulk import of customers and transactions from CSV or NDJSON. The body is read as a stream, row by row; rows
+/// are grouped per customer and sent to customer grains with a bounded number of calls in flight, so a slow
+/// cluster slows the reading instead of filling memory. Bad rows are rejected with their line number and reason
+/// and the rest is imported; event ids come from row content, so the same file imported twice changes nothing.
+/// </summary>
+public static class ImportEndpoints
+{
+    private const int MaxInFlight = 64;
+    private const int MaxEventsPerCall = 100;
+
+    public static IEndpointRouteBuilder MapImportEndpoints(this IEndpointRouteBuilder app)
+    {
+        var imports = app.MapGroup("/api/v1/imports").WithTags("Imports");
+        imports.MapPost("/{kind}", ImportAsync).WithName("Import")
+            .WithSummary("Import customers or transactions from CSV (text/csv) or NDJSON (application/x-ndjson)")
+            .Accepts<string>("text/csv", "application/x-ndjson");
+        imports.MapGet("/{importId}", (string importId, ImportRegistry registry) =>
+            registry.Find(importId) is { } job ? Results.Ok(job.Progress()) : Results.Problem(title: "Import not found", statusCode: 404))
+            .WithName("GetImport").WithSummary("Progress of an import: rows read, imported, duplicate, rejected (with line and reason)");
+        return app;
+    }
+
+    private static async Task<Results<Ok<ImportProgress>, ValidationProblem, ProblemHttpResult>> ImportAsync(
+        string kind,
+        HttpRequest request,
+        IClusterClient cluster,
+        ImportRegistry registry,
+        string? mapping = null,
+        string? attributes = null,
+        string? type = null,
+        string? importId = null,
+        DateTimeOffset? asOf = null,
+        bool createCustomers = false)
+    {
+        if (!Enum.TryParse<ImportKind>(kind, ignoreCase: true, out var importKind) || int.TryParse(kind, out _))
+        {
+            return Problems.Invalid("kind", "must be customers or transactions");
+        }
+
+        var map = ImportMapping.Parse(importKind, mapping, attributes, out var mapProblem);
+        if (map is null)
+        {
+            return Problems.Invalid(mapProblem!.StartsWith("attributes", StringComparison.Ordinal) ? "attributes" : "mapping", mapProblem);
+        }
+
+        var defaultType = type ?? CustomerEventTypes.Purchase;
+        if (importKind == ImportKind.Transactions && defaultType is not (CustomerEventTypes.Purchase or CustomerEventTypes.Deposit or CustomerEventTypes.Withdrawal or CustomerEventTypes.PaymentDue or CustomerEventTypes.PaymentPaid))
+        {
+            return Problems.Invalid("type", "must be purchase, deposit, withdrawal, payment.due or payment.paid");
+        }
+
+        // An import streams a file of any size; everything else keeps the server's limit.
+        if (request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = null;
+        }
+
+        var mediaType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        var ndjson = mediaType is "application/x-ndjson" or "application/ndjson" or "application/jsonl";
+        if (!ndjson && mediaType is not ("text/csv" or "application/csv"))
+        {
+            return Problems.Invalid("Content-Type", "must be text/csv or application/x-ndjson");
+        }
+
+        if (importId is not null && CustomerKeys.Validate(importId) is { } idProblem)
+        {
+            return Problems.Invalid("importId", idProblem);
+        }
+
+        var job = registry.Start(importId ?? Guid.NewGuid().ToString("N"), importKind);
+        if (job is null)
+        {
+            return TypedResults.Problem(title: "Import already running", statusCode: StatusCodes.Status409Conflict, detail: $"Import '{importId}' is still running.");
+        }
+
+        var create = importKind == ImportKind.Customers || createCustomers;
+        using var sender = new BatchSender(cluster, job, create);
+        var started = asOf ?? DateTimeOffset.UtcNow;
+        try
+        {
+            var rows = ndjson ? ReadNdjson(request.Body, job) : ReadCsv(request.Body, job);
+            ResolvedMapping? resolved = null;
+            await foreach (var (line, headers, get) in rows)
+            {
+                if (resolved is null)
+                {
+                    resolved = map.Resolve(headers, out var headerProblem);
+                    if (resolved is null)
+                    {
+                        job.Finish(headerProblem);
+                        return Problems.Invalid("mapping", headerProblem!);
+                    }
+                }
+
+                job.RowRead();
+                var (row, field, problem) = resolved.Map(get, started, defaultType);
+                if (row is null)
+                {
+                    job.Reject(line, field!, problem!);
+                    continue;
+                }
+
+                await sender.AddAsync(line, row.CustomerId, row.Event);
+            }
+
+            await sender.FlushAsync();
+            job.Finish(null);
+        }
+        catch (Exception e) when (e is CsvFormatException or IOException or BadHttpRequestException)
+        {
+            await sender.DrainAsync();
+            job.Finish(e.Message);
+            return TypedResults.Problem(title: "The file could not be read to the end", statusCode: 400, detail: e.Message, extensions: new Dictionary<string, object?> { ["progress"] = job.Progress() });
+        }
+
+        return TypedResults.Ok(job.Progress());
+    }
+
+    private static async IAsyncEnumerable<(long Line, IReadOnlyList<string> Headers, Func<int, string> Get)> ReadCsv(Stream body, ImportJob job)
+    {
+        await using var csv = CsvReader.Create(body, new CsvReaderOptions { HasHeader = true, TrackLineNumbers = true, MaxRecordSize = 1024 * 1024 }, true);
+        await csv.ReadHeaderAsync();
+        var headers = csv.Headers.ToArray();
+        while (await csv.ReadAsync())
+        {
+            var line = csv.LineNumber;
+            if (csv.FieldCount != headers.Length)
+            {
+                job.RowRead();
+                job.Reject(line, "row", $"has {csv.FieldCount} fields, the header has {headers.Length}");
+                continue;
+            }
+
+            yield return (line, headers, i => csv.GetString(i));
+        }
+    }
+
+    private static async IAsyncEnumerable<(long Line, IReadOnlyList<string> Headers, Func<int, string> Get)> ReadNdjson(Stream body, ImportJob job)
+    {
+        using var reader = new StreamReader(body);
+        long line = 0;
+        while (await reader.ReadLineAsync() is { } text)
+        {
+            line++;
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                continue;
+            }
+
+            List<(string Name, string Value)> fields;
+            try
+            {
+                using var doc = JsonDocument.Parse(text);
+                if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    throw new JsonException("not an object");
+                }
+
+                fields = [.. doc.RootElement.EnumerateObject().Select(p => (p.Name, p.Value.ValueKind switch
+                {
+                    JsonValueKind.String => p.Value.GetString()!,
+                    JsonValueKind.Null => "",
+                    _ => p.Value.GetRawText(),
+                }))];
+            }
+            catch (JsonException)
+            {
+                job.RowRead();
+                job.Reject(line, "body", "is not a JSON object");
+                continue;
+            }
+
+            var headers = fields.Select(f => f.Name).ToArray();
+            yield return (line, headers, i => fields[i].Value);
+        }
+    }
+
+    /// <summary>Groups consecutive rows of a customer and keeps at most <see cref="MaxInFlight"/> grain calls
+    /// running; <see cref="AddAsync"/> waits when they are all busy (backpressure on the request body).</summary>
+    private sealed class BatchSender(IClusterClient cluster, ImportJob job, bool createIfMissing) : IDisposable
+    {
+        public void Dispose() => _slots.Dispose();
+
+        private readonly SemaphoreSlim _slots = new(MaxInFlight);
+        private readonly List<Task> _running = [];
+        private readonly List<(long Line, CustomerEvent Event)> _pending = [];
+        private string? _customer;
+
+        public async Task AddAsync(long line, string customerId, CustomerEvent e)
+        {
+            if (_customer != customerId || _pending.Count >= MaxEventsPerCall)
+            {
+                await FlushAsync(wait: false);
+                _customer = customerId;
+            }
+
+            _pending.Add((line, e));
+        }
+
+        public async Task FlushAsync(bool wait = true)
+        {
+            if (_pending.Count > 0)
+            {
+                var batch = _pending.ToArray();
+                var customer = _customer!;
+                _pending.Clear();
+                await _slots.WaitAsync();
+                _running.RemoveAll(t => t.IsCompleted);
+                _running.Add(SendAsync(customer, batch));
+            }
+
+            if (wait)
+            {
+                await DrainAsync();
+            }
+        }
+
+        public Task DrainAsync() => Task.WhenAll(_running);
+
+        private async Task SendAsync(string customer, (long Line, CustomerEvent Event)[] batch)
+        {
+            try
+            {
+                var result = await cluster.GetCustomer(customer).RecordEventsAsync([.. batch.Select(b => b.Event)], createIfMissing);
+                var duplicates = result.Acks.Count(a => a.Duplicate);
+                job.Done(result.Acks.Length - duplicates, duplicates);
+            }
+            catch (CustomerNotFoundException)
+            {
+                foreach (var (line, _) in batch)
+                {
+                    job.Reject(line, "customerId", $"no customer '{customer}' (pass createCustomers=true to create)");
+                }
+            }
+            catch (CustomerRuleException e)
+            {
+                foreach (var (line, _) in batch)
+                {
+                    job.Reject(line, e.Field, e.Message);
+                }
+            }
+            finally
+            {
+                _slots.Release();
+            }
+        }
+    }
+}
