@@ -21,8 +21,7 @@ public static class ImportEndpoints
     {
         var imports = app.MapGroup("/api/v1/imports").WithTags("Imports");
         imports.MapPost("/{kind}", ImportAsync).WithName("Import")
-            .WithSummary("Import customers or transactions from CSV (text/csv) or NDJSON (application/x-ndjson)")
-            .Accepts<string>("text/csv", "application/x-ndjson");
+            .WithSummary("Import customers or transactions from CSV (text/csv) or NDJSON (application/x-ndjson)");
         imports.MapGet("/{importId}", (string importId, ImportRegistry registry) =>
             registry.Find(importId) is { } job ? Results.Ok(job.Progress()) : Results.Problem(title: "Import not found", statusCode: 404))
             .WithName("GetImport").WithSummary("Progress of an import: rows read, imported, duplicate, rejected (with line and reason)");
@@ -87,21 +86,30 @@ public static class ImportEndpoints
         var started = asOf ?? DateTimeOffset.UtcNow;
         try
         {
-            var rows = ndjson ? ReadNdjson(request.Body, job) : ReadCsv(request.Body, job);
+            var rows = ndjson ? ReadNdjson(request.Body, job) : ReadCsv(request.Body, job, map);
             ResolvedMapping? resolved = null;
+            IReadOnlyList<string>? resolvedFor = null;
             await foreach (var (line, headers, get) in rows)
             {
-                if (resolved is null)
+                job.RowRead();
+                if (!ReferenceEquals(headers, resolvedFor))
                 {
-                    resolved = map.Resolve(headers, out var headerProblem);
+                    // CSV rows share one header; every NDJSON line brings its own keys.
+                    resolved = map.Resolve(headers, out var lineProblem);
+                    resolvedFor = headers;
                     if (resolved is null)
                     {
-                        job.Finish(headerProblem);
-                        return Problems.Invalid("mapping", headerProblem!);
+                        job.Reject(line, "mapping", lineProblem!);
+                        continue;
                     }
                 }
 
-                job.RowRead();
+                if (resolved is null)
+                {
+                    job.Reject(line, "mapping", "the line lacks the mapped fields");
+                    continue;
+                }
+
                 var (row, field, problem) = resolved.Map(get, started, defaultType);
                 if (row is null)
                 {
@@ -115,6 +123,11 @@ public static class ImportEndpoints
             await sender.FlushAsync();
             job.Finish(null);
         }
+        catch (HeaderProblemException e)
+        {
+            job.Finish(e.Message);
+            return Problems.Invalid("mapping", e.Message);
+        }
         catch (Exception e) when (e is CsvFormatException or IOException or BadHttpRequestException)
         {
             await sender.DrainAsync();
@@ -125,11 +138,16 @@ public static class ImportEndpoints
         return TypedResults.Ok(job.Progress());
     }
 
-    private static async IAsyncEnumerable<(long Line, IReadOnlyList<string> Headers, Func<int, string> Get)> ReadCsv(Stream body, ImportJob job)
+    private static async IAsyncEnumerable<(long Line, IReadOnlyList<string> Headers, Func<int, string> Get)> ReadCsv(Stream body, ImportJob job, ImportMapping map)
     {
         await using var csv = CsvReader.Create(body, new CsvReaderOptions { HasHeader = true, TrackLineNumbers = true, MaxRecordSize = 1024 * 1024 }, true);
         await csv.ReadHeaderAsync();
         var headers = csv.Headers.ToArray();
+        if (map.Resolve(headers, out var problem) is null)
+        {
+            throw new HeaderProblemException(problem!);
+        }
+
         while (await csv.ReadAsync())
         {
             var line = csv.LineNumber;
@@ -254,4 +272,6 @@ public static class ImportEndpoints
             }
         }
     }
+
+    private sealed class HeaderProblemException(string message) : Exception(message);
 }

@@ -1,0 +1,185 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using OrleansCrm.Tests.Support;
+
+namespace OrleansCrm.Tests.Gateway;
+
+/// <summary>Events, history, lookup and merge as an integrator drives them through the gateway.</summary>
+[Collection(EmbeddedCrmCollection.Name)]
+public sealed class EventApiTests(EmbeddedCrmFixture crm)
+{
+    private static string NewId() => "evapi-" + Guid.NewGuid().ToString("N")[..10];
+
+    private Uri Url(string path) => new(crm.Gateway, path);
+
+    private async Task<string> CreateCustomerAsync()
+    {
+        var id = NewId();
+        using var put = await crm.Http.PutCustomerAsync(crm.Gateway, id, new { firstName = "Ada", email = $"{id}@example.com", phone = "+1 212 555 0101" });
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        return id;
+    }
+
+    private Task<HttpResponseMessage> PostJsonAsync(string path, string json) =>
+        crm.Http.PostAsync(Url(path), new StringContent(json, Encoding.UTF8, "application/json"));
+
+    private async Task<JsonElement> ViewAsync(string id) => await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/customers/{id}"));
+
+    private async Task<int> HistoryCountAsync(string id)
+    {
+        var page = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/customers/{id}/history?limit=500"));
+        return page.GetProperty("items").GetArrayLength();
+    }
+
+    [Fact]
+    public async Task A_posted_event_shows_in_the_next_view_and_its_retry_is_acknowledged_as_a_duplicate()
+    {
+        var id = await CreateCustomerAsync();
+        var when = DateTimeOffset.UtcNow.AddHours(-1).ToString("O");
+        var body = $$"""{ "eventId": "buy-1", "type": "purchase", "occurredAt": "{{when}}", "channel": "web", "data": { "amount": 49.90, "productId": "sku-1" } }""";
+
+        using var first = await PostJsonAsync($"/api/v1/customers/{id}/events", body);
+        using var retry = await PostJsonAsync($"/api/v1/customers/{id}/events", body);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var ack1 = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("acks")[0];
+        var ack2 = (await retry.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("acks")[0];
+        Assert.False(ack1.GetProperty("duplicate").GetBoolean());
+        Assert.True(ack2.GetProperty("duplicate").GetBoolean());
+        Assert.Equal(ack1.GetProperty("sequence").GetInt64(), ack2.GetProperty("sequence").GetInt64());
+        var view = await ViewAsync(id);
+        Assert.Equal(49.90m, view.GetProperty("transactions").GetProperty("purchaseTotal").GetDecimal());
+        Assert.Equal(1, view.GetProperty("transactions").GetProperty("purchaseCount").GetInt32());
+        Assert.Equal(2, await HistoryCountAsync(id));
+    }
+
+    [Fact]
+    public async Task A_batch_of_ndjson_events_lands_on_each_customer()
+    {
+        var a = await CreateCustomerAsync();
+        var b = await CreateCustomerAsync();
+        var when = DateTimeOffset.UtcNow.AddDays(-2).ToString("O");
+        var lines = string.Join('\n',
+            $$"""{"customerId":"{{a}}","eventId":"x1","type":"deposit","occurredAt":"{{when}}","data":{"amount":1000} }""",
+            $$"""{"customerId":"{{b}}","eventId":"x1","type":"withdrawal","occurredAt":"{{when}}","data":{"amount":20} }""",
+            $$"""{"customerId":"{{a}}","eventId":"x2","type":"call.inbound","occurredAt":"{{when}}","channel":"phone","data":{"agent":"a-1","outcome":"sold"} }""");
+
+        using var post = await crm.Http.PostAsync(Url("/api/v1/events"), new StringContent(lines, Encoding.UTF8, "application/x-ndjson"));
+
+        Assert.Equal(HttpStatusCode.OK, post.StatusCode);
+        var result = await post.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(3, result.GetProperty("accepted").GetInt32());
+        Assert.Equal(1000m, (await ViewAsync(a)).GetProperty("transactions").GetProperty("depositTotal").GetDecimal());
+        Assert.Equal("a-1", (await ViewAsync(a)).GetProperty("recentContacts")[0].GetProperty("agent").GetString());
+        Assert.Equal(20m, (await ViewAsync(b)).GetProperty("transactions").GetProperty("withdrawalTotal").GetDecimal());
+    }
+
+    public static TheoryData<string, string> BadEvents()
+    {
+        var now = DateTimeOffset.UtcNow.ToString("O");
+        return new TheoryData<string, string>
+        {
+            { """{ "eventId": "e", "type": "purchase", "occurredAt": """, "occurredAt" },
+            { $$"""{ "eventId": "e", "type": "teleport", "occurredAt": "{{now}}" }""", "type" },
+            { $$"""{ "type": "purchase", "occurredAt": "{{now}}", "data": { "amount": 5 } }""", "eventId" },
+            { $$"""{ "eventId": "e", "type": "purchase", "occurredAt": "{{now}}" }""", "data.amount" },
+            { $$"""{ "eventId": "e", "type": "purchase", "occurredAt": "{{now}}", "data": { "amount": "lots" } }""", "data.amount" },
+            { $$"""{ "eventId": "e", "type": "purchase", "occurredAt": "{{now}}", "data": { "amount": -3 } }""", "data.amount" },
+            { """{ "eventId": "e", "type": "purchase", "occurredAt": "2999-01-01T00:00:00Z", "data": { "amount": 3 } }""", "occurredAt" },
+            { """{ "eventId": "e", "type": "purchase", "occurredAt": "yesterday", "data": { "amount": 3 } }""", "occurredAt" },
+            { $$"""{ "eventId": "e", "type": "purchase", "occurredAt": "{{now}}", "data": { "amount": 3, "productName": "{{new string('x', 600)}}" } }""", "data.productName" },
+            { $$"""{ "eventId": "{{new string('e', 200)}}", "type": "purchase", "occurredAt": "{{now}}", "data": { "amount": 3 } }""", "eventId" },
+            { $$"""{ "eventId": "e", "type": "consent.changed", "occurredAt": "{{now}}", "data": { "purpose": "marketing" } }""", "channel" },
+            { $$"""{ "eventId": "e", "type": "web.visit", "occurredAt": "{{now}}", "channel": "telepathy" }""", "channel" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(BadEvents))]
+    public async Task A_bad_event_is_a_400_problem_naming_the_field_and_nothing_is_stored(string json, string field)
+    {
+        var id = await CreateCustomerAsync();
+
+        using var post = await PostJsonAsync($"/api/v1/customers/{id}/events", json);
+
+        Assert.Equal(HttpStatusCode.BadRequest, post.StatusCode);
+        Assert.Equal("application/problem+json", post.Content.Headers.ContentType?.MediaType);
+        var problem = await post.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"errors should name {field}: {problem}");
+        Assert.Equal(1, await HistoryCountAsync(id));
+        Assert.Equal(1, (await ViewAsync(id)).GetProperty("eventCount").GetInt32());
+    }
+
+    [Fact]
+    public async Task An_oversized_event_body_is_refused_with_413()
+    {
+        var id = await CreateCustomerAsync();
+        var json = $$"""{ "eventId": "e", "type": "web.visit", "occurredAt": "{{DateTimeOffset.UtcNow:O}}", "data": { "note": "{{new string('n', 100_000)}}" } }""";
+
+        using var post = await PostJsonAsync($"/api/v1/customers/{id}/events", json);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, post.StatusCode);
+        Assert.Equal(1, await HistoryCountAsync(id));
+    }
+
+    [Fact]
+    public async Task An_event_for_an_unknown_customer_is_a_404_and_creates_nothing()
+    {
+        var id = NewId();
+        var json = $$"""{ "eventId": "e", "type": "web.visit", "occurredAt": "{{DateTimeOffset.UtcNow:O}}" }""";
+
+        using var post = await PostJsonAsync($"/api/v1/customers/{id}/events", json);
+        using var get = await crm.Http.GetAsync(Url($"/api/v1/customers/{id}"));
+
+        Assert.Equal(HttpStatusCode.NotFound, post.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_batch_with_one_bad_line_is_refused_whole_naming_the_line()
+    {
+        var a = await CreateCustomerAsync();
+        var when = DateTimeOffset.UtcNow.AddDays(-1).ToString("O");
+        var lines = string.Join('\n',
+            $$"""{"customerId":"{{a}}","eventId":"ok","type":"deposit","occurredAt":"{{when}}","data":{"amount":10} }""",
+            $$"""{"customerId":"{{a}}","eventId":"bad","type":"deposit","occurredAt":"{{when}}","data":{"amount":-10} }""");
+
+        using var post = await crm.Http.PostAsync(Url("/api/v1/events"), new StringContent(lines, Encoding.UTF8, "application/x-ndjson"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, post.StatusCode);
+        var problem = await post.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty("line 2: data.amount", out _), problem.ToString());
+        Assert.Equal(1, await HistoryCountAsync(a));
+    }
+
+    [Fact]
+    public async Task Lookup_finds_a_customer_by_phone_and_email_as_an_agent_types_them()
+    {
+        var id = await CreateCustomerAsync();
+
+        var byMail = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/lookup?email={Uri.EscapeDataString(id.ToUpperInvariant() + "@EXAMPLE.com")}"));
+        using var missing = await crm.Http.GetAsync(Url("/api/v1/lookup"));
+
+        Assert.Contains(id, byMail.GetProperty("customerIds").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task Merge_through_the_gateway_forwards_the_old_id()
+    {
+        var survivor = await CreateCustomerAsync();
+        var other = await CreateCustomerAsync();
+
+        using var merge = await crm.Http.PostAsJsonAsync(Url($"/api/v1/customers/{survivor}/merge"), new { otherCustomerId = other });
+        using var self = await crm.Http.PostAsJsonAsync(Url($"/api/v1/customers/{survivor}/merge"), new { otherCustomerId = survivor });
+
+        Assert.Equal(HttpStatusCode.OK, merge.StatusCode);
+        Assert.Equal(survivor, (await ViewAsync(other)).GetProperty("customerId").GetString());
+        Assert.Equal(2, await HistoryCountAsync(survivor));
+        Assert.Equal(HttpStatusCode.BadRequest, self.StatusCode);
+        var problem = await self.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty("otherCustomerId", out _));
+    }
+}

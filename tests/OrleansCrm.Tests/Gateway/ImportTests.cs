@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using OrleansCrm.Tests.Support;
+
+namespace OrleansCrm.Tests.Gateway;
+
+/// <summary>A CRM process of its own, for imports of the real public data sets.</summary>
+public sealed class ImportCrmFixture : IAsyncLifetime
+{
+    private readonly EmbeddedCrmFixture _inner = new();
+
+    public HttpClient Http => _inner.Http;
+
+    public Uri Gateway => _inner.Gateway;
+
+    public Task InitializeAsync() => _inner.InitializeAsync();
+
+    public Task DisposeAsync() => _inner.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class ImportCrmCollection : ICollectionFixture<ImportCrmFixture>
+{
+    public const string Name = "Import CRM process";
+}
+
+/// <summary>Bulk import through the public import path: counts and sums are conserved, re-runs change nothing.</summary>
+[Collection(ImportCrmCollection.Name)]
+public sealed class ImportTests(ImportCrmFixture crm)
+{
+    private Uri Url(string path) => new(crm.Gateway, path);
+
+    private async Task<JsonElement> ImportFileAsync(string query, string file)
+    {
+        await using var stream = File.OpenRead(SharedData.PathOf(file));
+        using var content = new StreamContent(stream);
+        content.Headers.ContentType = new("text/csv");
+        using var response = await crm.Http.PostAsync(Url("/api/v1/imports/" + query), content);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    private async Task ForEachCustomerAsync<T>(IEnumerable<KeyValuePair<string, T>> expected, Action<string, T, JsonElement> check)
+    {
+        await Parallel.ForEachAsync(expected, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (kv, cancellation) =>
+        {
+            var view = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/customers/{kv.Key}"), cancellation);
+            check(kv.Key, kv.Value, view);
+        });
+    }
+
+    [Fact]
+    public async Task The_telco_customer_file_imports_every_customer_with_its_attributes_and_a_rerun_changes_nothing()
+    {
+        var rows = SharedData.Rows("telco_customer_churn.csv").ToList();
+        var header = rows[0];
+        var expected = rows.Skip(1).ToDictionary(r => r[0], r => r);
+
+        var first = await ImportFileAsync("customers?mapping=customerId=customerID&attributes=*", "telco_customer_churn.csv");
+        var second = await ImportFileAsync("customers?mapping=customerId=customerID&attributes=*", "telco_customer_churn.csv");
+
+        Assert.Equal(7043, expected.Count);
+        Assert.Equal((7043, 7043, 0, 0), (first.GetProperty("rowsRead").GetInt32(), first.GetProperty("rowsImported").GetInt32(), first.GetProperty("rowsRejected").GetInt32(), first.GetProperty("rowsDuplicate").GetInt32()));
+        Assert.Equal((0, 7043), (second.GetProperty("rowsImported").GetInt32(), second.GetProperty("rowsDuplicate").GetInt32()));
+        var monthly = Array.IndexOf(header, "MonthlyCharges");
+        var total = Array.IndexOf(header, "TotalCharges");
+        var churn = Array.IndexOf(header, "Churn");
+        var viewSum = 0m;
+        await ForEachCustomerAsync(expected, (id, row, view) =>
+        {
+            var attributes = view.GetProperty("attributes");
+            var charge = decimal.Parse(attributes.GetProperty("MonthlyCharges").GetString()!, CultureInfo.InvariantCulture);
+            lock (expected)
+            {
+                viewSum += charge;
+            }
+
+            Assert.Equal(row[monthly], attributes.GetProperty("MonthlyCharges").GetString());
+            Assert.Equal(row[total], attributes.GetProperty("TotalCharges").GetString());
+            Assert.Equal(row[churn], attributes.GetProperty("Churn").GetString());
+            Assert.Equal(1, view.GetProperty("eventCount").GetInt32());
+        });
+        Assert.Equal(expected.Values.Sum(r => decimal.Parse(r[monthly], CultureInfo.InvariantCulture)), viewSum);
+    }
+
+    [Fact]
+    public async Task The_cdnow_transaction_log_imports_with_per_customer_counts_and_sums_conserved()
+    {
+        var rows = SharedData.Rows("cdnow_master.csv").Skip(1).ToList();
+        var expected = rows.GroupBy(r => r[0]).ToDictionary(
+            g => g.Key,
+            g => (Count: g.Count(), Sum: g.Sum(r => decimal.Parse(r[3], CultureInfo.InvariantCulture)), Items: g.Sum(r => int.Parse(r[2], CultureInfo.InvariantCulture))));
+        const string Query = "transactions?mapping=customerId=customer_id,occurredAt=date,quantity=number_of_cds,amount=dollar_value&createCustomers=true";
+
+        var first = await ImportFileAsync(Query, "cdnow_master.csv");
+        var second = await ImportFileAsync(Query, "cdnow_master.csv");
+
+        Assert.Equal((69659, 23570), (rows.Count, expected.Count));
+        Assert.Equal((69659, 69659, 0), (first.GetProperty("rowsRead").GetInt32(), first.GetProperty("rowsImported").GetInt32(), first.GetProperty("rowsRejected").GetInt32()));
+        Assert.Equal((0, 69659), (second.GetProperty("rowsImported").GetInt32(), second.GetProperty("rowsDuplicate").GetInt32()));
+        var seen = 0;
+        await ForEachCustomerAsync(expected, (id, want, view) =>
+        {
+            var t = view.GetProperty("transactions");
+            Assert.Equal(want.Count, t.GetProperty("purchaseCount").GetInt32());
+            Assert.Equal(want.Sum, t.GetProperty("purchaseTotal").GetDecimal());
+            Assert.Equal(want.Items, t.GetProperty("itemsBought").GetInt32());
+            Interlocked.Increment(ref seen);
+        });
+        Assert.Equal(23570, seen);
+        Assert.Equal(rows.Sum(r => decimal.Parse(r[3], CultureInfo.InvariantCulture)), expected.Values.Sum(v => v.Sum));
+    }
+
+    [Fact]
+    public async Task Bad_rows_are_rejected_with_line_and_reason_and_leave_no_trace()
+    {
+        var id = "imp-" + Guid.NewGuid().ToString("N")[..8];
+        var csv = $"customer_id,date,number_of_cds,dollar_value\n{id},1997-13-01,1,5\n,1997-01-01,1,5\n{id},1997-01-02,x,5\n{id},1997-01-02,1,-5\n{id},1997-01-02,1\n{id},1997-01-03,2,7.50\n";
+        using var content = new StringContent(csv, Encoding.UTF8, "text/csv");
+
+        using var response = await crm.Http.PostAsync(Url("/api/v1/imports/transactions?mapping=customerId=customer_id,occurredAt=date,quantity=number_of_cds,amount=dollar_value&createCustomers=true"), content);
+
+        var result = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal((6, 1, 5), (result.GetProperty("rowsRead").GetInt32(), result.GetProperty("rowsImported").GetInt32(), result.GetProperty("rowsRejected").GetInt32()));
+        var rejects = result.GetProperty("rejects").EnumerateArray().Select(r => (r.GetProperty("line").GetInt32(), r.GetProperty("field").GetString())).ToList();
+        Assert.Equal([(2, "occurredAt"), (3, "customerId"), (4, "quantity"), (5, "amount"), (6, "row")], rejects);
+        var view = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/customers/{id}"));
+        Assert.Equal(7.50m, view.GetProperty("transactions").GetProperty("purchaseTotal").GetDecimal());
+        Assert.Equal(1, view.GetProperty("eventCount").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("people?mapping=customerId=id", "text/csv", "kind")]
+    [InlineData("transactions?mapping=custId", "text/csv", "mapping")]
+    [InlineData("transactions?mapping=customerId=nope", "text/csv", "mapping")]
+    [InlineData("transactions?mapping=customerId=customer_id", "application/xml", "Content-Type")]
+    public async Task A_bad_import_request_is_a_400_naming_the_problem(string query, string mediaType, string field)
+    {
+        using var content = new StringContent("customer_id,amount,occurredAt\n", Encoding.UTF8, mediaType);
+
+        using var response = await crm.Http.PostAsync(Url("/api/v1/imports/" + query), content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+    }
+}
