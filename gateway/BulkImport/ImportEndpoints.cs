@@ -21,7 +21,7 @@ public static class ImportEndpoints
     {
         var imports = app.MapGroup("/api/v1/imports").WithTags("Imports");
         imports.MapPost("/{kind}", ImportAsync).WithName("Import")
-            .WithSummary("Import customers or transactions from CSV (text/csv) or NDJSON (application/x-ndjson)");
+            .WithSummary("Import customers, transactions or events from CSV (text/csv) or NDJSON (application/x-ndjson)");
         imports.MapGet("/{importId}", (string importId, ImportRegistry registry) =>
             registry.Find(importId) is { } job ? Results.Ok(job.Progress()) : Results.Problem(title: "Import not found", statusCode: 404))
             .WithName("GetImport").WithSummary("Progress of an import: rows read, imported, duplicate, rejected (with line and reason)");
@@ -42,7 +42,7 @@ public static class ImportEndpoints
     {
         if (!Enum.TryParse<ImportKind>(kind, ignoreCase: true, out var importKind) || int.TryParse(kind, out _))
         {
-            return Problems.Invalid("kind", "must be customers or transactions");
+            return Problems.Invalid("kind", "must be customers, transactions or events");
         }
 
         var map = ImportMapping.Parse(importKind, mapping, attributes, out var mapProblem);
@@ -82,6 +82,10 @@ public static class ImportEndpoints
         }
 
         var create = importKind == ImportKind.Customers || createCustomers;
+        if (importKind == ImportKind.Events && type is not null)
+        {
+            return Problems.Invalid("type", "event imports take the type from each row");
+        }
         using var sender = new BatchSender(cluster, job, create);
         var started = asOf ?? DateTimeOffset.UtcNow;
         try
@@ -183,12 +187,15 @@ public static class ImportEndpoints
                     throw new JsonException("not an object");
                 }
 
-                fields = [.. doc.RootElement.EnumerateObject().Select(p => (p.Name, p.Value.ValueKind switch
-                {
-                    JsonValueKind.String => p.Value.GetString()!,
-                    JsonValueKind.Null => "",
-                    _ => p.Value.GetRawText(),
-                }))];
+                // An event envelope's "data" object is flattened, so its fields map like columns.
+                fields = [.. doc.RootElement.EnumerateObject()
+                    .SelectMany(p => p.Name == "data" && p.Value.ValueKind == JsonValueKind.Object ? p.Value.EnumerateObject().ToArray() : new[] { p })
+                    .Select(p => (p.Name, p.Value.ValueKind switch
+                    {
+                        JsonValueKind.String => p.Value.GetString()!,
+                        JsonValueKind.Null => "",
+                        _ => p.Value.GetRawText(),
+                    }))];
             }
             catch (JsonException)
             {

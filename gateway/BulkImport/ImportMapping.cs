@@ -9,6 +9,7 @@ public enum ImportKind
 {
     Customers,
     Transactions,
+    Events,
 }
 
 /// <summary>
@@ -24,6 +25,10 @@ public sealed class ImportMapping
     public static readonly string[] TransactionFields =
         ["customerId", "eventId", "type", "amount", "occurredAt", "quantity", "productId", "productName", "category", "currency", "channel", "source"];
 
+    public static readonly string[] EventFields =
+        ["customerId", "eventId", "type", "occurredAt", "channel", "source", "amount", "currency", "quantity", "productId", "productName",
+         "category", "caseId", "subject", "agent", "outcome", "campaign", "url", "purpose", "granted", "reference", "note"];
+
     private readonly Dictionary<string, string> _columns;
 
     private ImportMapping(ImportKind kind, Dictionary<string, string> columns, string? attributes)
@@ -37,13 +42,20 @@ public sealed class ImportMapping
 
     public string? Attributes { get; }
 
-    public IReadOnlyList<string> Fields => Kind == ImportKind.Customers ? CustomerFields : TransactionFields;
+    public IReadOnlyList<string> Fields => FieldsOf(Kind);
+
+    public static string[] FieldsOf(ImportKind kind) => kind switch
+    {
+        ImportKind.Customers => CustomerFields,
+        ImportKind.Transactions => TransactionFields,
+        _ => EventFields,
+    };
 
     /// <summary>Parses <paramref name="map"/>; returns null and sets <paramref name="problem"/> when it is malformed.</summary>
     public static ImportMapping? Parse(ImportKind kind, string? map, string? attributes, out string? problem)
     {
         problem = null;
-        var fields = kind == ImportKind.Customers ? CustomerFields : TransactionFields;
+        var fields = FieldsOf(kind);
         var columns = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var pair in (map ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -96,6 +108,12 @@ public sealed class ImportMapping
         if (Kind == ImportKind.Transactions && !index.ContainsKey("amount"))
         {
             problem = "no amount column: map one with mapping=amount=<column>";
+            return null;
+        }
+
+        if (Kind == ImportKind.Events && !(index.ContainsKey("type") && index.ContainsKey("occurredAt")))
+        {
+            problem = "events need type and occurredAt columns: map them with mapping=type=<column>,occurredAt=<column>";
             return null;
         }
 
@@ -196,9 +214,30 @@ public sealed class ResolvedMapping(ImportKind kind, Dictionary<string, int> ind
         else
         {
             var amountText = Get("amount");
-            if (amountText is null || !decimal.TryParse(amountText, NumberStyles.Number, CultureInfo.InvariantCulture, out var amount))
+            decimal? amount = null;
+            if (amountText is not null)
             {
-                return (null, "amount", amountText is null ? "is required" : $"\"{amountText}\" is not a number");
+                if (!decimal.TryParse(amountText, NumberStyles.Number | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var parsedAmount))
+                {
+                    return (null, "amount", $"\"{amountText}\" is not a number");
+                }
+
+                amount = parsedAmount;
+            }
+            else if (kind == ImportKind.Transactions)
+            {
+                return (null, "amount", "is required");
+            }
+
+            bool? granted = null;
+            if (Get("granted") is { } g)
+            {
+                if (!bool.TryParse(g, out var flag))
+                {
+                    return (null, "granted", $"\"{g}\" is not true or false");
+                }
+
+                granted = flag;
             }
 
             var whenText = Get("occurredAt");
@@ -219,9 +258,12 @@ public sealed class ResolvedMapping(ImportKind kind, Dictionary<string, int> ind
             }
 
             var type = Get("type") ?? defaultType;
-            var data = new EventData(Amount: amount, Currency: Get("currency"), ProductId: Get("productId"), ProductName: Get("productName"), Category: Get("category"), Quantity: quantity);
+            var data = new EventData(
+                Amount: amount, Currency: Get("currency"), ProductId: Get("productId"), ProductName: Get("productName"), Category: Get("category"),
+                Quantity: quantity, CaseId: Get("caseId"), Subject: Get("subject"), Agent: Get("agent"), Outcome: Get("outcome"),
+                Campaign: Get("campaign"), Url: Get("url"), Purpose: Get("purpose"), Granted: granted, Reference: Get("reference"), Note: Get("note"));
             var content = string.Join('\u001f', index.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + field(kv.Value)));
-            var id = Get("eventId") ?? Id(customerId!, "t", content + "\u001f" + type);
+            var id = Get("eventId") ?? Id(customerId!, kind == ImportKind.Events ? "e" : "t", content + "\u001f" + type);
             e = new CustomerEvent(id, type, when, Get("source") ?? "import", Get("channel"), data);
         }
 

@@ -132,6 +132,37 @@ public sealed class ImportTests(ImportCrmFixture crm)
         Assert.Equal(1, view.GetProperty("eventCount").GetInt32());
     }
 
+    [Fact]
+    public async Task Events_import_from_ndjson_streams_each_line_and_a_rerun_changes_nothing()
+    {
+        var id = "impev-" + Guid.NewGuid().ToString("N")[..8];
+        var when = DateTimeOffset.UtcNow.AddDays(-3).ToString("O");
+        var ndjson = string.Join('\n',
+            $$"""{"customerId":"{{id}}","eventId":"k1","type":"complaint.opened","occurredAt":"{{when}}","channel":"phone","data":{"caseId":"c1","subject":"Late delivery"} }""",
+            $$"""{"customerId":"{{id}}","eventId":"d1","type":"deposit","occurredAt":"{{when}}","data":{"amount":250.5} }""",
+            """{"customerId":"x","type":"deposit", """,
+            $$"""{"customerId":"{{id}}","eventId":"m1","type":"consent.changed","occurredAt":"{{when}}","channel":"sms","data":{"purpose":"marketing","granted":true} }""");
+        const string Query = "events?createCustomers=true";
+
+        async Task<JsonElement> ImportAsync()
+        {
+            using var content = new StringContent(ndjson, Encoding.UTF8, "application/x-ndjson");
+            using var response = await crm.Http.PostAsync(Url("/api/v1/imports/" + Query), content);
+            return await response.Content.ReadFromJsonAsync<JsonElement>();
+        }
+
+        var first = await ImportAsync();
+        var second = await ImportAsync();
+
+        Assert.Equal((4, 3, 1), (first.GetProperty("rowsRead").GetInt32(), first.GetProperty("rowsImported").GetInt32(), first.GetProperty("rowsRejected").GetInt32()));
+        Assert.Equal(3, first.GetProperty("rejects")[0].GetProperty("line").GetInt32());
+        Assert.Equal((0, 3), (second.GetProperty("rowsImported").GetInt32(), second.GetProperty("rowsDuplicate").GetInt32()));
+        var view = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/customers/{id}"));
+        Assert.Equal(250.5m, view.GetProperty("transactions").GetProperty("depositTotal").GetDecimal());
+        Assert.Equal("Late delivery", view.GetProperty("openCases")[0].GetProperty("subject").GetString());
+        Assert.True(view.GetProperty("consents")[0].GetProperty("granted").GetBoolean());
+    }
+
     [Theory]
     [InlineData("people?mapping=customerId=id", "text/csv", "kind")]
     [InlineData("transactions?mapping=custId", "text/csv", "mapping")]
