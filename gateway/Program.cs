@@ -10,6 +10,7 @@ public static class Program
 {
     public static Task<int> Main(string[] args) => CrmProgram.RunAsync(args, async (settings, configPath, rest) =>
     {
+        PortCheck.EnsureHttpPortsFree(settings);
         var builder = WebApplication.CreateBuilder(rest);
         builder.AddCrmSources(configPath, rest);
         builder.AddCrmLogging(settings, "gateway");

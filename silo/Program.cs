@@ -24,6 +24,12 @@ public static class Program
                 await Console.Out.WriteLineAsync($"schema up to date on {settings.Storage.Kind}: {result.Applied} script(s) applied, {result.AlreadyPresent} already present");
                 return 0;
             case "run":
+                PortCheck.EnsureSiloPortsFree(settings);
+                if (settings.Silo.HostGateway)
+                {
+                    PortCheck.EnsureHttpPortsFree(settings);
+                }
+
                 await SchemaMigrator.MigrateAsync(settings.Storage);
                 await RunAsync(settings, configPath, hostArgs);
                 return 0;

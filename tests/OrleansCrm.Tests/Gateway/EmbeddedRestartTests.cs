@@ -41,3 +41,27 @@ public sealed class EmbeddedRestartTests
         Directory.Delete(folder, recursive: true);
     }
 }
+
+public sealed class SecondInstanceTests
+{
+    [Fact]
+    public async Task A_second_node_on_the_same_ports_stops_with_one_line_and_leaves_the_first_running()
+    {
+        var folder = Directory.CreateTempSubdirectory("crm-twice-").FullName;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var config = TestConfig.Sqlite(Path.Combine(folder, "data", "crm.db"), Ports.Free(), Ports.Free(), Ports.Free());
+        await using var first = CrmProcess.Start(Repo.SiloDll, folder, config, "first");
+        await first.WaitReadyAsync(http, TimeSpan.FromSeconds(90));
+        var path = Path.Combine(folder, "first.cluster.json");
+
+        var (exitCode, _, stderr) = await CrmProcess.RunToExitAsync(Repo.SiloDll, path, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(3, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("silo.siloPort", line, StringComparison.Ordinal);
+        Assert.Contains("already in use", line, StringComparison.Ordinal);
+        using var ready = await http.GetAsync(new Uri(first.Http!, "/health/ready"));
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.False(first.HasExited);
+    }
+}
