@@ -6,6 +6,7 @@ using Orleans.Dashboard;
 using Orleans.Runtime;
 using OrleansCrm.Customers;
 using OrleansCrm.Gateway.Customers;
+using OrleansCrm.Gateway.Decisions;
 using OrleansCrm.Gateway.Health;
 using OrleansCrm.Gateway.BulkImport;
 using OrleansCrm.Hosting.Configuration;
@@ -78,6 +79,7 @@ public static class GatewayExtensions
         app.MapCrmHealth();
         app.MapCustomerEndpoints();
         app.MapImportEndpoints();
+        app.MapDecisionEndpoints();
         if (settings.Gateway.Dashboard)
         {
             app.MapOrleansDashboard("/dashboard");

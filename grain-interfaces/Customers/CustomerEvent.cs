@@ -36,7 +36,8 @@ public sealed record EventData(
     string? Reference = null,
     DateTimeOffset? DueAt = null,
     CustomerProfile? Profile = null,
-    string? Note = null)
+    string? Note = null,
+    string? OfferId = null)
 {
     public static EventData Empty { get; } = new();
 }

@@ -73,7 +73,7 @@ public static class CustomerEventRules
         {
             ("currency", d.Currency), ("productId", d.ProductId), ("productName", d.ProductName), ("category", d.Category),
             ("caseId", d.CaseId), ("subject", d.Subject), ("agent", d.Agent), ("outcome", d.Outcome), ("campaign", d.Campaign),
-            ("url", d.Url), ("purpose", d.Purpose), ("reference", d.Reference),
+            ("url", d.Url), ("purpose", d.Purpose), ("reference", d.Reference), ("offerId", d.OfferId),
         })
         {
             if (value is { Length: > MaxTextLength })
@@ -142,6 +142,18 @@ public static class CustomerEventRules
                     {
                         add("data.profile." + field, problem);
                     }
+                }
+
+                break;
+            case CustomerEventTypes.OfferOutcome:
+                if (string.IsNullOrWhiteSpace(d.OfferId))
+                {
+                    add("data.offerId", "is required for offer.outcome");
+                }
+
+                if (d.Outcome is null || !CustomerEventTypes.OfferOutcomes.Contains(d.Outcome))
+                {
+                    add("data.outcome", "must be accepted, declined or notnow");
                 }
 
                 break;

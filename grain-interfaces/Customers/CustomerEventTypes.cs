@@ -23,17 +23,21 @@ public static class CustomerEventTypes
     public const string ProductClosed = "product.closed";
     public const string ConsentChanged = "consent.changed";
     public const string ProfileChanged = "profile.changed";
+    public const string OfferOutcome = "offer.outcome";
 
     public static IReadOnlySet<string> All { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         Purchase, Deposit, Withdrawal, PaymentDue, PaymentPaid, WebVisit, EmailOpened, EmailClicked,
         CallInbound, CallOutbound, ComplaintOpened, ComplaintAnswered, ComplaintClosed,
-        EnquiryOpened, EnquiryAnswered, EnquiryClosed, ProductOpened, ProductClosed, ConsentChanged, ProfileChanged,
+        EnquiryOpened, EnquiryAnswered, EnquiryClosed, ProductOpened, ProductClosed, ConsentChanged, ProfileChanged, OfferOutcome,
     };
+
+    /// <summary>What an agent may record as the answer to an offer.</summary>
+    public static IReadOnlySet<string> OfferOutcomes { get; } = new HashSet<string>(StringComparer.Ordinal) { "accepted", "declined", "notnow" };
 
     /// <summary>Types that are a contact with the customer and appear among recent contacts.</summary>
     public static bool IsContact(string type) => type is WebVisit or EmailOpened or EmailClicked or CallInbound or CallOutbound
-        or ComplaintOpened or ComplaintAnswered or ComplaintClosed or EnquiryOpened or EnquiryAnswered or EnquiryClosed;
+        or ComplaintOpened or ComplaintAnswered or ComplaintClosed or EnquiryOpened or EnquiryAnswered or EnquiryClosed or OfferOutcome;
 
     public static bool IsCase(string type) => type.StartsWith("complaint.", StringComparison.Ordinal) || type.StartsWith("enquiry.", StringComparison.Ordinal);
 }

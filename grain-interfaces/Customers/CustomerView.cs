@@ -23,9 +23,10 @@ public sealed record CustomerView(
     ServiceCase[] OpenCases,
     ServiceCase[] RecentCases,
     ContactItem[] RecentContacts,
-    Dictionary<string, double> Scores,
+    Dictionary<string, ScoreView> Scores,
     string[] Segments,
-    string? NextBestAction,
+    NextBestAction[] NextBestActions,
+    CustomerAlert[] Alerts,
     string[] MergedFrom,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
@@ -79,3 +80,15 @@ public sealed record ContactItem(
     string? Campaign,
     string? Outcome,
     string? Subject);
+
+/// <summary>A score with the reasons an agent can read: the factors that moved it most.</summary>
+[GenerateSerializer, Immutable, Alias("crm.ScoreView")]
+public sealed record ScoreView(double Value, string? Label, string[] Reasons);
+
+/// <summary>An offer worth making now, with why: propensity × value × priority lever.</summary>
+[GenerateSerializer, Immutable, Alias("crm.NextBestAction")]
+public sealed record NextBestAction(string OfferId, string Name, string Channel, double Score, double Propensity, decimal Value, string Reason);
+
+/// <summary>Something a rule raised for the account manager (an alert or a task), or a campaign it triggered.</summary>
+[GenerateSerializer, Immutable, Alias("crm.CustomerAlert")]
+public sealed record CustomerAlert(string RuleId, string EventId, string Kind, string Message, DateTimeOffset At);

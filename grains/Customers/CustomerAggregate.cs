@@ -41,6 +41,13 @@ public static class CustomerAggregate
                 t.LastDepositAt = Max(t.LastDepositAt, e.OccurredAt);
                 break;
             case CustomerEventTypes.Withdrawal:
+                // A withdrawal of at least half of what the customer holds with us, and 1,000 or more, is sudden.
+                var held = t.DepositTotal - t.WithdrawalTotal;
+                if ((d.Amount ?? 0) >= 1000 && (d.Amount ?? 0) >= 0.5m * Math.Max(held, 0) && e.OccurredAt > now.AddDays(-90))
+                {
+                    s.RiskFlags["large-withdrawal"] = e.OccurredAt;
+                }
+
                 t.WithdrawalCount++;
                 t.WithdrawalTotal += d.Amount ?? 0;
                 t.LastWithdrawalAt = Max(t.LastWithdrawalAt, e.OccurredAt);
@@ -69,6 +76,13 @@ public static class CustomerAggregate
                 break;
             case CustomerEventTypes.ProfileChanged:
                 ApplyProfile(s, d.Profile!, e.OccurredAt, merging);
+                break;
+            case CustomerEventTypes.OfferOutcome:
+                if (!s.OfferAnswers.TryGetValue(d.OfferId!, out var answer) || e.OccurredAt >= answer.At)
+                {
+                    s.OfferAnswers[d.OfferId!] = new OfferAnswer(d.Outcome!, e.OccurredAt, e.EventId);
+                }
+
                 break;
             default:
                 break;
@@ -176,8 +190,10 @@ public static class CustomerAggregate
         }
     }
 
-    public static CustomerView View(CustomerState s, string customerId, DateTimeOffset now)
+    public static CustomerView View(CustomerState s, string customerId, DateTimeOffset now, OrleansCrm.Decisions.DecisionSnapshot? decisions = null)
     {
+        decisions ??= OrleansCrm.Decisions.DecisionSnapshot.Empty;
+        var scores = OrleansCrm.Decisions.CustomerDecisions.Scores(s, now, decisions);
         var t = s.Totals;
         var today = DayNumber(now);
         decimal Spend(int days) => t.DailySpend.Where(kv => kv.Key > today - days && kv.Key <= today).Sum(kv => kv.Value);
@@ -208,9 +224,10 @@ public static class CustomerAggregate
             [.. cases.Where(c => c.Status != "closed")],
             [.. cases.Where(c => c.Status == "closed")],
             [.. s.RecentContacts],
-            new Dictionary<string, double>(s.Scores, StringComparer.Ordinal),
+            scores,
             [.. s.Segments],
-            s.NextBestAction,
+            OrleansCrm.Decisions.CustomerDecisions.NextBestActions(s, now, decisions, scores),
+            [.. s.Alerts],
             [.. s.MergedFrom],
             s.CreatedAt,
             s.UpdatedAt,

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using OrleansCrm.Decisions;
 
 namespace OrleansCrm.Customers;
 
@@ -13,6 +14,7 @@ namespace OrleansCrm.Customers;
 public sealed class CustomerGrain(
     [PersistentState("customer", StorageNames.Crm)] IPersistentState<CustomerState> state,
     ICustomerLog log,
+    DecisionCatalog decisions,
     TimeProvider clock,
     ILogger<CustomerGrain> logger) : Grain, ICustomerGrain
 {
@@ -74,7 +76,7 @@ public sealed class CustomerGrain(
             acks.Add(new EventAck(e.EventId, bySequence[e.EventId].Sequence, Duplicate: !first || !applied.Contains(e.EventId)));
         }
 
-        return new RecordResult(Id, [.. acks], CustomerAggregate.View(S, Id, now), conflicts);
+        return new RecordResult(Id, [.. acks], CustomerAggregate.View(S, Id, now, decisions.Current), conflicts);
     }
 
     public async Task<CustomerView?> GetViewAsync()
@@ -85,7 +87,7 @@ public sealed class CustomerGrain(
             return await GrainFactory.GetCustomer(survivor).GetViewAsync();
         }
 
-        return S.Exists ? CustomerAggregate.View(S, Id, clock.GetUtcNow()) : null;
+        return S.Exists ? CustomerAggregate.View(S, Id, clock.GetUtcNow(), decisions.Current) : null;
     }
 
     public async Task<HistoryPage> GetHistoryAsync(string? cursor, int limit)
@@ -166,7 +168,7 @@ public sealed class CustomerGrain(
         }
 
         logger.LogInformation("Customer {Other} merged into {Survivor}: {Events} events absorbed", otherCustomerId, Id, absorbed);
-        return new MergeResult(Id, otherCustomerId, absorbed, CustomerAggregate.View(S, Id, clock.GetUtcNow()));
+        return new MergeResult(Id, otherCustomerId, absorbed, CustomerAggregate.View(S, Id, clock.GetUtcNow(), decisions.Current));
     }
 
     public async Task<HandOver> HandOverAsync(string survivorId)
@@ -204,9 +206,10 @@ public sealed class CustomerGrain(
         var byId = events.ToDictionary(e => e.EventId, StringComparer.Ordinal);
         var now = clock.GetUtcNow();
         var applied = new HashSet<string>(StringComparer.Ordinal);
+        var snapshot = decisions.Current;
         foreach (var a in appended.Where(a => !a.Existed || a.Sequence > S.AppliedSequence).OrderBy(a => a.Sequence))
         {
-            CustomerAggregate.Apply(S, byId[a.EventId], now, merging);
+            Apply(byId[a.EventId], now, merging, snapshot);
             S.AppliedSequence = Math.Max(S.AppliedSequence, a.Sequence);
             applied.Add(a.EventId);
         }
@@ -215,6 +218,7 @@ public sealed class CustomerGrain(
         {
             MarkExists(now);
             await WriteAsync();
+            await ReportOfferOutcomesAsync(events.Where(e => applied.Contains(e.EventId)), merging, snapshot);
         }
 
         return applied;
@@ -229,7 +233,7 @@ public sealed class CustomerGrain(
             var rows = await log.ReadAfterAsync(Id, S.AppliedSequence, ReplayPage);
             foreach (var row in rows)
             {
-                CustomerAggregate.Apply(S, row.Event, now, merging: row.OriginCustomerId is not null);
+                Apply(row.Event, now, merging: row.OriginCustomerId is not null, decisions.Current);
                 S.AppliedSequence = row.Sequence;
                 changed = true;
             }
@@ -245,6 +249,36 @@ public sealed class CustomerGrain(
             logger.LogWarning("Customer {CustomerId} replayed log entries its stored state had missed", Id);
             MarkExists(now);
             await WriteAsync();
+        }
+    }
+
+    /// <summary>Folds one event into the state and, unless it is history absorbed in a merge (whose rules fired
+    /// on the original customer), runs the rule base on it. Rule effects are part of the same state write as the
+    /// event, so a rule fires exactly once per recorded event.</summary>
+    private void Apply(CustomerEvent e, DateTimeOffset now, bool merging, DecisionSnapshot snapshot)
+    {
+        CustomerAggregate.Apply(S, e, now, merging);
+        if (!merging)
+        {
+            foreach (var firing in CustomerDecisions.FireRules(S, e, now, snapshot))
+            {
+                logger.LogInformation("Rule {RuleId} fired for customer {CustomerId} on event {EventId}", firing.RuleId, Id, firing.EventId);
+            }
+        }
+    }
+
+    /// <summary>Offer answers teach next-best-action; the learning grain ignores a repeated report.</summary>
+    private async Task ReportOfferOutcomesAsync(IEnumerable<CustomerEvent> applied, bool merging, DecisionSnapshot snapshot)
+    {
+        if (merging)
+        {
+            return;
+        }
+
+        var group = CustomerDecisions.Group(S, snapshot);
+        foreach (var e in applied.Where(e => e.Type == CustomerEventTypes.OfferOutcome))
+        {
+            await GrainFactory.GetGrain<IOfferLearningGrain>(e.Data.OfferId!).RecordAsync(group, e.Data.Outcome!, $"{Id}/{e.EventId}");
         }
     }
 

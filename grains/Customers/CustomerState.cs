@@ -40,9 +40,9 @@ public sealed class CustomerState
     /// <summary>The most recent contacts by occurred-at, newest first.</summary>
     [Id(19)] public List<ContactItem> RecentContacts { get; set; } = [];
 
+    /// <summary>Adjustments rules made to scores (added to the computed value), by score name.</summary>
     [Id(20)] public Dictionary<string, double> Scores { get; set; } = [];
     [Id(21)] public SortedSet<string> Segments { get; set; } = new(StringComparer.Ordinal);
-    [Id(22)] public string? NextBestAction { get; set; }
 
     /// <summary>Set when this customer was merged into another; calls forward there.</summary>
     [Id(23)] public string? MergedInto { get; set; }
@@ -56,7 +56,28 @@ public sealed class CustomerState
 
     /// <summary>Contact points this customer holds in the lookup index ("email:…", "phone:…", "ext:…").</summary>
     [Id(29)] public HashSet<string> IndexedContacts { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>What rules raised for the account manager, newest first (bounded).</summary>
+    [Id(30)] public List<CustomerAlert> Alerts { get; set; } = [];
+
+    /// <summary>Which rule fired on which event, newest first (bounded): the audit of the rule base.</summary>
+    [Id(31)] public List<RuleFiring> RuleFirings { get; set; } = [];
+
+    /// <summary>Offers a rule proposed, by offer id.</summary>
+    [Id(32)] public Dictionary<string, RuleFiring> ProposedOffers { get; set; } = [];
+
+    /// <summary>The latest answer to each offer, by offer id.</summary>
+    [Id(33)] public Dictionary<string, OfferAnswer> OfferAnswers { get; set; } = [];
+
+    /// <summary>Sudden-behaviour flags and when they were raised; they lapse after 90 days.</summary>
+    [Id(34)] public Dictionary<string, DateTimeOffset> RiskFlags { get; set; } = [];
 }
+
+[GenerateSerializer, Immutable, Alias("crm.RuleFiring")]
+public sealed record RuleFiring(string RuleId, string EventId, DateTimeOffset At);
+
+[GenerateSerializer, Immutable, Alias("crm.OfferAnswer")]
+public sealed record OfferAnswer(string Outcome, DateTimeOffset At, string EventId);
 
 [GenerateSerializer, Alias("crm.TransactionTotals")]
 public sealed class TransactionTotals

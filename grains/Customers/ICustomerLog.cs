@@ -15,7 +15,12 @@ public interface ICustomerLog
 
     /// <summary>Events newest first (by occurred-at, then sequence), strictly before <paramref name="before"/>.</summary>
     Task<IReadOnlyList<LoggedEvent>> ReadPageAsync(string customerId, (DateTimeOffset OccurredAt, long Sequence)? before, int limit);
+
+    /// <summary>Per customer with purchases: days since the last one (as of <paramref name="now"/>), how many, how much.</summary>
+    Task<IReadOnlyList<PurchaseAggregate>> ReadPurchaseAggregatesAsync(DateTimeOffset now);
 }
+
+public sealed record PurchaseAggregate(string CustomerId, double RecencyDays, long Count, decimal Total);
 
 public sealed record LogAppend(string EventId, long Sequence, bool Existed);
 

@@ -2,6 +2,7 @@ using System.Net;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using OrleansCrm.Customers;
+using OrleansCrm.Decisions;
 using OrleansCrm.Hosting.Configuration;
 using OrleansCrm.Silo.Storage;
 
@@ -43,7 +44,8 @@ public static class SiloExtensions
         return builder;
     }
 
-    /// <summary>Grain storage, reminders and streams on <paramref name="storage"/>; clustering is the caller's choice.</summary>
+    /// <summary>Everything grains need but clustering (the caller's choice): grain storage, reminders and streams on
+    /// <paramref name="storage"/>, the event log, and the silo's copy of the decision documents.</summary>
     public static ISiloBuilder AddCrmStorage(this ISiloBuilder silo, StorageSettings storage)
     {
         silo.AddAdoNetGrainStorage(StorageNames.Crm, o =>
@@ -65,6 +67,14 @@ public static class SiloExtensions
         silo.Services.AddSingleton(TimeProvider.System);
         silo.Services.AddSingleton(storage);
         silo.Services.AddSingleton<ICustomerLog, AdoNetCustomerLog>();
+        silo.Services.AddSingleton<DecisionCatalog>();
+        silo.Services.AddHostedService(sp => sp.GetRequiredService<DecisionCatalog>());
+        silo.AddStartupTask(async (services, _) =>
+        {
+            var grains = services.GetRequiredService<IGrainFactory>();
+            await DefaultDecisions.InstallAsync(grains);
+            await grains.GetGrain<IRfmGrain>(0).EnsureScheduledAsync();
+        });
         return silo;
     }
 }

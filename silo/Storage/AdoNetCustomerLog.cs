@@ -145,6 +145,23 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         return await ReadAsync(command);
     }
 
+    public async Task<IReadOnlyList<PurchaseAggregate>> ReadPurchaseAggregatesAsync(DateTimeOffset now)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT customer_id, max(occurred_at), count(*), coalesce(sum(amount), 0) FROM crm_customer_events WHERE service_id = @s AND type = 'purchase' GROUP BY customer_id";
+        Add(command, "s", _serviceId);
+        var rows = new List<PurchaseAggregate>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var last = ReadTime(reader, 1);
+            rows.Add(new PurchaseAggregate(reader.GetString(0), Math.Max(0, (now - last).TotalDays), reader.GetInt64(2), Convert.ToDecimal(reader.GetValue(3), CultureInfo.InvariantCulture)));
+        }
+
+        return rows;
+    }
+
     private string SelectColumns =>
         $"SELECT seq, customer_id, event_id, type, occurred_at, recorded_at, source, channel, {(_postgres ? "data::text" : "data")}, origin_customer_id FROM crm_customer_events";
 

@@ -25,7 +25,12 @@ public sealed record Scorecard(
         var contributions = new List<(string Reason, double Value)>(Numeric.Length + Categorical.Length);
         foreach (var f in Numeric)
         {
-            var x = features.TryGetValue(f.Name, out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : f.Mean;
+            // Missing, unreadable or non-finite values count as the training mean: they contribute nothing.
+            if (!features.TryGetValue(f.Name, out var text) || !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) || !double.IsFinite(x))
+            {
+                continue;
+            }
+
             var c = f.Weight * (x - f.Mean) / (f.Scale == 0 ? 1 : f.Scale);
             logit += c;
             contributions.Add(($"{f.Label} = {x.ToString("0.##", CultureInfo.InvariantCulture)}", c));
@@ -33,7 +38,8 @@ public sealed record Scorecard(
 
         foreach (var f in Categorical)
         {
-            if (features.TryGetValue(f.Name, out var value) && f.Weights.TryGetValue(value, out var w))
+            // Training trims categorical values; so does scoring.
+            if (features.TryGetValue(f.Name, out var raw) && raw?.Trim() is { } value && f.Weights.TryGetValue(value, out var w))
             {
                 logit += w;
                 contributions.Add(($"{f.Label}: {value}", w));

@@ -1,0 +1,196 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using OrleansCrm.Catalog;
+using OrleansCrm.Customers;
+using OrleansCrm.Decisions;
+using OrleansCrm.Gateway.Hosting;
+
+namespace OrleansCrm.Gateway.Decisions;
+
+/// <summary>The rule base, the offer catalogue, offer outcomes, and model status. Each change to rules or offers
+/// stores a new version of the document; silos pick it up within seconds.</summary>
+public static class DecisionEndpoints
+{
+    public static IEndpointRouteBuilder MapDecisionEndpoints(this IEndpointRouteBuilder app)
+    {
+        var rules = app.MapGroup("/api/v1/rules").WithTags("Rules");
+        rules.MapGet("/", async (IClusterClient cluster) => TypedResults.Ok(await ReadAsync<RuleSet>(cluster, CatalogKinds.Rules)))
+            .WithName("ListRules").WithSummary("The rule base and its version");
+        rules.MapPut("/{ruleId}", PutRuleAsync).WithName("PutRule").WithSummary("Create or replace a rule (validated; a new version of the rule base)");
+        rules.MapPost("/{ruleId}/disable", (string ruleId, IClusterClient cluster) => SetEnabledAsync(cluster, ruleId, false)).WithName("DisableRule");
+        rules.MapPost("/{ruleId}/enable", (string ruleId, IClusterClient cluster) => SetEnabledAsync(cluster, ruleId, true)).WithName("EnableRule");
+
+        var offers = app.MapGroup("/api/v1/offers").WithTags("Offers");
+        offers.MapGet("/", async (IClusterClient cluster) => TypedResults.Ok(await ReadAsync<OfferCatalog>(cluster, CatalogKinds.Offers)))
+            .WithName("ListOffers").WithSummary("The offer catalogue and its version");
+        offers.MapPut("/{offerId}", PutOfferAsync).WithName("PutOffer").WithSummary("Create or replace an offer");
+
+        app.MapPost("/api/v1/customers/{customerId}/offers/{offerId}/outcome", RecordOutcomeAsync).WithTags("Offers")
+            .WithName("RecordOfferOutcome").WithSummary("Record the customer's answer to an offer: accepted, declined or notnow");
+
+        var models = app.MapGroup("/api/v1/models").WithTags("Models");
+        models.MapGet("/", async (IClusterClient cluster) =>
+        {
+            var doc = await cluster.GetGrain<ICatalogGrain>(CatalogKinds.Models).GetAsync();
+            var rfm = await cluster.GetGrain<ICatalogGrain>(CatalogKinds.Rfm).GetAsync();
+            return TypedResults.Ok(new
+            {
+                version = doc.Version,
+                updatedAt = doc.UpdatedAt,
+                models = doc.Version == 0 ? (JsonElement?)null : JsonSerializer.Deserialize<JsonElement>(doc.Json),
+                rfm = rfm.Version == 0 ? (JsonElement?)null : JsonSerializer.Deserialize<JsonElement>(rfm.Json),
+            });
+        }).WithName("ModelStatus").WithSummary("The models in use (version, training figures) and the RFM thresholds");
+        models.MapPut("/", PutModelsAsync).WithName("PutModels").WithSummary("Install a model set (scorecards, lifetime-value parameters) as a new version");
+        models.MapPost("/rfm/refresh", async (IClusterClient cluster) => TypedResults.Ok(await cluster.GetGrain<IRfmGrain>(0).RefreshAsync()))
+            .WithName("RefreshRfm").WithSummary("Recompute the RFM quintile thresholds from the event log now");
+        return app;
+    }
+
+    private static async Task<Results<Ok<Versioned<Rule>>, ValidationProblem>> PutRuleAsync(string ruleId, HttpRequest request, IClusterClient cluster)
+    {
+        var body = await ReadBodyAsync(request);
+        var rule = DecisionValidation.Parse<Rule>(body, out var field, out var problem);
+        if (rule is null)
+        {
+            return Problems.Invalid(field!, problem!);
+        }
+
+        if (rule.Id is not null && rule.Id != ruleId)
+        {
+            return Problems.Invalid("id", "differs from the rule id in the path");
+        }
+
+        rule = rule with { Id = ruleId };
+        var offers = await ReadAsync<OfferCatalog>(cluster, CatalogKinds.Offers);
+        var offerIds = (offers.Document?.Offers ?? []).Select(o => o.Id!).ToHashSet(StringComparer.Ordinal);
+        var errors = DecisionValidation.ValidateRule(rule, "", offerIds);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The rule was refused");
+        }
+
+        var version = await UpdateAsync<RuleSet>(cluster, CatalogKinds.Rules, set =>
+            new RuleSet([.. (set?.Rules ?? []).Where(r => r.Id != ruleId), rule]));
+        return TypedResults.Ok(new Versioned<Rule>(version, rule));
+    }
+
+    private static async Task<Results<Ok<Versioned<Rule>>, ProblemHttpResult>> SetEnabledAsync(IClusterClient cluster, string ruleId, bool enabled)
+    {
+        Rule? changed = null;
+        var version = await UpdateAsync<RuleSet>(cluster, CatalogKinds.Rules, set =>
+        {
+            var list = set?.Rules ?? [];
+            changed = list.FirstOrDefault(r => r.Id == ruleId) is { } rule ? rule with { Enabled = enabled } : null;
+            return changed is null ? null : new RuleSet([.. list.Select(r => r.Id == ruleId ? changed : r)]);
+        });
+        return changed is null
+            ? TypedResults.Problem(title: "Rule not found", statusCode: 404, detail: $"No rule '{ruleId}'.")
+            : TypedResults.Ok(new Versioned<Rule>(version, changed));
+    }
+
+    private static async Task<Results<Ok<Versioned<Offer>>, ValidationProblem>> PutOfferAsync(string offerId, HttpRequest request, IClusterClient cluster)
+    {
+        var body = await ReadBodyAsync(request);
+        var offer = DecisionValidation.Parse<Offer>(body, out var field, out var problem);
+        if (offer is null)
+        {
+            return Problems.Invalid(field!, problem!);
+        }
+
+        if (offer.Id is not null && offer.Id != offerId)
+        {
+            return Problems.Invalid("id", "differs from the offer id in the path");
+        }
+
+        offer = offer with { Id = offerId };
+        var errors = DecisionValidation.ValidateOffer(offer, "");
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The offer was refused");
+        }
+
+        var version = await UpdateAsync<OfferCatalog>(cluster, CatalogKinds.Offers, catalog =>
+            new OfferCatalog([.. (catalog?.Offers ?? []).Where(o => o.Id != offerId), offer]));
+        return TypedResults.Ok(new Versioned<Offer>(version, offer));
+    }
+
+    private static async Task<Results<Ok<RecordResult>, ValidationProblem>> RecordOutcomeAsync(
+        string customerId, string offerId, OutcomeRequest? body, IClusterClient cluster, TimeProvider clock)
+    {
+        if (CustomerKeys.Validate(customerId) is { } idProblem)
+        {
+            return Problems.Invalid("customerId", idProblem);
+        }
+
+        var e = new CustomerEvent(
+            body?.EventId ?? $"outcome-{Guid.NewGuid():N}",
+            CustomerEventTypes.OfferOutcome,
+            clock.GetUtcNow(),
+            "agent",
+            body?.Channel,
+            new EventData(OfferId: offerId, Outcome: body?.Outcome, Agent: body?.Agent));
+        var errors = CustomerEventRules.Validate(e, clock.GetUtcNow());
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors.ToDictionary(kv => kv.Key.Replace("data.", "", StringComparison.Ordinal), kv => kv.Value));
+        }
+
+        return TypedResults.Ok(await cluster.GetCustomer(customerId).RecordEventsAsync([e], createIfMissing: false));
+    }
+
+    private static async Task<Results<Ok<long>, ValidationProblem>> PutModelsAsync(HttpRequest request, IClusterClient cluster)
+    {
+        var body = await ReadBodyAsync(request);
+        var models = DecisionValidation.Parse<ModelSet>(body, out var field, out var problem);
+        if (models is null)
+        {
+            return Problems.Invalid(field!, problem!);
+        }
+
+        var doc = await cluster.GetGrain<ICatalogGrain>(CatalogKinds.Models).PutAsync(JsonSerializer.Serialize(models, DecisionJson.Options), null);
+        return TypedResults.Ok(doc.Version);
+    }
+
+    private static async Task<string> ReadBodyAsync(HttpRequest request)
+    {
+        using var reader = new StreamReader(new LimitedStream(request.Body, 1024 * 1024));
+        return await reader.ReadToEndAsync();
+    }
+
+    private static async Task<Versioned<T?>> ReadAsync<T>(IClusterClient cluster, string kind)
+        where T : class
+    {
+        var doc = await cluster.GetGrain<ICatalogGrain>(kind).GetAsync();
+        return new Versioned<T?>(doc.Version, doc.Version == 0 ? null : JsonSerializer.Deserialize<T>(doc.Json, DecisionJson.Options));
+    }
+
+    /// <summary>Read, change, write back with the version read; on a concurrent edit, read again and retry.</summary>
+    private static async Task<long> UpdateAsync<T>(IClusterClient cluster, string kind, Func<T?, T?> change)
+        where T : class
+    {
+        var catalog = cluster.GetGrain<ICatalogGrain>(kind);
+        for (var attempt = 0; ; attempt++)
+        {
+            var doc = await catalog.GetAsync();
+            var current = doc.Version == 0 ? null : JsonSerializer.Deserialize<T>(doc.Json, DecisionJson.Options);
+            var next = change(current);
+            if (next is null)
+            {
+                return doc.Version;
+            }
+
+            try
+            {
+                return (await catalog.PutAsync(JsonSerializer.Serialize(next, DecisionJson.Options), doc.Version)).Version;
+            }
+            catch (CatalogConflictException) when (attempt < 5)
+            {
+            }
+        }
+    }
+
+    public sealed record Versioned<T>(long Version, T Document);
+
+    public sealed record OutcomeRequest(string? Outcome, string? Channel, string? EventId, string? Agent);
+}

@@ -1,0 +1,35 @@
+namespace OrleansCrm.Decisions;
+
+/// <summary>How customers answered one offer, per customer group: the evidence next-best-action learns from.</summary>
+[Alias("crm.IOfferLearningGrain")]
+public interface IOfferLearningGrain : IGrainWithStringKey
+{
+    /// <summary>Counts one outcome; <paramref name="outcomeId"/> makes a repeat a no-op.</summary>
+    [Alias("Record")]
+    Task RecordAsync(string group, string outcome, string outcomeId);
+
+    [Alias("GetStats")]
+    Task<OfferLearning> GetAsync();
+}
+
+[GenerateSerializer, Immutable, Alias("crm.OfferLearning")]
+public sealed record OfferLearning(string OfferId, long Version, Dictionary<string, OutcomeCounts> Groups);
+
+[GenerateSerializer, Immutable, Alias("crm.OutcomeCounts")]
+public sealed record OutcomeCounts(long Accepted, long Declined, long NotNow);
+
+/// <summary>Recomputes the cluster-wide RFM quintile thresholds from the event log (hourly, or on demand).</summary>
+[Alias("crm.IRfmGrain")]
+public interface IRfmGrain : IGrainWithIntegerKey
+{
+    [Alias("Refresh")]
+    Task<RfmThresholds> RefreshAsync();
+
+    /// <summary>Makes sure the hourly refresh is scheduled (called at silo start).</summary>
+    [Alias("EnsureScheduled")]
+    Task EnsureScheduledAsync();
+}
+
+/// <summary>Quintile cut points (20/40/60/80 %) over customers with at least one purchase.</summary>
+[GenerateSerializer, Immutable, Alias("crm.RfmThresholds")]
+public sealed record RfmThresholds(double[] RecencyDays, double[] Frequency, double[] Monetary, int Customers, DateTimeOffset ComputedAt);

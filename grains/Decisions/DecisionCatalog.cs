@@ -1,0 +1,84 @@
+using System.Text.Json;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OrleansCrm.Catalog;
+
+namespace OrleansCrm.Decisions;
+
+/// <summary>What customer grains decide with, as of one moment: enabled rules, offers, models, RFM thresholds and
+/// offer learning. Immutable; replaced whole when any part changes.</summary>
+public sealed record DecisionSnapshot(
+    long RulesVersion,
+    IReadOnlyList<Rule> Rules,
+    long OffersVersion,
+    IReadOnlyList<Offer> Offers,
+    long ModelsVersion,
+    ModelSet Models,
+    RfmThresholds? Rfm,
+    IReadOnlyDictionary<string, OfferLearning> Learning)
+{
+    public static DecisionSnapshot Empty { get; } = new(0, [], 0, [], 0, ModelSet.Empty, null, new Dictionary<string, OfferLearning>());
+}
+
+/// <summary>
+/// Every silo's local copy of the decision documents, refreshed from the catalog grains every two seconds, so
+/// a customer grain decides without calling any other grain and a new version reaches running silos by itself.
+/// </summary>
+public sealed class DecisionCatalog(IGrainFactory grains, ILogger<DecisionCatalog> logger) : BackgroundService
+{
+    public static readonly TimeSpan RefreshPeriod = TimeSpan.FromSeconds(2);
+
+    private DecisionSnapshot _current = DecisionSnapshot.Empty;
+
+    public DecisionSnapshot Current => Volatile.Read(ref _current);
+
+    /// <summary>Reloads now (also what the loop does every <see cref="RefreshPeriod"/>).</summary>
+    public async Task RefreshAsync()
+    {
+        var old = Current;
+        var rules = await LoadAsync(CatalogKinds.Rules, old.RulesVersion, json => (JsonSerializer.Deserialize<RuleSet>(json, DecisionJson.Options)?.Rules ?? []).Where(r => r.Enabled).ToList(), old.Rules);
+        var offers = await LoadAsync(CatalogKinds.Offers, old.OffersVersion, json => JsonSerializer.Deserialize<OfferCatalog>(json, DecisionJson.Options)?.Offers ?? [], old.Offers);
+        var models = await LoadAsync(CatalogKinds.Models, old.ModelsVersion, json => JsonSerializer.Deserialize<ModelSet>(json, DecisionJson.Options) ?? ModelSet.Empty, old.Models);
+        var rfmDoc = await grains.GetGrain<ICatalogGrain>(CatalogKinds.Rfm).GetAsync();
+        var rfm = rfmDoc.Version == 0 ? null : JsonSerializer.Deserialize<RfmThresholds>(rfmDoc.Json, DecisionJson.Options);
+        var learning = new Dictionary<string, OfferLearning>(StringComparer.Ordinal);
+        foreach (var offer in offers.Value)
+        {
+            learning[offer.Id!] = await grains.GetGrain<IOfferLearningGrain>(offer.Id!).GetAsync();
+        }
+
+        Volatile.Write(ref _current, new DecisionSnapshot(rules.Version, rules.Value, offers.Version, offers.Value, models.Version, models.Value, rfm, learning));
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RefreshAsync();
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The silo may still be starting, or a catalog grain moving; the next round retries.
+                logger.LogDebug(e, "Decision catalog refresh failed; keeping version {Rules}/{Offers}/{Models}", Current.RulesVersion, Current.OffersVersion, Current.ModelsVersion);
+            }
+
+            await Task.Delay(RefreshPeriod, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    private async Task<(long Version, T Value)> LoadAsync<T>(string kind, long known, Func<string, T> parse, T current)
+    {
+        var catalog = grains.GetGrain<ICatalogGrain>(kind);
+        var version = await catalog.GetVersionAsync();
+        if (version == known)
+        {
+            return (known, current);
+        }
+
+        var document = await catalog.GetAsync();
+        logger.LogInformation("Loaded {Kind} version {Version}", kind, document.Version);
+        return (document.Version, parse(document.Json));
+    }
+}
