@@ -71,17 +71,23 @@ results="$pg_dir/results"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 dotnet build OrleansCrm.sln -c "$configuration" -nologo -v quiet >&2 || fail "build failed"
 dotnet test OrleansCrm.sln -c "$configuration" --no-build -nologo \
-  --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" --results-directory "$results" "$@" >&2
+  --logger trx --logger "console;verbosity=normal" --results-directory "$results" "$@" >&2
 status=$?
 
-trx=$(find "$results" -name '*.trx' 2>/dev/null | head -n 1)
-[ -n "$trx" ] || fail "the test run produced no results (dotnet test exit $status)"
-counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
-passed=$(echo "$counters" | sed -n 's/.* passed="\([0-9]*\)".*/\1/p')
-failed=$(echo "$counters" | sed -n 's/.* failed="\([0-9]*\)".*/\1/p')
-errors=$(echo "$counters" | sed -n 's/.* error="\([0-9]*\)".*/\1/p')
-failed=$(( ${failed:-0} + ${errors:-0} ))
-passed=${passed:-0}
+# Every test project writes its own results file; the totals are their sums.
+passed=0
+failed=0
+found=0
+for trx in $(find "$results" -name '*.trx' 2>/dev/null); do
+  found=1
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  p=$(echo "$counters" | sed -n 's/.* passed="\([0-9]*\)".*/\1/p')
+  f=$(echo "$counters" | sed -n 's/.* failed="\([0-9]*\)".*/\1/p')
+  e=$(echo "$counters" | sed -n 's/.* error="\([0-9]*\)".*/\1/p')
+  passed=$(( passed + ${p:-0} ))
+  failed=$(( failed + ${f:-0} + ${e:-0} ))
+done
+[ "$found" -eq 1 ] || fail "the test run produced no results (dotnet test exit $status)"
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then failed=1; say "no test ran"; fi
 echo "$passed passed, $failed failed"
