@@ -42,6 +42,15 @@ public static class DecisionEndpoints
             });
         }).WithName("ModelStatus").WithSummary("The models in use (version, training figures) and the RFM thresholds");
         models.MapPut("/", PutModelsAsync).WithName("PutModels").WithSummary("Install a model set (scorecards, lifetime-value parameters) as a new version");
+        models.MapPost("/train", async Task<Results<Ok<TrainingReport>, ValidationProblem>> (TrainRequest? body, IClusterClient cluster) =>
+        {
+            if (body?.Model is not ("churn" or "response" or "ltv"))
+            {
+                return Problems.Invalid("model", "must be churn, response or ltv");
+            }
+
+            return TypedResults.Ok(await cluster.GetGrain<IModelTrainingGrain>(0).TrainAsync(body));
+        }).WithName("TrainModel").WithSummary("Train a model from the data the cluster holds and install it on every silo");
         models.MapPost("/rfm/refresh", async (IClusterClient cluster) => TypedResults.Ok(await cluster.GetGrain<IRfmGrain>(0).RefreshAsync()))
             .WithName("RefreshRfm").WithSummary("Recompute the RFM quintile thresholds from the event log now");
         return app;

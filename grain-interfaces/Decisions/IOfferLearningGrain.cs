@@ -33,3 +33,19 @@ public interface IRfmGrain : IGrainWithIntegerKey
 /// <summary>Quintile cut points (20/40/60/80 %) over customers with at least one purchase.</summary>
 [GenerateSerializer, Immutable, Alias("crm.RfmThresholds")]
 public sealed record RfmThresholds(double[] RecencyDays, double[] Frequency, double[] Monetary, int Customers, DateTimeOffset ComputedAt);
+
+/// <summary>Trains a model from the data the cluster holds and installs it as the next version of the model set.</summary>
+[Alias("crm.IModelTrainingGrain")]
+public interface IModelTrainingGrain : IGrainWithIntegerKey
+{
+    [Alias("Train")]
+    Task<TrainingReport> TrainAsync(TrainRequest request);
+}
+
+/// <summary><c>churn</c> or <c>response</c>: a scorecard whose label is the customer attribute <see cref="Label"/>
+/// (positive when it equals <see cref="Positive"/>); <c>ltv</c>: BG/NBD and Gamma-Gamma from purchases.</summary>
+[GenerateSerializer, Immutable, Alias("crm.TrainRequest")]
+public sealed record TrainRequest(string Model, string? Label, string? Positive, string[]? Exclude, int Seed = 42);
+
+[GenerateSerializer, Immutable, Alias("crm.TrainingReport")]
+public sealed record TrainingReport(string Model, long ModelSetVersion, int Rows, double? HoldoutAuc, Dictionary<string, double> Parameters, string Detail);

@@ -18,7 +18,14 @@ public interface ICustomerLog
 
     /// <summary>Per customer with purchases: days since the last one (as of <paramref name="now"/>), how many, how much.</summary>
     Task<IReadOnlyList<PurchaseAggregate>> ReadPurchaseAggregatesAsync(DateTimeOffset now);
+
+    /// <summary>Every customer's attributes and purchase summary, rebuilt from the log.</summary>
+    Task<IReadOnlyList<CustomerTrainingRow>> ReadTrainingRowsAsync();
 }
+
+/// <summary>What model training reads for one customer: the free attributes as the profile events left them,
+/// and the purchase history in brief.</summary>
+public sealed record CustomerTrainingRow(string CustomerId, Dictionary<string, string> Attributes, long Purchases, decimal PurchaseTotal, DateTimeOffset? FirstPurchase, DateTimeOffset? LastPurchase);
 
 public sealed record PurchaseAggregate(string CustomerId, double RecencyDays, long Count, decimal Total);
 

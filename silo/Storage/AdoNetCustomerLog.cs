@@ -162,6 +162,55 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         return rows;
     }
 
+    public async Task<IReadOnlyList<CustomerTrainingRow>> ReadTrainingRowsAsync()
+    {
+        var attributes = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
+        await using var connection = await OpenAsync();
+        await using (var profiles = connection.CreateCommand())
+        {
+            profiles.CommandText = $"SELECT customer_id, {(_postgres ? "data::text" : "data")} FROM crm_customer_events WHERE service_id = @s AND type = 'profile.changed' ORDER BY customer_id, occurred_at, seq";
+            Add(profiles, "s", _serviceId);
+            await using var reader = await profiles.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                var data = JsonSerializer.Deserialize<EventData>(reader.GetString(1), Json);
+                if (data?.Profile?.Attributes is not { } given)
+                {
+                    continue;
+                }
+
+                var id = reader.GetString(0);
+                if (!attributes.TryGetValue(id, out var merged))
+                {
+                    attributes[id] = merged = new Dictionary<string, string>(StringComparer.Ordinal);
+                }
+
+                foreach (var (key, value) in given)
+                {
+                    merged[key] = value;
+                }
+            }
+        }
+
+        var purchases = new Dictionary<string, (long, decimal, DateTimeOffset, DateTimeOffset)>(StringComparer.Ordinal);
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT customer_id, min(occurred_at), max(occurred_at), count(*), coalesce(sum(amount), 0) FROM crm_customer_events WHERE service_id = @s AND type = 'purchase' GROUP BY customer_id";
+            Add(command, "s", _serviceId);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                purchases[reader.GetString(0)] = (reader.GetInt64(3), Convert.ToDecimal(reader.GetValue(4), CultureInfo.InvariantCulture), ReadTime(reader, 1), ReadTime(reader, 2));
+            }
+        }
+
+        return [.. attributes.Keys.Union(purchases.Keys).Select(id =>
+        {
+            var hasPurchases = purchases.TryGetValue(id, out var p);
+            return new CustomerTrainingRow(id, attributes.GetValueOrDefault(id) ?? [], hasPurchases ? p.Item1 : 0, hasPurchases ? p.Item2 : 0, hasPurchases ? p.Item3 : null, hasPurchases ? p.Item4 : null);
+        })];
+    }
+
     private string SelectColumns =>
         $"SELECT seq, customer_id, event_id, type, occurred_at, recorded_at, source, channel, {(_postgres ? "data::text" : "data")}, origin_customer_id FROM crm_customer_events";
 
