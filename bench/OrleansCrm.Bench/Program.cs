@@ -58,6 +58,7 @@ public static class Program
         });
         Console.Error.WriteLine($"Seeded in {seed.Elapsed.TotalSeconds:0.0} s");
 
+        await SeedOffersAsync(grains, app.Services.GetRequiredService<OrleansCrm.Decisions.DecisionCatalog>());
         var results = new List<Result>();
         var memory = await MeasureMemoryAsync(grains, options.Customers);
         results.Add(await RunAsync("view: direct grain call", options, async (rnd, _) =>
@@ -69,6 +70,14 @@ public static class Program
             await response.Content.ReadAsByteArrayAsync();
         }));
         results.Add(await RunAsync("view: SQL baseline (aggregate the customer's rows)", options, SqlBaseline(storage, settings.ServiceId, options.Customers)));
+        results.Add(await RunAsync("next-best-action: direct grain call", options, async (rnd, _) =>
+            await grains.GetCustomer(CustomerId(rnd.Next(options.Customers))).GetNextBestActionsAsync()));
+        results.Add(await RunAsync("next-best-action: HTTP gateway", options, async (rnd, _) =>
+        {
+            using var response = await http.GetAsync(new Uri($"/api/v1/customers/{CustomerId(rnd.Next(options.Customers))}/next-best-actions", UriKind.Relative));
+            response.EnsureSuccessStatusCode();
+            await response.Content.ReadAsByteArrayAsync();
+        }));
         results.Add(await RunAsync("ingest: direct grain call", options, async (rnd, n) =>
         {
             var id = CustomerId(rnd.Next(options.Customers));
@@ -93,6 +102,21 @@ public static class Program
         SqliteConnection.ClearAllPools();
         Directory.Delete(folder, recursive: true);
         return 0;
+    }
+
+    /// <summary>Twenty offers with eligibility rules, so next-best-action ranks a realistic catalogue.</summary>
+    private static async Task SeedOffersAsync(IClusterClient grains, OrleansCrm.Decisions.DecisionCatalog silo)
+    {
+        var offers = Enumerable.Range(0, 20).Select(i => new OrleansCrm.Decisions.Offer(
+            $"bench-offer-{i}", $"Offer {i}", i % 2 == 0 ? "savings" : "cards", i % 3 == 0 ? ["email", "phone"] : ["phone"], 50 + (10 * i),
+            Lever: 1 + (i % 4 * 0.25),
+            Eligibility: [new OrleansCrm.Decisions.Condition("customer.purchaseCount", ">=", JsonSerializer.SerializeToElement(i % 3))])).ToList();
+        var json = JsonSerializer.Serialize(new OrleansCrm.Decisions.OfferCatalog(offers), OrleansCrm.Decisions.DecisionJson.Options);
+        var stored = await grains.GetGrain<OrleansCrm.Catalog.ICatalogGrain>(OrleansCrm.Catalog.CatalogKinds.Offers).PutAsync(json, null);
+        while (silo.Current.OffersVersion < stored.Version)
+        {
+            await silo.RefreshAsync();
+        }
     }
 
     private static string CustomerId(int i) => "b" + i.ToString("D7", CultureInfo.InvariantCulture);

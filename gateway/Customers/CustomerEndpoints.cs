@@ -18,6 +18,11 @@ public static class CustomerEndpoints
         customers.MapPut("/{customerId}", UpsertAsync).WithName("UpsertCustomer").WithSummary("Create the customer or update the profile fields given");
         customers.MapPost("/{customerId}/events", PostEventAsync).WithName("PostCustomerEvent").WithSummary("Record one event for the customer");
         customers.MapGet("/{customerId}/history", HistoryAsync).WithName("GetCustomerHistory").WithSummary("The customer's full history, newest first");
+        customers.MapGet("/{customerId}/next-best-actions", async Task<Results<Ok<NextBestAction[]>, ValidationProblem>> (string customerId, IClusterClient cluster) =>
+            CustomerKeys.Validate(customerId) is { } problem
+                ? Problems.Invalid("customerId", problem)
+                : TypedResults.Ok(await cluster.GetCustomer(customerId).GetNextBestActionsAsync()))
+            .WithName("GetNextBestActions").WithSummary("The offers worth making now, best first, with the reason for each");
         customers.MapPost("/{customerId}/merge", MergeAsync).WithName("MergeCustomers").WithSummary("Absorb another customer into this one");
 
         app.MapPost("/api/v1/events", EventBatchEndpoint.PostBatchAsync).WithTags("Events").WithName("PostEventBatch")

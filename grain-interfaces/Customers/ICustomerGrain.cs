@@ -26,6 +26,10 @@ public interface ICustomerGrain : IGrainWithStringKey
     [Alias("GetView")]
     Task<CustomerView?> GetViewAsync();
 
+    /// <summary>The offers worth making now, best first, each with its reason (also part of the view).</summary>
+    [Alias("GetNextBestActions")]
+    Task<OrleansCrm.Customers.NextBestAction[]> GetNextBestActionsAsync();
+
     /// <summary>The customer's full history from the log, newest first.</summary>
     [Alias("GetHistory")]
     Task<HistoryPage> GetHistoryAsync(string? cursor, int limit);

@@ -41,7 +41,9 @@ public sealed record ModelSet(Scorecard? Churn, Scorecard? Response, LtvParamete
 }
 
 /// <summary>BG/NBD (r, alpha, a, b) and Gamma-Gamma (p, q, v) parameters, with time measured in weeks.</summary>
-public sealed record LtvParameters(double R, double Alpha, double A, double B, double P, double Q, double V, int Version, DateTimeOffset TrainedAt);
+/// <remarks><see cref="ObservedUntil"/> is the end of the data the fit saw; customers are evaluated as of that
+/// moment moved forward by the time since training, so a history loaded from the past is not aged by decades.</remarks>
+public sealed record LtvParameters(double R, double Alpha, double A, double B, double P, double Q, double V, int Version, DateTimeOffset TrainedAt, DateTimeOffset ObservedUntil);
 
 public static class DecisionJson
 {

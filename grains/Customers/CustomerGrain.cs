@@ -90,6 +90,23 @@ public sealed class CustomerGrain(
         return S.Exists ? CustomerAggregate.View(S, Id, clock.GetUtcNow(), decisions.Current) : null;
     }
 
+    public async Task<NextBestAction[]> GetNextBestActionsAsync()
+    {
+        if (S.MergedInto is { } survivor)
+        {
+            return await GrainFactory.GetCustomer(survivor).GetNextBestActionsAsync();
+        }
+
+        if (!S.Exists)
+        {
+            throw new CustomerNotFoundException(Id);
+        }
+
+        var now = clock.GetUtcNow();
+        var snapshot = decisions.Current;
+        return CustomerDecisions.NextBestActions(S, now, snapshot, CustomerDecisions.Scores(S, now, snapshot));
+    }
+
     public async Task<HistoryPage> GetHistoryAsync(string? cursor, int limit)
     {
         if (S.MergedInto is { } survivor)

@@ -136,7 +136,8 @@ public static class CustomerDecisions
         {
             var x = t.PurchaseCount - 1;
             var tx = (lastAt - firstAt).TotalDays / 7;
-            var age = (now - firstAt).TotalDays / 7;
+            var asOf = ltv.ObservedUntil + (now - ltv.TrainedAt);
+            var age = Math.Max(tx, (asOf - firstAt).TotalDays / 7);
             var purchases = Ltv.ExpectedPurchases(ltv, 52, x, tx, age);
             // The state keeps totals, not the first purchase apart, so the mean over all purchases stands in for the
             // mean over repeat ones.

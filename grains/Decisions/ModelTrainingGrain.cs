@@ -63,7 +63,7 @@ public sealed class ModelTrainingGrain(ICustomerLog log, TimeProvider clock, ILo
                     (end - r.FirstPurchase!.Value).TotalDays / 7,
                     (double)(r.PurchaseTotal / r.Purchases))).ToList();
                 var (bg, gg) = await Task.Run(() => (BgNbdModel.Fit(observations), GammaGammaModel.Fit(observations)));
-                models = models with { Ltv = new LtvParameters(bg.R, bg.Alpha, bg.A, bg.B, gg.P, gg.Q, gg.V, version, clock.GetUtcNow()) };
+                models = models with { Ltv = new LtvParameters(bg.R, bg.Alpha, bg.A, bg.B, gg.P, gg.Q, gg.V, version, clock.GetUtcNow(), end) };
                 report = new TrainingReport("ltv", 0, observations.Count, null,
                     new() { ["r"] = bg.R, ["alpha"] = bg.Alpha, ["a"] = bg.A, ["b"] = bg.B, ["p"] = gg.P, ["q"] = gg.Q, ["v"] = gg.V },
                     $"BG/NBD and Gamma-Gamma over {observations.Count} buyers, observed until {end.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}");
