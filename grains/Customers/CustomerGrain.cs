@@ -295,7 +295,7 @@ public sealed class CustomerGrain(
         var group = CustomerDecisions.Group(S, snapshot);
         foreach (var e in applied.Where(e => e.Type == CustomerEventTypes.OfferOutcome))
         {
-            await GrainFactory.GetGrain<IOfferLearningGrain>(e.Data.OfferId!).RecordAsync(group, e.Data.Outcome!, $"{Id}/{e.EventId}");
+            await GrainFactory.GetGrain<IOfferLearningGrain>(e.Data.OfferId!).RecordAsync(CustomerDecisions.LearningKey(group, e.Channel), e.Data.Outcome!, $"{Id}/{e.EventId}");
         }
     }
 

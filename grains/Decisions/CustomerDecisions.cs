@@ -131,6 +131,21 @@ public static class CustomerDecisions
             ? new ScoreView(DefaultPropensity, "prior (no model trained)", [])
             : new ScoreView(Math.Round(propensity.Probability, 4), $"model v{decisions.Models.Response!.Version}", [.. propensity.Reasons.Select(Describe)]);
 
+        // Per offer category and channel: the response score adapted by how similar customers answered offers of
+        // that category on that channel.
+        var group = Group(s, decisions);
+        foreach (var byCategory in decisions.Offers.Where(o => o.Category is not null).GroupBy(o => o.Category!))
+        {
+            foreach (var channel in byCategory.SelectMany(o => o.Channels ?? []).Distinct())
+            {
+                var total = byCategory.Select(o => Counts(decisions.Learning.GetValueOrDefault(o.Id!), group, channel))
+                    .Aggregate(new OutcomeCounts(0, 0, 0), (a, b) => new OutcomeCounts(a.Accepted + b.Accepted, a.Declined + b.Declined, a.NotNow + b.NotNow));
+                var prior = scores["responsePropensity"].Value;
+                scores[$"responsePropensity.{byCategory.Key}.{channel}"] = new ScoreView(Math.Round(Propensity(total, prior), 4), null,
+                    [$"{total.Accepted} accepted, {total.Declined} declined, {total.NotNow} not now among similar customers", $"starting from the response score {prior:0.###}"]);
+            }
+        }
+
         scores["historicalValue"] = new ScoreView((double)t.PurchaseTotal, null, [$"{t.PurchaseCount} purchases"]);
         if (decisions.Models.Ltv is { } ltv && t.PurchaseCount > 0 && t.FirstPurchaseAt is { } firstAt && t.LastPurchaseAt is { } lastAt)
         {
@@ -204,10 +219,14 @@ public static class CustomerDecisions
                 continue;
             }
 
-            var channel = s.PreferredChannel is { } preferred && channels.Contains(preferred) ? preferred : channels[0];
-            var counts = decisions.Learning.GetValueOrDefault(offer.Id!)?.Groups.GetValueOrDefault(group) ?? new OutcomeCounts(0, 0, 0);
-            var answered = counts.Accepted + counts.Declined + (0.5 * counts.NotNow);
-            var propensity = (counts.Accepted + (prior * PriorStrength)) / (answered + PriorStrength);
+            // The channel where similar customers answered this offer best; the preferred channel wins ties.
+            var learning = decisions.Learning.GetValueOrDefault(offer.Id!);
+            var (channel, counts, propensity) = channels
+                .Select(c => (Channel: c, Counts: Counts(learning, group, c), Preferred: c == s.PreferredChannel))
+                .Select(x => (x.Channel, x.Counts, P: Propensity(x.Counts, prior), x.Preferred))
+                .OrderByDescending(x => x.P).ThenByDescending(x => x.Preferred).ThenBy(x => channels.IndexOf(x.Channel))
+                .Select(x => (x.Channel, x.Counts, x.P))
+                .First();
             var proposed = s.ProposedOffers.TryGetValue(offer.Id!, out var firing);
             var boost = proposed ? 1.5 : 1;
             var score = propensity * (double)offer.Value * offer.Lever * boost;
@@ -218,6 +237,22 @@ public static class CustomerDecisions
 
         return [.. ranked.OrderByDescending(n => n.Score).ThenBy(n => n.OfferId, StringComparer.Ordinal).Take(NextBestActionCount)];
     }
+
+    /// <summary>Where an answer is counted: the customer's group and the channel it came through.</summary>
+    public static string LearningKey(string group, string? channel) => $"{group}|{channel ?? "any"}";
+
+    /// <summary>Answers of a group on one channel, plus those recorded without a channel.</summary>
+    private static OutcomeCounts Counts(OfferLearning? learning, string group, string channel)
+    {
+        var on = learning?.Groups.GetValueOrDefault(LearningKey(group, channel)) ?? new OutcomeCounts(0, 0, 0);
+        var any = learning?.Groups.GetValueOrDefault(LearningKey(group, null)) ?? new OutcomeCounts(0, 0, 0);
+        return new OutcomeCounts(on.Accepted + any.Accepted, on.Declined + any.Declined, on.NotNow + any.NotNow);
+    }
+
+    /// <summary>The acceptance rate among similar customers, shrunk towards <paramref name="prior"/> with the weight
+    /// of <see cref="PriorStrength"/> answers.</summary>
+    private static double Propensity(OutcomeCounts counts, double prior) =>
+        (counts.Accepted + (prior * PriorStrength)) / (counts.Accepted + counts.Declined + (0.5 * counts.NotNow) + PriorStrength);
 
     /// <summary>Customers alike enough to learn from each other's answers: same monetary quintile.</summary>
     public static string Group(CustomerState s, DecisionSnapshot decisions) =>

@@ -135,6 +135,27 @@ public sealed class DecisionTests(SqliteClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Acceptances_on_one_channel_raise_that_channels_propensity_and_steer_the_offer_there()
+    {
+        var tag = NewId("chan");
+        await AddOffersAsync(new Offer(tag, "Two-channel offer", tag, ["phone", "email"], 80, Eligibility: [Tagged(tag)]));
+        var probe = NewId("probe");
+        await Customer(probe).UpsertProfileAsync(new CustomerProfile(Tags: [tag]), "p", null);
+        var before = await ViewUntilAsync(probe, v => v.NextBestActions.Any(n => n.OfferId == tag), "the offer");
+        Assert.Equal("phone", before.NextBestActions.Single(n => n.OfferId == tag).Channel);
+
+        for (var i = 0; i < 6; i++)
+        {
+            var other = NewId("taker");
+            await Customer(other).UpsertProfileAsync(new CustomerProfile(Tags: [tag]), "p", null);
+            await Customer(other).RecordEventsAsync([Event("o", CustomerEventTypes.OfferOutcome, 0, new EventData(OfferId: tag, Outcome: "accepted"), "email")], createIfMissing: false);
+        }
+
+        var after = await ViewUntilAsync(probe, v => v.NextBestActions.Single(n => n.OfferId == tag).Channel == "email", "acceptances to steer the channel");
+        Assert.True(after.Scores[$"responsePropensity.{tag}.email"].Value > after.Scores[$"responsePropensity.{tag}.phone"].Value);
+    }
+
+    [Fact]
     public async Task A_retrained_model_is_picked_up_by_running_silos()
     {
         var id = NewId("model");

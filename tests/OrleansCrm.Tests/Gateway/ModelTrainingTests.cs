@@ -5,8 +5,15 @@ using OrleansCrm.Tests.Support;
 
 namespace OrleansCrm.Tests.Gateway;
 
+/// <summary>A CRM process of its own for training, so the import tests see a database with nothing imported yet.</summary>
+[CollectionDefinition(Name)]
+public sealed class TrainingCrmCollection : ICollectionFixture<ImportCrmFixture>
+{
+    public const string Name = "Training CRM process";
+}
+
 /// <summary>Models trained from data imported through the product's own import path, installed on the silos.</summary>
-[Collection(ImportCrmCollection.Name)]
+[Collection(TrainingCrmCollection.Name)]
 public sealed class ModelTrainingTests(ImportCrmFixture crm)
 {
     private Uri Url(string path) => new(crm.Gateway, path);
