@@ -27,6 +27,8 @@ public sealed class CustomerGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // Failing the activation (the caller sees an error and retries) beats applying events without the rules.
+        await decisions.WhenLoadedAsync(TimeSpan.FromSeconds(30));
         await CatchUpAsync();
         await IndexContactsAsync();
     }

@@ -28,9 +28,22 @@ public sealed class DecisionCatalog(IGrainFactory grains, ILogger<DecisionCatalo
 {
     public static readonly TimeSpan RefreshPeriod = TimeSpan.FromSeconds(2);
 
+    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DecisionSnapshot _current = DecisionSnapshot.Empty;
 
     public DecisionSnapshot Current => Volatile.Read(ref _current);
+
+    /// <summary>
+    /// Completes once the documents were loaded at least once. A customer grain waits for it before handling
+    /// anything, so an event that arrives just after a silo starts is never judged without the rule base.
+    /// </summary>
+    public async Task WhenLoadedAsync(TimeSpan timeout)
+    {
+        if (!_loaded.Task.IsCompleted)
+        {
+            await _loaded.Task.WaitAsync(timeout);
+        }
+    }
 
     /// <summary>Reloads now (also what the loop does every <see cref="RefreshPeriod"/>).</summary>
     public async Task RefreshAsync()
@@ -48,6 +61,7 @@ public sealed class DecisionCatalog(IGrainFactory grains, ILogger<DecisionCatalo
         }
 
         Volatile.Write(ref _current, new DecisionSnapshot(rules.Version, rules.Value, offers.Version, offers.Value, models.Version, models.Value, rfm, learning));
+        _loaded.TrySetResult();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
