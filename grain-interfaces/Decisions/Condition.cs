@@ -82,7 +82,7 @@ public static class Facts
 
     public static readonly string[] CustomerFacts =
     [
-        "region", "orgUnit", "accountManager", "preferredChannel", "tags", "segments", "products",
+        "region", "orgUnit", "accountManager", "preferredChannel", "email", "phone", "tags", "segments", "products",
         "purchaseCount", "purchaseTotal", "spend30Days", "spend90Days", "spend365Days", "daysSinceLastPurchase",
         "depositTotal", "withdrawalTotal", "paymentsLate", "openCases", "eventCount", "ageYears",
     ];

@@ -294,6 +294,12 @@ public static class CustomerDecisions
                 return s.Attributes.GetValueOrDefault(field["customer.attributes.".Length..]);
             }
 
+            if (field.StartsWith("consent.", StringComparison.Ordinal) && field.Split('.') is [_, var channel, var purpose])
+            {
+                // Granted, revoked, or never given (missing).
+                return s.Consents.TryGetValue($"{channel}|{purpose}", out var consent) ? consent.Granted : null;
+            }
+
             if (field.StartsWith("customer.scores.", StringComparison.Ordinal))
             {
                 scores ??= Scores(s, now, decisions with { Offers = [] });
@@ -310,6 +316,8 @@ public static class CustomerDecisions
                 "customer.orgUnit" => s.OrgUnit,
                 "customer.accountManager" => s.AccountManager,
                 "customer.preferredChannel" => s.PreferredChannel,
+                "customer.email" => s.Emails.Count == 0 ? null : s.Emails.MaxBy(kv => kv.Value).Key,
+                "customer.phone" => s.Phones.Count == 0 ? null : s.Phones.MaxBy(kv => kv.Value).Key,
                 "customer.tags" => s.Tags,
                 "customer.segments" => s.Segments,
                 "customer.products" => s.Products.Values.Where(p => p.Status == "active").Select(p => p.ProductId).ToList(),
