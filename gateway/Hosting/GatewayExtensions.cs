@@ -7,6 +7,7 @@ using Orleans.Runtime;
 using OrleansCrm.Customers;
 using OrleansCrm.Gateway.Customers;
 using OrleansCrm.Gateway.Decisions;
+using OrleansCrm.Gateway.Segments;
 using OrleansCrm.Gateway.Health;
 using OrleansCrm.Gateway.BulkImport;
 using OrleansCrm.Hosting.Configuration;
@@ -80,6 +81,7 @@ public static class GatewayExtensions
         app.MapCustomerEndpoints();
         app.MapImportEndpoints();
         app.MapDecisionEndpoints();
+        app.MapSegmentEndpoints();
         if (settings.Gateway.Dashboard)
         {
             app.MapOrleansDashboard("/dashboard");

@@ -49,4 +49,5 @@ public static class CatalogKinds
     public const string Offers = "offers";
     public const string Models = "models";
     public const string Rfm = "rfm";
+    public const string Segments = "segments";
 }

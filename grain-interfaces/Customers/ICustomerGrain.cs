@@ -30,6 +30,10 @@ public interface ICustomerGrain : IGrainWithStringKey
     [Alias("GetNextBestActions")]
     Task<OrleansCrm.Customers.NextBestAction[]> GetNextBestActionsAsync();
 
+    /// <summary>Evaluates the segment definitions now (a backfill, or time passing); returns the joins and leaves sent.</summary>
+    [Alias("ReevaluateSegments")]
+    Task<int> ReevaluateSegmentsAsync(long segmentsVersion);
+
     /// <summary>The customer's full history from the log, newest first.</summary>
     [Alias("GetHistory")]
     Task<HistoryPage> GetHistoryAsync(string? cursor, int limit);

@@ -45,6 +45,11 @@ public sealed record ModelSet(Scorecard? Churn, Scorecard? Response, LtvParamete
 /// moment moved forward by the time since training, so a history loaded from the past is not aged by decades.</remarks>
 public sealed record LtvParameters(double R, double Alpha, double A, double B, double P, double Q, double V, int Version, DateTimeOffset TrainedAt, DateTimeOffset ObservedUntil);
 
+/// <summary>The segment definitions: each a named expression in the segment language, versioned on every edit.</summary>
+public sealed record SegmentSet(List<SegmentDefinition>? Segments);
+
+public sealed record SegmentDefinition(string Id, string Name, string Expression, int Version, DateTimeOffset UpdatedAt);
+
 public static class DecisionJson
 {
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)

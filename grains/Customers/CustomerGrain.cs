@@ -31,6 +31,33 @@ public sealed class CustomerGrain(
         await decisions.WhenLoadedAsync(TimeSpan.FromSeconds(30));
         await CatchUpAsync();
         await IndexContactsAsync();
+
+        // Definitions may have changed, or time moved a time-based condition, since this customer was last active.
+        if (S.Exists && S.MergedInto is null && EvaluateSegments(clock.GetUtcNow(), decisions.Current))
+        {
+            await WriteAsync();
+        }
+
+        await DeliverSegmentMessagesAsync();
+    }
+
+    public async Task<int> ReevaluateSegmentsAsync(long segmentsVersion)
+    {
+        await RefreshIfStaleAsync();
+        await decisions.EnsureSegmentsAsync(segmentsVersion);
+        if (!S.Exists || S.MergedInto is not null)
+        {
+            return 0;
+        }
+
+        var before = S.SegmentSequence;
+        if (EvaluateSegments(clock.GetUtcNow(), decisions.Current))
+        {
+            await WriteAsync();
+        }
+
+        await DeliverSegmentMessagesAsync();
+        return (int)(S.SegmentSequence - before);
     }
 
     public Task<RecordResult> UpsertProfileAsync(CustomerProfile profile, string changeId, string? source) =>
@@ -236,7 +263,9 @@ public sealed class CustomerGrain(
         if (applied.Count > 0)
         {
             MarkExists(now);
+            EvaluateSegments(now, snapshot);
             await WriteAsync();
+            await DeliverSegmentMessagesAsync();
             await ReportOfferOutcomesAsync(events.Where(e => applied.Contains(e.EventId)), merging, snapshot);
         }
 
@@ -267,6 +296,7 @@ public sealed class CustomerGrain(
         {
             logger.LogWarning("Customer {CustomerId} replayed log entries its stored state had missed", Id);
             MarkExists(now);
+            EvaluateSegments(now, decisions.Current);
             await WriteAsync();
         }
     }
@@ -283,6 +313,69 @@ public sealed class CustomerGrain(
             {
                 logger.LogInformation("Rule {RuleId} fired for customer {CustomerId} on event {EventId}", firing.RuleId, Id, firing.EventId);
             }
+        }
+    }
+
+    /// <summary>
+    /// Re-evaluates every segment definition against the current state; each join or leave becomes a message in
+    /// the outbox, written with the state, so it cannot be lost between this write and the segment's.
+    /// </summary>
+    private bool EvaluateSegments(DateTimeOffset now, DecisionSnapshot snapshot)
+    {
+        var segments = snapshot.Segments ?? [];
+        var facts = CustomerDecisions.Facts(S, null, now, snapshot);
+        var changed = false;
+        void Emit(string segmentId, bool member)
+        {
+            if (member)
+            {
+                S.Segments.Add(segmentId);
+            }
+            else
+            {
+                S.Segments.Remove(segmentId);
+            }
+
+            S.SegmentOutbox.Add(new SegmentMessage(segmentId, member, ++S.SegmentSequence));
+            changed = true;
+        }
+
+        foreach (var segment in segments)
+        {
+            var member = segment.Expression.Evaluate(facts);
+            if (member != S.Segments.Contains(segment.Id))
+            {
+                Emit(segment.Id, member);
+            }
+        }
+
+        foreach (var gone in S.Segments.Where(id => segments.All(d => d.Id != id)).ToList())
+        {
+            Emit(gone, false);
+        }
+
+        return changed;
+    }
+
+    /// <summary>Sends outbox messages to their segment shards. A failure leaves them for the next write or
+    /// activation; the shard ignores a message it already applied.</summary>
+    private async Task DeliverSegmentMessagesAsync()
+    {
+        while (S.SegmentOutbox.Count > 0)
+        {
+            var message = S.SegmentOutbox[0];
+            try
+            {
+                await GrainFactory.GetGrain<OrleansCrm.Segments.ISegmentShardGrain>(OrleansCrm.Segments.SegmentShards.Key(message.SegmentId, OrleansCrm.Segments.SegmentShards.Of(Id)))
+                    .ApplyAsync(Id, message.Member, message.Sequence);
+            }
+            catch (Exception e) when (e is TimeoutException or OrleansException or System.Data.Common.DbException)
+            {
+                logger.LogWarning(e, "Segment message {Sequence} of customer {CustomerId} not delivered yet", message.Sequence, Id);
+                return;
+            }
+
+            S.SegmentOutbox.RemoveAt(0);
         }
     }
 

@@ -71,7 +71,17 @@ public sealed class CustomerState
 
     /// <summary>Sudden-behaviour flags and when they were raised; they lapse after 90 days.</summary>
     [Id(34)] public Dictionary<string, DateTimeOffset> RiskFlags { get; set; } = [];
+
+    /// <summary>Joins and leaves written with the change that caused them and not yet confirmed by the segment
+    /// shard; re-sent at activation (receipt is idempotent by sequence).</summary>
+    [Id(35)] public List<SegmentMessage> SegmentOutbox { get; set; } = [];
+
+    /// <summary>The sequence of this customer's last segment message.</summary>
+    [Id(36)] public long SegmentSequence { get; set; }
 }
+
+[GenerateSerializer, Immutable, Alias("crm.SegmentMessage")]
+public sealed record SegmentMessage(string SegmentId, bool Member, long Sequence);
 
 [GenerateSerializer, Immutable, Alias("crm.RuleFiring")]
 public sealed record RuleFiring(string RuleId, string EventId, DateTimeOffset At);

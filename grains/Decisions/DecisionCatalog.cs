@@ -15,10 +15,15 @@ public sealed record DecisionSnapshot(
     long ModelsVersion,
     ModelSet Models,
     RfmThresholds? Rfm,
-    IReadOnlyDictionary<string, OfferLearning> Learning)
+    IReadOnlyDictionary<string, OfferLearning> Learning,
+    long SegmentsVersion = 0,
+    IReadOnlyList<CompiledSegment>? Segments = null)
 {
     public static DecisionSnapshot Empty { get; } = new(0, [], 0, [], 0, ModelSet.Empty, null, new Dictionary<string, OfferLearning>());
 }
+
+/// <summary>A segment definition compiled once per version on each silo.</summary>
+public sealed record CompiledSegment(string Id, int Version, OrleansCrm.Segments.SegmentExpression Expression);
 
 /// <summary>
 /// Every silo's local copy of the decision documents, refreshed from the catalog grains every two seconds, so
@@ -45,6 +50,21 @@ public sealed class DecisionCatalog(IGrainFactory grains, ILogger<DecisionCatalo
         }
     }
 
+    /// <summary>Makes sure this silo holds at least <paramref name="segmentsVersion"/> of the segment definitions
+    /// (a backfill must not evaluate customers against an older set than the one it was started for).</summary>
+    public async Task EnsureSegmentsAsync(long segmentsVersion)
+    {
+        for (var attempt = 0; Current.SegmentsVersion < segmentsVersion; attempt++)
+        {
+            if (attempt == 10)
+            {
+                throw new InvalidOperationException($"segment definitions version {segmentsVersion} did not reach this silo");
+            }
+
+            await RefreshAsync();
+        }
+    }
+
     /// <summary>Reloads now (also what the loop does every <see cref="RefreshPeriod"/>).</summary>
     public async Task RefreshAsync()
     {
@@ -52,6 +72,9 @@ public sealed class DecisionCatalog(IGrainFactory grains, ILogger<DecisionCatalo
         var rules = await LoadAsync(CatalogKinds.Rules, old.RulesVersion, json => (JsonSerializer.Deserialize<RuleSet>(json, DecisionJson.Options)?.Rules ?? []).Where(r => r.Enabled).ToList(), old.Rules);
         var offers = await LoadAsync(CatalogKinds.Offers, old.OffersVersion, json => JsonSerializer.Deserialize<OfferCatalog>(json, DecisionJson.Options)?.Offers ?? [], old.Offers);
         var models = await LoadAsync(CatalogKinds.Models, old.ModelsVersion, json => JsonSerializer.Deserialize<ModelSet>(json, DecisionJson.Options) ?? ModelSet.Empty, old.Models);
+        var segments = await LoadAsync(CatalogKinds.Segments, old.SegmentsVersion, json =>
+            (IReadOnlyList<CompiledSegment>)[.. (JsonSerializer.Deserialize<SegmentSet>(json, DecisionJson.Options)?.Segments ?? [])
+                .Select(d => new CompiledSegment(d.Id, d.Version, OrleansCrm.Segments.SegmentExpression.Parse(d.Expression)))], old.Segments ?? []);
         var rfmDoc = await grains.GetGrain<ICatalogGrain>(CatalogKinds.Rfm).GetAsync();
         var rfm = rfmDoc.Version == 0 ? null : JsonSerializer.Deserialize<RfmThresholds>(rfmDoc.Json, DecisionJson.Options);
         var learning = new Dictionary<string, OfferLearning>(StringComparer.Ordinal);
@@ -60,7 +83,7 @@ public sealed class DecisionCatalog(IGrainFactory grains, ILogger<DecisionCatalo
             learning[offer.Id!] = await grains.GetGrain<IOfferLearningGrain>(offer.Id!).GetAsync();
         }
 
-        Volatile.Write(ref _current, new DecisionSnapshot(rules.Version, rules.Value, offers.Version, offers.Value, models.Version, models.Value, rfm, learning));
+        Volatile.Write(ref _current, new DecisionSnapshot(rules.Version, rules.Value, offers.Version, offers.Value, models.Version, models.Value, rfm, learning, segments.Version, segments.Value));
         _loaded.TrySetResult();
     }
 

@@ -3,6 +3,7 @@ using Orleans.Configuration;
 using Orleans.Dashboard;
 using OrleansCrm.Customers;
 using OrleansCrm.Decisions;
+using OrleansCrm.Segments;
 using OrleansCrm.Hosting.Configuration;
 using OrleansCrm.Silo.Storage;
 
@@ -67,6 +68,7 @@ public static class SiloExtensions
         silo.Services.AddSingleton(TimeProvider.System);
         silo.Services.AddSingleton(storage);
         silo.Services.AddSingleton<ICustomerLog, AdoNetCustomerLog>();
+        silo.Services.AddSingleton<ISegmentStore, AdoNetSegmentStore>();
         silo.Services.AddSingleton<DecisionCatalog>();
         silo.Services.AddHostedService(sp => sp.GetRequiredService<DecisionCatalog>());
         silo.AddStartupTask(async (services, _) =>

@@ -1,0 +1,16 @@
+-- Segment membership, written by segment shard grains as customers report joins and leaves. One row per
+-- (service, segment, customer); seq is the customer's own sequence for its segment messages, and a write only applies
+-- when it is newer than the row's, so a redelivered or late message never double-counts or undoes a newer one.
+CREATE TABLE IF NOT EXISTS crm_segment_members
+(
+    service_id  TEXT        NOT NULL,
+    segment_id  TEXT        NOT NULL,
+    customer_id TEXT        NOT NULL,
+    shard       INTEGER     NOT NULL,
+    member      BOOLEAN     NOT NULL,
+    seq         BIGINT      NOT NULL,
+    changed_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (service_id, segment_id, customer_id)
+);
+
+CREATE INDEX IF NOT EXISTS crm_segment_members_by_shard ON crm_segment_members (service_id, segment_id, shard, member);
