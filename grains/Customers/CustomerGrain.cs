@@ -16,8 +16,13 @@ public sealed class CustomerGrain(
     ICustomerLog log,
     DecisionCatalog decisions,
     TimeProvider clock,
-    ILogger<CustomerGrain> logger) : Grain, ICustomerGrain
+    ILogger<CustomerGrain> logger) : Grain, ICustomerGrain, IRemindable
 {
+    private const string SegmentClockReminder = "segment-clock";
+    private static readonly TimeSpan SegmentHorizon = TimeSpan.FromDays(400);
+    private static readonly TimeSpan SegmentPrecision = TimeSpan.FromSeconds(30);
+    private IGrainTimer? _segmentTimer;
+
     private const int ReplayPage = 500;
     private bool _stale;
 
@@ -33,7 +38,11 @@ public sealed class CustomerGrain(
         await IndexContactsAsync();
 
         // Definitions may have changed, or time moved a time-based condition, since this customer was last active.
-        if (S.Exists && S.MergedInto is null && EvaluateSegments(clock.GetUtcNow(), decisions.Current))
+        var now = clock.GetUtcNow();
+        var changed = S.Exists && S.MergedInto is null && EvaluateSegments(now, decisions.Current);
+        var scheduled = S.NextSegmentCheck;
+        await ScheduleSegmentClockAsync(now);
+        if (changed || scheduled != S.NextSegmentCheck)
         {
             await WriteAsync();
         }
@@ -51,7 +60,11 @@ public sealed class CustomerGrain(
         }
 
         var before = S.SegmentSequence;
-        if (EvaluateSegments(clock.GetUtcNow(), decisions.Current))
+        var now = clock.GetUtcNow();
+        var changed = EvaluateSegments(now, decisions.Current);
+        var scheduled = S.NextSegmentCheck;
+        await ScheduleSegmentClockAsync(now);
+        if (changed || scheduled != S.NextSegmentCheck)
         {
             await WriteAsync();
         }
@@ -264,6 +277,7 @@ public sealed class CustomerGrain(
         {
             MarkExists(now);
             EvaluateSegments(now, snapshot);
+            await ScheduleSegmentClockAsync(now);
             await WriteAsync();
             await DeliverSegmentMessagesAsync();
             await ReportOfferOutcomesAsync(events.Where(e => applied.Contains(e.EventId)), merging, snapshot);
@@ -355,6 +369,84 @@ public sealed class CustomerGrain(
         }
 
         return changed;
+    }
+
+    /// <summary>
+    /// Finds when a time-based definition will next change its answer for this customer if nothing else happens:
+    /// the facts are evaluated at moments further and further ahead (doubling from 30 s up to 400 days), then the
+    /// first change is narrowed down to 30 s. Works for any definition that reads the clock, at microseconds a probe.
+    /// </summary>
+    private static DateTimeOffset? NextFlip(CustomerState s, DateTimeOffset now, DecisionSnapshot snapshot)
+    {
+        var timed = (snapshot.Segments ?? []).Where(d => d.Expression.DependsOnTime).ToList();
+        if (timed.Count == 0)
+        {
+            return null;
+        }
+
+        bool[] Answers(DateTimeOffset at)
+        {
+            var facts = CustomerDecisions.Facts(s, null, at, snapshot);
+            return [.. timed.Select(d => d.Expression.Evaluate(facts))];
+        }
+
+        var current = Answers(now);
+        var previous = TimeSpan.Zero;
+        for (var ahead = SegmentPrecision; ahead <= SegmentHorizon; ahead *= 2)
+        {
+            if (!Answers(now + ahead).SequenceEqual(current))
+            {
+                var (low, high) = (previous, ahead);
+                while (high - low > SegmentPrecision)
+                {
+                    var mid = low + ((high - low) / 2);
+                    (low, high) = Answers(now + mid).SequenceEqual(current) ? (mid, high) : (low, mid);
+                }
+
+                return now + high;
+            }
+
+            previous = ahead;
+        }
+
+        return null;
+    }
+
+    /// <summary>Keeps one wake-up for the next time-based change: a timer while active (exact), and a reminder
+    /// (durable, at least a minute away) in case the customer is deactivated or its silo dies meanwhile.</summary>
+    private async Task ScheduleSegmentClockAsync(DateTimeOffset now)
+    {
+        var next = S.Exists && S.MergedInto is null ? NextFlip(S, now, decisions.Current) : null;
+        _segmentTimer?.Dispose();
+        _segmentTimer = null;
+        if (next is { } at)
+        {
+            _segmentTimer = this.RegisterGrainTimer(
+                async _ => await ReevaluateSegmentsAsync(0),
+                new GrainTimerCreationOptions(at - now + TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan));
+        }
+
+        if (next == S.NextSegmentCheck)
+        {
+            return;
+        }
+
+        S.NextSegmentCheck = next;
+        if (next is { } due)
+        {
+            var delay = due - now;
+            await this.RegisterOrUpdateReminder(SegmentClockReminder, delay < TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : delay, TimeSpan.FromDays(1));
+        }
+        else if (await this.GetReminder(SegmentClockReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        // Idempotent: evaluating again when nothing changed sends nothing.
+        await ReevaluateSegmentsAsync(0);
     }
 
     /// <summary>Sends outbox messages to their segment shards. A failure leaves them for the next write or

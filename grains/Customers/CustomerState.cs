@@ -78,6 +78,10 @@ public sealed class CustomerState
 
     /// <summary>The sequence of this customer's last segment message.</summary>
     [Id(36)] public long SegmentSequence { get; set; }
+
+    /// <summary>When a time-based segment condition will next change its answer for this customer with no event
+    /// (null: none will); a reminder wakes the customer then.</summary>
+    [Id(37)] public DateTimeOffset? NextSegmentCheck { get; set; }
 }
 
 [GenerateSerializer, Immutable, Alias("crm.SegmentMessage")]

@@ -137,6 +137,26 @@ public sealed class SegmentMembershipTests(SqliteClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_time_based_condition_flips_without_an_event()
+    {
+        var run = Guid.NewGuid().ToString("N")[..6];
+        var lapsed = $"lapsed-{run}";
+        var id = $"clock-{run}";
+        await DefineAsync((lapsed, $"""daysSinceLastPurchase > 0.0004 and tags contains "{run}" """)); // about 35 s
+        await Poll.UntilAsync(async () => (await Cluster.Client.GetGrain<ISegmentBackfillGrain>(lapsed).GetProgressAsync()).Finished, TimeSpan.FromSeconds(60), "backfill");
+        await Cluster.Client.GetCustomer(id).UpsertProfileAsync(new CustomerProfile(Tags: [run]), "p", null);
+
+        var bought = await Cluster.Client.GetCustomer(id).RecordEventsAsync(
+            [new CustomerEvent("b", CustomerEventTypes.Purchase, DateTimeOffset.UtcNow, "t", "web", new EventData(Amount: 5))], createIfMissing: false);
+
+        Assert.DoesNotContain(lapsed, bought.View.Segments);
+        Assert.DoesNotContain(id, await MembersAsync(lapsed));
+        await Poll.UntilAsync(async () => (await MembersAsync(lapsed)).Contains(id), TimeSpan.FromSeconds(120), "the customer to join once 35 s passed with no event");
+        Assert.Contains(lapsed, (await Cluster.Client.GetCustomer(id).GetViewAsync())!.Segments);
+        Assert.Equal(1, await CountAsync(lapsed));
+    }
+
+    [Fact]
     public async Task A_malformed_definition_is_refused_with_the_position_of_the_error()
     {
         var error = Assert.Throws<SegmentSyntaxException>(() => SegmentExpression.Parse("""churnRisk >= 0.7 and region in ("north", )"""));
