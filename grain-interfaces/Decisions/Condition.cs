@@ -60,16 +60,7 @@ public sealed record Condition(string? Field, string? Op, JsonElement? Value)
         _ => false,
     };
 
-    private static double? AsNumber(object? fact) => fact switch
-    {
-        null => null,
-        double d => d,
-        decimal m => (double)m,
-        int i => i,
-        long l => l,
-        string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var p) => p,
-        _ => null,
-    };
+    private static double? AsNumber(object? fact) => OrleansCrm.Segments.SegmentValues.AsNumber(fact);
 }
 
 /// <summary>The names a condition may test.</summary>

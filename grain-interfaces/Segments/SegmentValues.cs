@@ -56,7 +56,7 @@ internal sealed class SegmentValues
         return strings.Count > 0 && Convert.ToString(fact, CultureInfo.InvariantCulture) is { } text && strings.Contains(text);
     }
 
-    /// <summary>The fact as a number, with the same conversions as <see cref="Decisions.Condition"/>; null when it is none.</summary>
+    /// <summary>The fact as a number (rule conditions use the same conversion); null when it is none.</summary>
     public static double? AsNumber(object? fact) => fact switch
     {
         double d => d,
