@@ -14,14 +14,14 @@ public static class DecisionEndpoints
     public static IEndpointRouteBuilder MapDecisionEndpoints(this IEndpointRouteBuilder app)
     {
         var rules = app.MapGroup("/api/v1/rules").WithTags("Rules");
-        rules.MapGet("/", async (IClusterClient cluster) => TypedResults.Ok(await ReadAsync<RuleSet>(cluster, CatalogKinds.Rules)))
+        rules.MapGet("/", async (IClusterClient cluster) => TypedResults.Ok(await CatalogDocuments.ReadAsync<RuleSet>(cluster, CatalogKinds.Rules)))
             .WithName("ListRules").WithSummary("The rule base and its version");
         rules.MapPut("/{ruleId}", PutRuleAsync).WithName("PutRule").WithSummary("Create or replace a rule (validated; a new version of the rule base)");
         rules.MapPost("/{ruleId}/disable", (string ruleId, IClusterClient cluster) => SetEnabledAsync(cluster, ruleId, false)).WithName("DisableRule");
         rules.MapPost("/{ruleId}/enable", (string ruleId, IClusterClient cluster) => SetEnabledAsync(cluster, ruleId, true)).WithName("EnableRule");
 
         var offers = app.MapGroup("/api/v1/offers").WithTags("Offers");
-        offers.MapGet("/", async (IClusterClient cluster) => TypedResults.Ok(await ReadAsync<OfferCatalog>(cluster, CatalogKinds.Offers)))
+        offers.MapGet("/", async (IClusterClient cluster) => TypedResults.Ok(await CatalogDocuments.ReadAsync<OfferCatalog>(cluster, CatalogKinds.Offers)))
             .WithName("ListOffers").WithSummary("The offer catalogue and its version");
         offers.MapPut("/{offerId}", PutOfferAsync).WithName("PutOffer").WithSummary("Create or replace an offer");
 
@@ -71,7 +71,7 @@ public static class DecisionEndpoints
         }
 
         rule = rule with { Id = ruleId };
-        var offers = await ReadAsync<OfferCatalog>(cluster, CatalogKinds.Offers);
+        var offers = await CatalogDocuments.ReadAsync<OfferCatalog>(cluster, CatalogKinds.Offers);
         var offerIds = (offers.Document?.Offers ?? []).Select(o => o.Id!).ToHashSet(StringComparer.Ordinal);
         var errors = DecisionValidation.ValidateRule(rule, "", offerIds);
         if (errors.Count > 0)
@@ -79,7 +79,7 @@ public static class DecisionEndpoints
             return TypedResults.ValidationProblem(errors, title: "The rule was refused");
         }
 
-        var version = await UpdateAsync<RuleSet>(cluster, CatalogKinds.Rules, set =>
+        var version = await CatalogDocuments.UpdateAsync<RuleSet>(cluster, CatalogKinds.Rules, set =>
             new RuleSet([.. (set?.Rules ?? []).Where(r => r.Id != ruleId), rule]));
         return TypedResults.Ok(new Versioned<Rule>(version, rule));
     }
@@ -87,7 +87,7 @@ public static class DecisionEndpoints
     private static async Task<Results<Ok<Versioned<Rule>>, ProblemHttpResult>> SetEnabledAsync(IClusterClient cluster, string ruleId, bool enabled)
     {
         Rule? changed = null;
-        var version = await UpdateAsync<RuleSet>(cluster, CatalogKinds.Rules, set =>
+        var version = await CatalogDocuments.UpdateAsync<RuleSet>(cluster, CatalogKinds.Rules, set =>
         {
             var list = set?.Rules ?? [];
             changed = list.FirstOrDefault(r => r.Id == ruleId) is { } rule ? rule with { Enabled = enabled } : null;
@@ -119,7 +119,7 @@ public static class DecisionEndpoints
             return TypedResults.ValidationProblem(errors, title: "The offer was refused");
         }
 
-        var version = await UpdateAsync<OfferCatalog>(cluster, CatalogKinds.Offers, catalog =>
+        var version = await CatalogDocuments.UpdateAsync<OfferCatalog>(cluster, CatalogKinds.Offers, catalog =>
             new OfferCatalog([.. (catalog?.Offers ?? []).Where(o => o.Id != offerId), offer]));
         return TypedResults.Ok(new Versioned<Offer>(version, offer));
     }
@@ -166,40 +166,6 @@ public static class DecisionEndpoints
         using var reader = new StreamReader(new LimitedStream(request.Body, 1024 * 1024));
         return await reader.ReadToEndAsync();
     }
-
-    private static async Task<Versioned<T?>> ReadAsync<T>(IClusterClient cluster, string kind)
-        where T : class
-    {
-        var doc = await cluster.GetGrain<ICatalogGrain>(kind).GetAsync();
-        return new Versioned<T?>(doc.Version, doc.Version == 0 ? null : JsonSerializer.Deserialize<T>(doc.Json, DecisionJson.Options));
-    }
-
-    /// <summary>Read, change, write back with the version read; on a concurrent edit, read again and retry.</summary>
-    private static async Task<long> UpdateAsync<T>(IClusterClient cluster, string kind, Func<T?, T?> change)
-        where T : class
-    {
-        var catalog = cluster.GetGrain<ICatalogGrain>(kind);
-        for (var attempt = 0; ; attempt++)
-        {
-            var doc = await catalog.GetAsync();
-            var current = doc.Version == 0 ? null : JsonSerializer.Deserialize<T>(doc.Json, DecisionJson.Options);
-            var next = change(current);
-            if (next is null)
-            {
-                return doc.Version;
-            }
-
-            try
-            {
-                return (await catalog.PutAsync(JsonSerializer.Serialize(next, DecisionJson.Options), doc.Version)).Version;
-            }
-            catch (CatalogConflictException) when (attempt < 5)
-            {
-            }
-        }
-    }
-
-    public sealed record Versioned<T>(long Version, T Document);
 
     public sealed record OutcomeRequest(string? Outcome, string? Channel, string? EventId, string? Agent);
 }

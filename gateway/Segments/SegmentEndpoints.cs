@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using OrleansCrm.Catalog;
 using OrleansCrm.Customers;
@@ -49,48 +48,34 @@ public static class SegmentEndpoints
                 extensions: new Dictionary<string, object?> { ["position"] = e.Position, ["line"] = e.Line, ["column"] = e.Column });
         }
 
-        var catalog = cluster.GetGrain<ICatalogGrain>(CatalogKinds.Segments);
-        for (var attempt = 0; ; attempt++)
+        SegmentDefinition? definition = null;
+        await CatalogDocuments.UpdateAsync<SegmentSet>(cluster, CatalogKinds.Segments, current =>
         {
-            var doc = await catalog.GetAsync();
-            var set = doc.Version == 0 ? [] : JsonSerializer.Deserialize<SegmentSet>(doc.Json, DecisionJson.Options)?.Segments ?? [];
-            var old = set.FirstOrDefault(s => s.Id == segmentId);
-            var definition = new SegmentDefinition(segmentId, body.Name, body.Expression!, (old?.Version ?? 0) + 1, clock.GetUtcNow());
-            try
-            {
-                await catalog.PutAsync(JsonSerializer.Serialize(new SegmentSet([.. set.Where(s => s.Id != segmentId), definition]), DecisionJson.Options), doc.Version);
-                await cluster.GetGrain<ISegmentBackfillGrain>(segmentId).StartAsync(definition.Version);
-                return TypedResults.Ok(definition);
-            }
-            catch (CatalogConflictException) when (attempt < 5)
-            {
-            }
-        }
+            var set = current?.Segments ?? [];
+            definition = new SegmentDefinition(segmentId, body.Name, body.Expression!, (set.FirstOrDefault(s => s.Id == segmentId)?.Version ?? 0) + 1, clock.GetUtcNow());
+            return new SegmentSet([.. set.Where(s => s.Id != segmentId), definition]);
+        });
+        await cluster.GetGrain<ISegmentBackfillGrain>(segmentId).StartAsync(definition!.Version);
+        return TypedResults.Ok(definition);
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string segmentId, IClusterClient cluster)
     {
-        var catalog = cluster.GetGrain<ICatalogGrain>(CatalogKinds.Segments);
-        for (var attempt = 0; ; attempt++)
+        var found = false;
+        await CatalogDocuments.UpdateAsync<SegmentSet>(cluster, CatalogKinds.Segments, current =>
         {
-            var doc = await catalog.GetAsync();
-            var set = doc.Version == 0 ? [] : JsonSerializer.Deserialize<SegmentSet>(doc.Json, DecisionJson.Options)?.Segments ?? [];
-            if (set.All(s => s.Id != segmentId))
-            {
-                return TypedResults.Problem(title: "Segment not found", statusCode: 404);
-            }
-
-            try
-            {
-                await catalog.PutAsync(JsonSerializer.Serialize(new SegmentSet([.. set.Where(s => s.Id != segmentId)]), DecisionJson.Options), doc.Version);
-                // Members leave as the backfill walks them.
-                await cluster.GetGrain<ISegmentBackfillGrain>(segmentId).StartAsync(-1);
-                return TypedResults.NoContent();
-            }
-            catch (CatalogConflictException) when (attempt < 5)
-            {
-            }
+            var set = current?.Segments ?? [];
+            found = set.Any(s => s.Id == segmentId);
+            return found ? new SegmentSet([.. set.Where(s => s.Id != segmentId)]) : null;
+        });
+        if (!found)
+        {
+            return TypedResults.Problem(title: "Segment not found", statusCode: 404);
         }
+
+        // Members leave as the backfill walks them.
+        await cluster.GetGrain<ISegmentBackfillGrain>(segmentId).StartAsync(-1);
+        return TypedResults.NoContent();
     }
 
     private static async Task<Results<Ok<SegmentStatus>, ProblemHttpResult>> GetAsync(string segmentId, IClusterClient cluster)
@@ -142,11 +127,8 @@ public static class SegmentEndpoints
         return TypedResults.Ok(new MembersPage([.. members], null));
     }
 
-    private static async Task<List<SegmentDefinition>> ReadAsync(IClusterClient cluster)
-    {
-        var doc = await cluster.GetGrain<ICatalogGrain>(CatalogKinds.Segments).GetAsync();
-        return doc.Version == 0 ? [] : JsonSerializer.Deserialize<SegmentSet>(doc.Json, DecisionJson.Options)?.Segments ?? [];
-    }
+    private static async Task<List<SegmentDefinition>> ReadAsync(IClusterClient cluster) =>
+        (await CatalogDocuments.ReadAsync<SegmentSet>(cluster, CatalogKinds.Segments)).Document?.Segments ?? [];
 
     public sealed record SegmentRequest(string? Name, string? Expression);
 

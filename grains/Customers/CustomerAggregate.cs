@@ -195,8 +195,7 @@ public static class CustomerAggregate
         decisions ??= OrleansCrm.Decisions.DecisionSnapshot.Empty;
         var scores = OrleansCrm.Decisions.CustomerDecisions.Scores(s, now, decisions);
         var t = s.Totals;
-        var today = DayNumber(now);
-        decimal Spend(int days) => t.DailySpend.Where(kv => kv.Key > today - days && kv.Key <= today).Sum(kv => kv.Value);
+        decimal Spend(int days) => RollingSpend(t, now, days);
         var cases = s.Cases.Values.OrderByDescending(c => c.OpenedAt ?? c.AnsweredAt ?? c.ClosedAt).ThenBy(c => c.CaseId, StringComparer.Ordinal).ToArray();
         return new CustomerView(
             customerId,
@@ -318,6 +317,13 @@ public static class CustomerAggregate
 
     private static string[] Ordered(Dictionary<string, DateTimeOffset> points) =>
         [.. points.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key)];
+
+    /// <summary>Purchases over the last <paramref name="days"/> days up to <paramref name="now"/>, from the daily buckets.</summary>
+    public static decimal RollingSpend(TransactionTotals t, DateTimeOffset now, int days)
+    {
+        var today = DayNumber(now);
+        return t.DailySpend.Where(kv => kv.Key > today - days && kv.Key <= today).Sum(kv => kv.Value);
+    }
 
     private static void PruneSpend(TransactionTotals t, DateTimeOffset now)
     {

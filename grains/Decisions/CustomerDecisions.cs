@@ -323,9 +323,9 @@ public static class CustomerDecisions
                 "customer.products" => s.Products.Values.Where(p => p.Status == "active").Select(p => p.ProductId).ToList(),
                 "customer.purchaseCount" => t.PurchaseCount,
                 "customer.purchaseTotal" => t.PurchaseTotal,
-                "customer.spend30Days" => Spend(t, now, 30),
-                "customer.spend90Days" => Spend(t, now, 90),
-                "customer.spend365Days" => Spend(t, now, 365),
+                "customer.spend30Days" => CustomerAggregate.RollingSpend(t, now, 30),
+                "customer.spend90Days" => CustomerAggregate.RollingSpend(t, now, 90),
+                "customer.spend365Days" => CustomerAggregate.RollingSpend(t, now, 365),
                 "customer.daysSinceLastPurchase" => DaysSinceLastPurchase(s, now),
                 "customer.depositTotal" => t.DepositTotal,
                 "customer.withdrawalTotal" => t.WithdrawalTotal,
@@ -372,12 +372,6 @@ public static class CustomerDecisions
 
     private static double? DaysSinceLastPurchase(CustomerState s, DateTimeOffset now) =>
         s.Totals.LastPurchaseAt is { } last ? Math.Max(0, (now - last).TotalDays) : null;
-
-    private static decimal Spend(TransactionTotals t, DateTimeOffset now, int days)
-    {
-        var today = (int)(now.UtcTicks / TimeSpan.TicksPerDay);
-        return t.DailySpend.Where(kv => kv.Key > today - days && kv.Key <= today).Sum(kv => kv.Value);
-    }
 
     private static string Describe(OrleansCrm.Scoring.ScoreReason r) => $"{r.Factor} {r.Direction} it";
 

@@ -17,7 +17,8 @@ public sealed record DecisionSnapshot(
     RfmThresholds? Rfm,
     IReadOnlyDictionary<string, OfferLearning> Learning,
     long SegmentsVersion = 0,
-    IReadOnlyList<CompiledSegment>? Segments = null)
+    IReadOnlyList<CompiledSegment>? Segments = null,
+    long RfmVersion = 0)
 {
     public static DecisionSnapshot Empty { get; } = new(0, [], 0, [], 0, ModelSet.Empty, null, new Dictionary<string, OfferLearning>());
 }
@@ -75,15 +76,14 @@ public sealed class DecisionCatalog(IGrainFactory grains, ILogger<DecisionCatalo
         var segments = await LoadAsync(CatalogKinds.Segments, old.SegmentsVersion, json =>
             (IReadOnlyList<CompiledSegment>)[.. (JsonSerializer.Deserialize<SegmentSet>(json, DecisionJson.Options)?.Segments ?? [])
                 .Select(d => new CompiledSegment(d.Id, d.Version, OrleansCrm.Segments.SegmentExpression.Parse(d.Expression)))], old.Segments ?? []);
-        var rfmDoc = await grains.GetGrain<ICatalogGrain>(CatalogKinds.Rfm).GetAsync();
-        var rfm = rfmDoc.Version == 0 ? null : JsonSerializer.Deserialize<RfmThresholds>(rfmDoc.Json, DecisionJson.Options);
+        var rfm = await LoadAsync(CatalogKinds.Rfm, old.RfmVersion, json => JsonSerializer.Deserialize<RfmThresholds>(json, DecisionJson.Options), old.Rfm);
         var learning = new Dictionary<string, OfferLearning>(StringComparer.Ordinal);
         foreach (var offer in offers.Value)
         {
             learning[offer.Id!] = await grains.GetGrain<IOfferLearningGrain>(offer.Id!).GetAsync();
         }
 
-        Volatile.Write(ref _current, new DecisionSnapshot(rules.Version, rules.Value, offers.Version, offers.Value, models.Version, models.Value, rfm, learning, segments.Version, segments.Value));
+        Volatile.Write(ref _current, new DecisionSnapshot(rules.Version, rules.Value, offers.Version, offers.Value, models.Version, models.Value, rfm.Value, learning, segments.Version, segments.Value, rfm.Version));
         _loaded.TrySetResult();
     }
 

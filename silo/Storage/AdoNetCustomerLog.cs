@@ -3,9 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Orleans.Configuration;
 using OrleansCrm.Customers;
 using OrleansCrm.Hosting.Configuration;
@@ -27,7 +25,6 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
     };
 
     private readonly bool _postgres = storage.Kind == StorageKind.Postgres;
-    private readonly DbProviderFactory _factory = storage.Kind == StorageKind.Postgres ? NpgsqlFactory.Instance : SqliteFactory.Instance;
     private readonly string _serviceId = cluster.Value.ServiceId;
 
     public async Task<IReadOnlyList<LogAppend>> AppendAsync(string customerId, IReadOnlyList<CustomerEvent> events, string? originCustomerId = null)
@@ -48,21 +45,21 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
             {
                 insert.Transaction = transaction;
                 var sql = new StringBuilder("INSERT INTO crm_customer_events (service_id, customer_id, event_id, type, occurred_at, recorded_at, source, channel, amount, data, origin_customer_id) VALUES ");
-                Add(insert, "s", _serviceId);
-                Add(insert, "c", customerId);
-                Add(insert, "r", Time(recordedAt));
-                Add(insert, "o", originCustomerId);
+                insert.Add("s", _serviceId);
+                insert.Add("c", customerId);
+                insert.Add("r", Time(recordedAt));
+                insert.Add("o", originCustomerId);
                 for (var i = 0; i < chunk.Length; i++)
                 {
                     var e = chunk[i];
                     sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@s, @c, @e{i}, @t{i}, @at{i}, @r, @src{i}, @ch{i}, @a{i}, {(_postgres ? $"CAST(@d{i} AS jsonb)" : $"@d{i}")}, @o)");
-                    Add(insert, $"e{i}", e.EventId);
-                    Add(insert, $"t{i}", e.Type);
-                    Add(insert, $"at{i}", Time(e.OccurredAt));
-                    Add(insert, $"src{i}", e.Source);
-                    Add(insert, $"ch{i}", e.Channel);
-                    Add(insert, $"a{i}", e.Data.Amount);
-                    Add(insert, $"d{i}", JsonSerializer.Serialize(e.Data, Json));
+                    insert.Add($"e{i}", e.EventId);
+                    insert.Add($"t{i}", e.Type);
+                    insert.Add($"at{i}", Time(e.OccurredAt));
+                    insert.Add($"src{i}", e.Source);
+                    insert.Add($"ch{i}", e.Channel);
+                    insert.Add($"a{i}", e.Data.Amount);
+                    insert.Add($"d{i}", JsonSerializer.Serialize(e.Data, Json));
                 }
 
                 sql.Append(" ON CONFLICT (service_id, customer_id, event_id) DO NOTHING RETURNING event_id, seq");
@@ -80,13 +77,13 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
             {
                 await using var select = connection.CreateCommand();
                 select.Transaction = transaction;
-                Add(select, "s", _serviceId);
-                Add(select, "c", customerId);
+                select.Add("s", _serviceId);
+                select.Add("c", customerId);
                 var names = new List<string>(missing.Count);
                 for (var i = 0; i < missing.Count; i++)
                 {
                     names.Add($"@e{i}");
-                    Add(select, $"e{i}", missing[i]);
+                    select.Add($"e{i}", missing[i]);
                 }
 
                 select.CommandText = $"SELECT event_id, seq FROM crm_customer_events WHERE service_id = @s AND customer_id = @c AND event_id IN ({string.Join(", ", names)})";
@@ -119,10 +116,10 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         await using var connection = await OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = $"{SelectColumns} WHERE service_id = @s AND customer_id = @c AND seq > @after ORDER BY seq LIMIT @limit";
-        Add(command, "s", _serviceId);
-        Add(command, "c", customerId);
-        Add(command, "after", afterSequence);
-        Add(command, "limit", limit);
+        command.Add("s", _serviceId);
+        command.Add("c", customerId);
+        command.Add("after", afterSequence);
+        command.Add("limit", limit);
         return await ReadAsync(command);
     }
 
@@ -134,14 +131,14 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         if (before is { } b)
         {
             where += " AND (occurred_at < @bt OR (occurred_at = @bt AND seq < @bs))";
-            Add(command, "bt", Time(b.OccurredAt));
-            Add(command, "bs", b.Sequence);
+            command.Add("bt", Time(b.OccurredAt));
+            command.Add("bs", b.Sequence);
         }
 
         command.CommandText = $"{SelectColumns} WHERE {where} ORDER BY occurred_at DESC, seq DESC LIMIT @limit";
-        Add(command, "s", _serviceId);
-        Add(command, "c", customerId);
-        Add(command, "limit", limit);
+        command.Add("s", _serviceId);
+        command.Add("c", customerId);
+        command.Add("limit", limit);
         return await ReadAsync(command);
     }
 
@@ -150,7 +147,7 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         await using var connection = await OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT customer_id, max(occurred_at), count(*), coalesce(sum(amount), 0) FROM crm_customer_events WHERE service_id = @s AND type = 'purchase' GROUP BY customer_id";
-        Add(command, "s", _serviceId);
+        command.Add("s", _serviceId);
         var rows = new List<PurchaseAggregate>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
@@ -169,7 +166,7 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         await using (var profiles = connection.CreateCommand())
         {
             profiles.CommandText = $"SELECT customer_id, {(_postgres ? "data::text" : "data")} FROM crm_customer_events WHERE service_id = @s AND type = 'profile.changed' ORDER BY customer_id, occurred_at, seq";
-            Add(profiles, "s", _serviceId);
+            profiles.Add("s", _serviceId);
             await using var reader = await profiles.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
@@ -196,7 +193,7 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         await using (var command = connection.CreateCommand())
         {
             command.CommandText = "SELECT customer_id, min(occurred_at), max(occurred_at), count(*), coalesce(sum(amount), 0) FROM crm_customer_events WHERE service_id = @s AND type = 'purchase' GROUP BY customer_id";
-            Add(command, "s", _serviceId);
+            command.Add("s", _serviceId);
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
@@ -234,13 +231,7 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         return rows;
     }
 
-    private async Task<DbConnection> OpenAsync()
-    {
-        var connection = _factory.CreateConnection()!;
-        connection.ConnectionString = storage.ConnectionString;
-        await connection.OpenAsync();
-        return connection;
-    }
+    private Task<DbConnection> OpenAsync() => Db.OpenAsync(storage);
 
     private object Time(DateTimeOffset at) => _postgres
         ? at.UtcDateTime
@@ -249,12 +240,4 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
     private DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => _postgres
         ? new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(ordinal), DateTimeKind.Utc))
         : DateTimeOffset.Parse(reader.GetString(ordinal), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
-
-    private static void Add(DbCommand command, string name, object? value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value ?? DBNull.Value;
-        command.Parameters.Add(parameter);
-    }
 }

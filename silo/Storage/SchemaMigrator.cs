@@ -95,9 +95,9 @@ public static class SchemaMigrator
 
             await ExecuteAsync(connection, transaction, script.Text, cancellation);
             await using var record = Command(connection, transaction, "INSERT INTO crm_schema_migrations (version, checksum, applied_at) VALUES (@version, @checksum, @appliedAt);");
-            AddParameter(record, "version", script.Version);
-            AddParameter(record, "checksum", script.Checksum);
-            AddParameter(record, "appliedAt", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+            record.Add("version", script.Version);
+            record.Add("checksum", script.Checksum);
+            record.Add("appliedAt", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
             await record.ExecuteNonQueryAsync(cancellation);
             count++;
         }
@@ -168,9 +168,7 @@ public static class SchemaMigrator
 
     private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string text)
     {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = text;
+        var command = Db.Command(connection, transaction, text);
         command.CommandTimeout = 120;
         return command;
     }
@@ -179,13 +177,5 @@ public static class SchemaMigrator
     {
         await using var command = Command(connection, transaction, text);
         await command.ExecuteNonQueryAsync(cancellation);
-    }
-
-    private static void AddParameter(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 }

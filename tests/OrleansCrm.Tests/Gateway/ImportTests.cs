@@ -33,15 +33,7 @@ public sealed class ImportTests(ImportCrmFixture crm)
 {
     private Uri Url(string path) => new(crm.Gateway, path);
 
-    private async Task<JsonElement> ImportFileAsync(string query, string file)
-    {
-        await using var stream = File.OpenRead(SharedData.PathOf(file));
-        using var content = new StreamContent(stream);
-        content.Headers.ContentType = new("text/csv");
-        using var response = await crm.Http.PostAsync(Url("/api/v1/imports/" + query), content);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return await response.Content.ReadFromJsonAsync<JsonElement>();
-    }
+    private Task<JsonElement> ImportFileAsync(string query, string file) => crm.Http.ImportFileAsync(crm.Gateway, query, file);
 
     private async Task ForEachCustomerAsync<T>(IEnumerable<KeyValuePair<string, T>> expected, Action<string, T, JsonElement> check)
     {

@@ -18,14 +18,7 @@ public sealed class ModelTrainingTests(ImportCrmFixture crm)
 {
     private Uri Url(string path) => new(crm.Gateway, path);
 
-    private async Task ImportAsync(string query, string file)
-    {
-        await using var stream = File.OpenRead(SharedData.PathOf(file));
-        using var content = new StreamContent(stream);
-        content.Headers.ContentType = new("text/csv");
-        using var response = await crm.Http.PostAsync(Url("/api/v1/imports/" + query), content);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-    }
+    private Task<JsonElement> ImportAsync(string query, string file) => crm.Http.ImportFileAsync(crm.Gateway, query, file);
 
     private async Task<JsonElement> TrainAsync(object request)
     {
