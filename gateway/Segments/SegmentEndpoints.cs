@@ -1,3 +1,5 @@
+using System.Globalization;
+using CsvHelper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using OrleansCrm.Catalog;
 using OrleansCrm.Customers;
@@ -7,28 +9,39 @@ using OrleansCrm.Segments;
 
 namespace OrleansCrm.Gateway.Segments;
 
-/// <summary>Segments: definitions in the segment language, kept current by the customers themselves; a new or edited
-/// definition is backfilled over every existing customer.</summary>
+/// <summary>Segments: definitions in the segment language (or uploaded lists of customer ids), kept current by the
+/// customers themselves; a new or edited definition is backfilled over every existing customer.</summary>
 public static class SegmentEndpoints
 {
+    /// <summary>Most customer ids one static-segment upload may list.</summary>
+    public const int MaxListedCustomers = 100_000;
+
+    private const int Parallelism = 64;
+
     public static IEndpointRouteBuilder MapSegmentEndpoints(this IEndpointRouteBuilder app)
     {
         var segments = app.MapGroup("/api/v1/segments").WithTags("Segments");
         segments.MapGet("/", async (IClusterClient cluster) => TypedResults.Ok(await ReadAsync(cluster)))
             .WithName("ListSegments").WithSummary("The segment definitions and their version");
+        segments.MapPost("/preview", PreviewAsync).WithName("PreviewSegment")
+            .WithSummary("How many customers a definition would hold now, and some of them, before it is saved");
         segments.MapPut("/{segmentId}", PutAsync).WithName("PutSegment")
-            .WithSummary("Create or change a segment; its membership is backfilled over every customer");
+            .WithSummary("Create or change a segment: an expression (backfilled over every customer) or a list of customer ids");
         segments.MapDelete("/{segmentId}", DeleteAsync).WithName("DeleteSegment");
         segments.MapGet("/{segmentId}", GetAsync).WithName("GetSegment").WithSummary("Definition, live member count and backfill progress");
         segments.MapGet("/{segmentId}/members", MembersAsync).WithName("SegmentMembers").WithSummary("Members, paged (pass next back as after)");
+        segments.MapGet("/{segmentId}/statistics", StatisticsAsync).WithName("SegmentStatistics")
+            .WithSummary("Size over time, mean scores, ARPU, breakdown by region and channel");
+        segments.MapGet("/{segmentId}/export", ExportAsync).WithName("ExportSegment")
+            .WithSummary("Every member as CSV (customerId, memberSince; with profile=true also names, e-mail, phone, region)");
         return app;
     }
 
-    private static async Task<Results<Ok<SegmentDefinition>, ValidationProblem>> PutAsync(string segmentId, SegmentRequest? body, IClusterClient cluster, TimeProvider clock)
+    private static async Task<Results<Ok<SegmentSaved>, ValidationProblem, ProblemHttpResult>> PutAsync(string segmentId, SegmentRequest? body, IClusterClient cluster, TimeProvider clock)
     {
-        if (CustomerKeys.Validate(segmentId) is { } idProblem || segmentId.Contains('/', StringComparison.Ordinal))
+        if (CustomerKeys.Validate(segmentId) is { } idProblem || segmentId.Contains('/', StringComparison.Ordinal) || segmentId == "preview")
         {
-            return Problems.Invalid("segmentId", CustomerKeys.Validate(segmentId) ?? "may not contain /");
+            return Problems.Invalid("segmentId", CustomerKeys.Validate(segmentId) ?? (segmentId == "preview" ? "\"preview\" is reserved" : "may not contain /"));
         }
 
         if (string.IsNullOrWhiteSpace(body?.Name) || body.Name.Length > 200)
@@ -36,16 +49,19 @@ public static class SegmentEndpoints
             return Problems.Invalid("name", "is required, at most 200 characters");
         }
 
-        try
+        if ((body.Expression is null) == (body.CustomerIds is null))
         {
-            SegmentExpression.Parse(body.Expression ?? "");
+            return Problems.Invalid(body.Expression is null ? "expression" : "customerIds", "give either an expression or a list of customerIds, not both");
         }
-        catch (SegmentSyntaxException e)
+
+        if (body.CustomerIds is { } ids)
         {
-            return TypedResults.ValidationProblem(
-                new Dictionary<string, string[]> { ["expression"] = [e.Message] },
-                title: "The segment definition could not be read",
-                extensions: new Dictionary<string, object?> { ["position"] = e.Position, ["line"] = e.Line, ["column"] = e.Column });
+            return await PutStaticAsync(segmentId, body.Name, ids, cluster, clock);
+        }
+
+        if (ParseProblem(body.Expression!) is { } problem)
+        {
+            return problem;
         }
 
         SegmentDefinition? definition = null;
@@ -56,7 +72,70 @@ public static class SegmentEndpoints
             return new SegmentSet([.. set.Where(s => s.Id != segmentId), definition]);
         });
         await cluster.GetGrain<ISegmentBackfillGrain>(segmentId).StartAsync(definition!.Version);
-        return TypedResults.Ok(definition);
+        return TypedResults.Ok(new SegmentSaved(definition, null, null));
+    }
+
+    /// <summary>
+    /// A static segment: every listed customer is stamped with this upload first (members of the previous list stay
+    /// members meanwhile), then the definition switches to the new stamp, then the listed and the previous members
+    /// re-evaluate, so joins and leaves go through the same outbox as every other segment. A failed upload changes
+    /// nothing visible and may simply be repeated.
+    /// </summary>
+    private static async Task<Results<Ok<SegmentSaved>, ValidationProblem, ProblemHttpResult>> PutStaticAsync(string segmentId, string name, string?[] listed, IClusterClient cluster, TimeProvider clock)
+    {
+        if (listed.Length > MaxListedCustomers)
+        {
+            return Problems.Invalid("customerIds", $"at most {MaxListedCustomers:N0} ids per upload");
+        }
+
+        for (var i = 0; i < listed.Length; i++)
+        {
+            if (CustomerKeys.Validate(listed[i]) is { } problem)
+            {
+                return Problems.Invalid($"customerIds[{i}]", problem);
+            }
+        }
+
+        var ids = listed.Distinct(StringComparer.Ordinal).Select(id => id!).ToArray();
+        var previous = (await ReadAsync(cluster)).Any(s => s.Id == segmentId) ? await AllMembersAsync(cluster, segmentId) : [];
+        var stamp = clock.GetUtcNow().UtcTicks;
+        var known = new bool[ids.Length];
+        await Parallel.ForAsync(0, ids.Length, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (i, _) =>
+            known[i] = await cluster.GetCustomer(ids[i]).ListInStaticSegmentAsync(segmentId, stamp));
+
+        SegmentDefinition? definition = null;
+        var version = await CatalogDocuments.UpdateAsync<SegmentSet>(cluster, CatalogKinds.Segments, current =>
+        {
+            var set = current?.Segments ?? [];
+            definition = new SegmentDefinition(segmentId, name, "", (set.FirstOrDefault(s => s.Id == segmentId)?.Version ?? 0) + 1, clock.GetUtcNow(), stamp, known.Count(k => k));
+            return new SegmentSet([.. set.Where(s => s.Id != segmentId), definition]);
+        });
+
+        var affected = ids.Where((_, i) => known[i]).Union(previous, StringComparer.Ordinal).ToArray();
+        await Parallel.ForAsync(0, affected.Length, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (i, _) =>
+            await cluster.GetCustomer(affected[i]).ReevaluateSegmentsAsync(version));
+        var unknown = ids.Where((_, i) => !known[i]).ToArray();
+        return TypedResults.Ok(new SegmentSaved(definition!, unknown.Length, [.. unknown.Take(100)]));
+    }
+
+    private static async Task<Results<Ok<SegmentPreview>, ValidationProblem>> PreviewAsync(PreviewRequest? body, IClusterClient cluster)
+    {
+        if (body?.Expression is null)
+        {
+            return Problems.Invalid("expression", "is required");
+        }
+
+        if (body.SampleSize is < 1 or > 10_000)
+        {
+            return Problems.Invalid("sampleSize", "must be from 1 to 10000");
+        }
+
+        if (ParseProblem(body.Expression) is { } problem)
+        {
+            return problem;
+        }
+
+        return TypedResults.Ok(await cluster.GetGrain<ISegmentReportGrain>(0).PreviewAsync(body.Expression, body.SampleSize ?? 1000));
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string segmentId, IClusterClient cluster)
@@ -70,7 +149,7 @@ public static class SegmentEndpoints
         });
         if (!found)
         {
-            return TypedResults.Problem(title: "Segment not found", statusCode: 404);
+            return NotFound();
         }
 
         // Members leave as the backfill walks them.
@@ -83,13 +162,11 @@ public static class SegmentEndpoints
         var definition = (await ReadAsync(cluster)).FirstOrDefault(s => s.Id == segmentId);
         if (definition is null)
         {
-            return TypedResults.Problem(title: "Segment not found", statusCode: 404);
+            return NotFound();
         }
 
-        var counts = await Task.WhenAll(Enumerable.Range(0, SegmentShards.Count).Select(shard =>
-            cluster.GetGrain<ISegmentShardGrain>(SegmentShards.Key(segmentId, shard)).CountAsync()));
         var backfill = await cluster.GetGrain<ISegmentBackfillGrain>(segmentId).GetProgressAsync();
-        return TypedResults.Ok(new SegmentStatus(definition, counts.Sum(), backfill));
+        return TypedResults.Ok(new SegmentStatus(definition, await CountAsync(cluster, segmentId), definition.IsStatic ? null : backfill));
     }
 
     private static async Task<Results<Ok<MembersPage>, ValidationProblem>> MembersAsync(string segmentId, IClusterClient cluster, string? after = null, int limit = 100)
@@ -105,7 +182,7 @@ public static class SegmentEndpoints
         if (after is not null)
         {
             var colon = after.IndexOf(':', StringComparison.Ordinal);
-            if (colon <= 0 || !int.TryParse(after[..colon], System.Globalization.CultureInfo.InvariantCulture, out shard) || shard is < 0 or >= SegmentShards.Count)
+            if (colon <= 0 || !int.TryParse(after[..colon], CultureInfo.InvariantCulture, out shard) || shard is < 0 or >= SegmentShards.Count)
             {
                 return Problems.Invalid("after", "is not a cursor returned by a previous page");
             }
@@ -127,12 +204,118 @@ public static class SegmentEndpoints
         return TypedResults.Ok(new MembersPage([.. members], null));
     }
 
+    private static async Task<Results<Ok<SegmentStatistics>, ValidationProblem, ProblemHttpResult>> StatisticsAsync(string segmentId, IClusterClient cluster, int sample = 1000)
+    {
+        if (sample is < 1 or > 10_000)
+        {
+            return Problems.Invalid("sample", "must be from 1 to 10000");
+        }
+
+        if ((await ReadAsync(cluster)).All(s => s.Id != segmentId))
+        {
+            return NotFound();
+        }
+
+        return TypedResults.Ok(await cluster.GetGrain<ISegmentReportGrain>(0).StatisticsAsync(segmentId, sample));
+    }
+
+    /// <summary>Streams every member, shard by shard, a page at a time, so an export of any size uses little memory.</summary>
+    private static async Task<IResult> ExportAsync(string segmentId, IClusterClient cluster, HttpResponse response, bool profile = false)
+    {
+        if ((await ReadAsync(cluster)).All(s => s.Id != segmentId))
+        {
+            return NotFound();
+        }
+
+        response.ContentType = "text/csv; charset=utf-8";
+        response.Headers.ContentDisposition = $"attachment; filename=\"segment-{segmentId}.csv\"";
+        await using var csv = CsvWriter.Create(response.Body, null, true);
+        await csv.WriteRecordAsync(profile ? ["customerId", "memberSince", "firstName", "lastName", "email", "phone", "region"] : ["customerId", "memberSince"]);
+        for (var shard = 0; shard < SegmentShards.Count; shard++)
+        {
+            string? after = null;
+            while (true)
+            {
+                var page = await cluster.GetGrain<ISegmentShardGrain>(SegmentShards.Key(segmentId, shard)).MemberRowsAsync(after, 1000);
+                var views = profile ? await Task.WhenAll(page.Select(m => cluster.GetCustomer(m.CustomerId).GetViewAsync())) : null;
+                for (var i = 0; i < page.Length; i++)
+                {
+                    var since = page[i].Since.ToString("O", CultureInfo.InvariantCulture);
+                    await csv.WriteRecordAsync(views is null
+                        ? [page[i].CustomerId, since]
+                        : [page[i].CustomerId, since, views[i]?.FirstName, views[i]?.LastName, views[i]?.Emails.FirstOrDefault(), views[i]?.Phones.FirstOrDefault(), views[i]?.Region]);
+                }
+
+                await csv.FlushAsync();
+                if (page.Length < 1000)
+                {
+                    break;
+                }
+
+                after = page[^1].CustomerId;
+            }
+        }
+
+        return Results.Empty;
+    }
+
+    private static ValidationProblem? ParseProblem(string expression)
+    {
+        try
+        {
+            SegmentExpression.Parse(expression);
+            return null;
+        }
+        catch (SegmentSyntaxException e)
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["expression"] = [e.Message] },
+                title: "The segment definition could not be read",
+                extensions: new Dictionary<string, object?> { ["position"] = e.Position, ["line"] = e.Line, ["column"] = e.Column });
+        }
+    }
+
+    private static async Task<long> CountAsync(IClusterClient cluster, string segmentId) =>
+        (await Task.WhenAll(Enumerable.Range(0, SegmentShards.Count).Select(shard =>
+            cluster.GetGrain<ISegmentShardGrain>(SegmentShards.Key(segmentId, shard)).CountAsync()))).Sum();
+
+    private static async Task<List<string>> AllMembersAsync(IClusterClient cluster, string segmentId)
+    {
+        var members = new List<string>();
+        for (var shard = 0; shard < SegmentShards.Count; shard++)
+        {
+            string? after = null;
+            while (true)
+            {
+                var page = await cluster.GetGrain<ISegmentShardGrain>(SegmentShards.Key(segmentId, shard)).MembersAsync(after, 1000);
+                members.AddRange(page);
+                if (page.Length < 1000)
+                {
+                    break;
+                }
+
+                after = page[^1];
+            }
+        }
+
+        return members;
+    }
+
+    private static ProblemHttpResult NotFound() => TypedResults.Problem(title: "Segment not found", statusCode: 404);
+
     private static async Task<List<SegmentDefinition>> ReadAsync(IClusterClient cluster) =>
         (await CatalogDocuments.ReadAsync<SegmentSet>(cluster, CatalogKinds.Segments)).Document?.Segments ?? [];
 
-    public sealed record SegmentRequest(string? Name, string? Expression);
+    /// <summary>Either <see cref="Expression"/> (a dynamic segment) or <see cref="CustomerIds"/> (a static list).</summary>
+    public sealed record SegmentRequest(string? Name, string? Expression, string?[]? CustomerIds = null);
 
-    public sealed record SegmentStatus(SegmentDefinition Definition, long Members, BackfillProgress Backfill);
+    public sealed record PreviewRequest(string? Expression, int? SampleSize = null);
+
+    /// <summary>The saved definition; for a static list, how many listed ids named no recorded customer (and up to
+    /// 100 of them).</summary>
+    public sealed record SegmentSaved(SegmentDefinition Definition, int? UnknownCustomers, string[]? UnknownCustomerIds);
+
+    public sealed record SegmentStatus(SegmentDefinition Definition, long Members, BackfillProgress? Backfill);
 
     public sealed record MembersPage(string[] Members, string? Next);
 }

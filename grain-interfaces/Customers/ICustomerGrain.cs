@@ -34,6 +34,16 @@ public interface ICustomerGrain : IGrainWithStringKey
     [Alias("ReevaluateSegments")]
     Task<int> ReevaluateSegmentsAsync(long segmentsVersion);
 
+    /// <summary>Marks this customer as listed in static segment <paramref name="segmentId"/>'s upload
+    /// <paramref name="stamp"/>, and re-evaluates its segments. False when no such customer was recorded.</summary>
+    [Alias("ListInStaticSegment")]
+    Task<bool> ListInStaticSegmentAsync(string segmentId, long stamp);
+
+    /// <summary>Whether the customer matches a segment definition now (a preview), without joining anything; null
+    /// when no such customer was recorded.</summary>
+    [Alias("Matches")]
+    Task<bool?> MatchesAsync(string expression);
+
     /// <summary>The customer's full history from the log, newest first.</summary>
     [Alias("GetHistory")]
     Task<HistoryPage> GetHistoryAsync(string? cursor, int limit);

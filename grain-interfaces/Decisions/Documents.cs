@@ -48,7 +48,13 @@ public sealed record LtvParameters(double R, double Alpha, double A, double B, d
 /// <summary>The segment definitions: each a named expression in the segment language, versioned on every edit.</summary>
 public sealed record SegmentSet(List<SegmentDefinition>? Segments);
 
-public sealed record SegmentDefinition(string Id, string Name, string Expression, int Version, DateTimeOffset UpdatedAt);
+/// <summary>One segment. A dynamic segment has an <see cref="Expression"/>; a static one (an uploaded list of customer
+/// ids) has a <see cref="ListStamp"/> instead: the listed customers carry that stamp, and membership means carrying the
+/// definition's current stamp.</summary>
+public sealed record SegmentDefinition(string Id, string Name, string Expression, int Version, DateTimeOffset UpdatedAt, long? ListStamp = null, int? ListSize = null)
+{
+    public bool IsStatic => ListStamp is not null;
+}
 
 public static class DecisionJson
 {

@@ -19,12 +19,21 @@ public sealed class CustomerGrain(
     ILogger<CustomerGrain> logger) : Grain, ICustomerGrain, IRemindable
 {
     private const string SegmentClockReminder = "segment-clock";
+    private const string SegmentOutboxReminder = "segment-outbox";
     private static readonly TimeSpan SegmentHorizon = TimeSpan.FromDays(400);
     private static readonly TimeSpan SegmentPrecision = TimeSpan.FromSeconds(30);
     private IGrainTimer? _segmentTimer;
 
     private const int ReplayPage = 500;
     private bool _stale;
+
+    /// <summary>True while this activation has served only segment housekeeping (a backfill, a list upload, a
+    /// preview, the clock): it then deactivates when idle, so walking a million customers does not keep a million
+    /// activations in memory.</summary>
+    private bool _housekeepingOnly = true;
+
+    /// <summary>Whether a <see cref="SegmentOutboxReminder"/> is known to be registered.</summary>
+    private bool _outboxReminder;
 
     private CustomerState S => state.State;
 
@@ -52,6 +61,48 @@ public sealed class CustomerGrain(
 
     public async Task<int> ReevaluateSegmentsAsync(long segmentsVersion)
     {
+        var sent = await ReevaluateAsync(segmentsVersion, durableRetry: false);
+        ReleaseIfHousekeepingOnly();
+        return sent;
+    }
+
+    public async Task<bool> ListInStaticSegmentAsync(string segmentId, long stamp)
+    {
+        await RefreshIfStaleAsync();
+        if (!S.Exists || S.MergedInto is not null)
+        {
+            // A merged customer's list entry belongs to the survivor.
+            var listed = S.MergedInto is { } survivor && await GrainFactory.GetCustomer(survivor).ListInStaticSegmentAsync(segmentId, stamp);
+            ReleaseIfHousekeepingOnly();
+            return listed;
+        }
+
+        var stamps = S.StaticLists.GetValueOrDefault(segmentId) ?? [];
+        if (!stamps.Contains(stamp))
+        {
+            // The two latest uploads: members of the current list stay members while a new list is being applied.
+            S.StaticLists[segmentId] = [.. stamps.Append(stamp).OrderDescending().Take(2)];
+            EvaluateSegments(clock.GetUtcNow(), decisions.Current);
+            await WriteAsync();
+            await DeliverSegmentMessagesAsync();
+        }
+
+        ReleaseIfHousekeepingOnly();
+        return true;
+    }
+
+    public async Task<bool?> MatchesAsync(string expression)
+    {
+        await RefreshIfStaleAsync();
+        bool? matches = S.MergedInto is not null || !S.Exists
+            ? null
+            : OrleansCrm.Segments.SegmentExpression.Parse(expression).Evaluate(CustomerDecisions.Facts(S, null, clock.GetUtcNow(), decisions.Current));
+        ReleaseIfHousekeepingOnly();
+        return matches;
+    }
+
+    private async Task<int> ReevaluateAsync(long segmentsVersion, bool durableRetry)
+    {
         await RefreshIfStaleAsync();
         await decisions.EnsureSegmentsAsync(segmentsVersion);
         if (!S.Exists || S.MergedInto is not null)
@@ -62,6 +113,13 @@ public sealed class CustomerGrain(
         var before = S.SegmentSequence;
         var now = clock.GetUtcNow();
         var changed = EvaluateSegments(now, decisions.Current);
+        if (changed && durableRetry)
+        {
+            // Nobody waits on this call to retry it: make sure the messages are delivered even if this silo dies
+            // right after the write.
+            await EnsureOutboxReminderAsync();
+        }
+
         var scheduled = S.NextSegmentCheck;
         await ScheduleSegmentClockAsync(now);
         if (changed || scheduled != S.NextSegmentCheck)
@@ -73,6 +131,14 @@ public sealed class CustomerGrain(
         return (int)(S.SegmentSequence - before);
     }
 
+    private void ReleaseIfHousekeepingOnly()
+    {
+        if (_housekeepingOnly)
+        {
+            DeactivateOnIdle();
+        }
+    }
+
     public Task<RecordResult> UpsertProfileAsync(CustomerProfile profile, string changeId, string? source) =>
         RecordEventsAsync(
             [new CustomerEvent(changeId, CustomerEventTypes.ProfileChanged, clock.GetUtcNow(), source, null, new EventData(Profile: profile))],
@@ -80,6 +146,7 @@ public sealed class CustomerGrain(
 
     public async Task<RecordResult> RecordEventsAsync(CustomerEvent[] events, bool createIfMissing)
     {
+        _housekeepingOnly = false;
         await RefreshIfStaleAsync();
         if (S.MergedInto is { } survivor)
         {
@@ -123,6 +190,7 @@ public sealed class CustomerGrain(
 
     public async Task<CustomerView?> GetViewAsync()
     {
+        _housekeepingOnly = false;
         await RefreshIfStaleAsync();
         if (S.MergedInto is { } survivor)
         {
@@ -134,6 +202,7 @@ public sealed class CustomerGrain(
 
     public async Task<NextBestAction[]> GetNextBestActionsAsync()
     {
+        _housekeepingOnly = false;
         if (S.MergedInto is { } survivor)
         {
             return await GrainFactory.GetCustomer(survivor).GetNextBestActionsAsync();
@@ -151,6 +220,7 @@ public sealed class CustomerGrain(
 
     public async Task<HistoryPage> GetHistoryAsync(string? cursor, int limit)
     {
+        _housekeepingOnly = false;
         if (S.MergedInto is { } survivor)
         {
             return await GrainFactory.GetCustomer(survivor).GetHistoryAsync(cursor, limit);
@@ -173,6 +243,7 @@ public sealed class CustomerGrain(
 
     public async Task<MergeResult> MergeAsync(string otherCustomerId)
     {
+        _housekeepingOnly = false;
         await RefreshIfStaleAsync();
         if (otherCustomerId == Id)
         {
@@ -232,6 +303,7 @@ public sealed class CustomerGrain(
 
     public async Task<HandOver> HandOverAsync(string survivorId)
     {
+        _housekeepingOnly = false;
         await RefreshIfStaleAsync();
         if (!S.Exists)
         {
@@ -356,7 +428,9 @@ public sealed class CustomerGrain(
 
         foreach (var segment in segments)
         {
-            var member = segment.Expression.Evaluate(facts);
+            var member = segment.ListStamp is { } stamp
+                ? S.StaticLists.TryGetValue(segment.Id, out var stamps) && stamps.Contains(stamp)
+                : segment.Expression!.Evaluate(facts);
             if (member != S.Segments.Contains(segment.Id))
             {
                 Emit(segment.Id, member);
@@ -378,7 +452,7 @@ public sealed class CustomerGrain(
     /// </summary>
     private static DateTimeOffset? NextFlip(CustomerState s, DateTimeOffset now, DecisionSnapshot snapshot)
     {
-        var timed = (snapshot.Segments ?? []).Where(d => d.Expression.DependsOnTime).ToList();
+        var timed = (snapshot.Segments ?? []).Where(d => d.Expression is { DependsOnTime: true }).ToList();
         if (timed.Count == 0)
         {
             return null;
@@ -387,7 +461,7 @@ public sealed class CustomerGrain(
         bool[] Answers(DateTimeOffset at)
         {
             var facts = CustomerDecisions.Facts(s, null, at, snapshot);
-            return [.. timed.Select(d => d.Expression.Evaluate(facts))];
+            return [.. timed.Select(d => d.Expression!.Evaluate(facts))];
         }
 
         var current = Answers(now);
@@ -422,7 +496,7 @@ public sealed class CustomerGrain(
         if (next is { } at)
         {
             _segmentTimer = this.RegisterGrainTimer(
-                async _ => await ReevaluateSegmentsAsync(0),
+                async _ => await ReevaluateAsync(0, durableRetry: true),
                 new GrainTimerCreationOptions(at - now + TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan));
         }
 
@@ -445,12 +519,22 @@ public sealed class CustomerGrain(
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        // Idempotent: evaluating again when nothing changed sends nothing.
-        await ReevaluateSegmentsAsync(0);
+        if (reminderName == SegmentOutboxReminder)
+        {
+            _outboxReminder = true;
+            await DeliverSegmentMessagesAsync();
+        }
+        else
+        {
+            // Idempotent: evaluating again when nothing changed sends nothing.
+            await ReevaluateAsync(0, durableRetry: true);
+        }
+
+        ReleaseIfHousekeepingOnly();
     }
 
-    /// <summary>Sends outbox messages to their segment shards. A failure leaves them for the next write or
-    /// activation; the shard ignores a message it already applied.</summary>
+    /// <summary>Sends outbox messages to their segment shards. A failure leaves them for a reminder (and the next
+    /// write or activation); the shard ignores a message it already applied.</summary>
     private async Task DeliverSegmentMessagesAsync()
     {
         while (S.SegmentOutbox.Count > 0)
@@ -464,10 +548,32 @@ public sealed class CustomerGrain(
             catch (Exception e) when (e is TimeoutException or OrleansException or System.Data.Common.DbException)
             {
                 logger.LogWarning(e, "Segment message {Sequence} of customer {CustomerId} not delivered yet", message.Sequence, Id);
+                _housekeepingOnly = false;
+                await EnsureOutboxReminderAsync();
                 return;
             }
 
             S.SegmentOutbox.RemoveAt(0);
+        }
+
+        if (_outboxReminder)
+        {
+            // Everything arrived: the retry reminder is no longer needed.
+            if (await this.GetReminder(SegmentOutboxReminder) is { } done)
+            {
+                await this.UnregisterReminder(done);
+            }
+
+            _outboxReminder = false;
+        }
+    }
+
+    private async Task EnsureOutboxReminderAsync()
+    {
+        if (!_outboxReminder)
+        {
+            await this.RegisterOrUpdateReminder(SegmentOutboxReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            _outboxReminder = true;
         }
     }
 

@@ -82,6 +82,10 @@ public sealed class CustomerState
     /// <summary>When a time-based segment condition will next change its answer for this customer with no event
     /// (null: none will); a reminder wakes the customer then.</summary>
     [Id(37)] public DateTimeOffset? NextSegmentCheck { get; set; }
+
+    /// <summary>Static segments this customer was listed in: segment id → the stamps of the (at most two) latest
+    /// uploads that listed it. The customer is a member while one of them is the definition's current stamp.</summary>
+    [Id(38)] public Dictionary<string, long[]> StaticLists { get; set; } = new(StringComparer.Ordinal);
 }
 
 [GenerateSerializer, Immutable, Alias("crm.SegmentMessage")]

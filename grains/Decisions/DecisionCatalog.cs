@@ -23,8 +23,13 @@ public sealed record DecisionSnapshot(
     public static DecisionSnapshot Empty { get; } = new(0, [], 0, [], 0, ModelSet.Empty, null, new Dictionary<string, OfferLearning>());
 }
 
-/// <summary>A segment definition compiled once per version on each silo.</summary>
-public sealed record CompiledSegment(string Id, int Version, OrleansCrm.Segments.SegmentExpression Expression);
+/// <summary>A segment definition compiled once per version on each silo: an expression, or (static segments) the
+/// stamp the listed customers carry.</summary>
+public sealed record CompiledSegment(string Id, int Version, OrleansCrm.Segments.SegmentExpression? Expression, long? ListStamp = null)
+{
+    public static CompiledSegment From(SegmentDefinition d) =>
+        d.ListStamp is { } stamp ? new(d.Id, d.Version, null, stamp) : new(d.Id, d.Version, OrleansCrm.Segments.SegmentExpression.Parse(d.Expression));
+}
 
 /// <summary>
 /// Every silo's local copy of the decision documents, refreshed from the catalog grains every two seconds, so
@@ -75,7 +80,7 @@ public sealed class DecisionCatalog(IGrainFactory grains, ILogger<DecisionCatalo
         var models = await LoadAsync(CatalogKinds.Models, old.ModelsVersion, json => JsonSerializer.Deserialize<ModelSet>(json, DecisionJson.Options) ?? ModelSet.Empty, old.Models);
         var segments = await LoadAsync(CatalogKinds.Segments, old.SegmentsVersion, json =>
             (IReadOnlyList<CompiledSegment>)[.. (JsonSerializer.Deserialize<SegmentSet>(json, DecisionJson.Options)?.Segments ?? [])
-                .Select(d => new CompiledSegment(d.Id, d.Version, OrleansCrm.Segments.SegmentExpression.Parse(d.Expression)))], old.Segments ?? []);
+                .Select(CompiledSegment.From)], old.Segments ?? []);
         var rfm = await LoadAsync(CatalogKinds.Rfm, old.RfmVersion, json => JsonSerializer.Deserialize<RfmThresholds>(json, DecisionJson.Options), old.Rfm);
         var learning = new Dictionary<string, OfferLearning>(StringComparer.Ordinal);
         foreach (var offer in offers.Value)

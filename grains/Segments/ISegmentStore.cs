@@ -1,17 +1,33 @@
 namespace OrleansCrm.Segments;
 
-/// <summary>Segment membership rows (<c>crm_segment_members</c>), written only by the shard grain that owns them.</summary>
+/// <summary>Segment membership rows (<c>crm_segment_members</c>), written only by the shard grain that owns them, and
+/// each shard's size per day (<c>crm_segment_sizes</c>).</summary>
 public interface ISegmentStore
 {
     /// <summary>Stores the customer's membership if <paramref name="sequence"/> is newer than the stored one; returns
-    /// the change in the shard's member count (+1, −1 or 0).</summary>
-    Task<int> ApplyAsync(string segmentId, int shard, string customerId, bool member, long sequence);
+    /// the change in the shard's member count (+1, −1 or 0). When the count changes, the shard's size for today
+    /// (<paramref name="countBefore"/> plus the change) is written in the same transaction.</summary>
+    Task<int> ApplyAsync(string segmentId, int shard, string customerId, bool member, long sequence, long countBefore);
 
     Task<long> CountAsync(string segmentId, int shard);
 
-    /// <summary>Members of one shard in id order, after <paramref name="afterCustomerId"/>.</summary>
-    Task<IReadOnlyList<string>> MembersAsync(string segmentId, int shard, string? afterCustomerId, int limit);
+    /// <summary>Members of one shard in id order, after <paramref name="afterCustomerId"/>, with when each joined.</summary>
+    Task<IReadOnlyList<SegmentMember>> MembersAsync(string segmentId, int shard, string? afterCustomerId, int limit);
+
+    Task<bool> IsMemberAsync(string segmentId, string customerId);
+
+    /// <summary>Up to <paramref name="limit"/> members drawn at random.</summary>
+    Task<IReadOnlyList<string>> SampleMembersAsync(string segmentId, int limit);
+
+    /// <summary>Each shard's last recorded size per day, for the segment's size over time.</summary>
+    Task<IReadOnlyList<(DateOnly Day, int Shard, long Count)>> SizesAsync(string segmentId);
 
     /// <summary>Every customer id the log knows, in id order, after <paramref name="afterCustomerId"/> (for backfills).</summary>
     Task<IReadOnlyList<string>> CustomerIdsAsync(string? afterCustomerId, int limit);
+
+    /// <summary>How many customers the log knows.</summary>
+    Task<long> CustomerCountAsync();
+
+    /// <summary>Up to <paramref name="limit"/> customer ids drawn at random from the log.</summary>
+    Task<IReadOnlyList<string>> SampleCustomersAsync(int limit);
 }

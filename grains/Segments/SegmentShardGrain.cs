@@ -22,12 +22,17 @@ public sealed class SegmentShardGrain(ISegmentStore store) : Grain, ISegmentShar
 
     public async Task<long> ApplyAsync(string customerId, bool member, long sequence)
     {
-        _count += await store.ApplyAsync(_segmentId, _shard, customerId, member, sequence);
+        _count += await store.ApplyAsync(_segmentId, _shard, customerId, member, sequence, _count);
         return _count;
     }
 
     public Task<long> CountAsync() => Task.FromResult(_count);
 
     public async Task<string[]> MembersAsync(string? afterCustomerId, int limit) =>
-        [.. await store.MembersAsync(_segmentId, _shard, afterCustomerId, Math.Clamp(limit, 1, 1000))];
+        [.. (await store.MembersAsync(_segmentId, _shard, afterCustomerId, Math.Clamp(limit, 1, 1000))).Select(m => m.CustomerId)];
+
+    public async Task<SegmentMember[]> MemberRowsAsync(string? afterCustomerId, int limit) =>
+        [.. await store.MembersAsync(_segmentId, _shard, afterCustomerId, Math.Clamp(limit, 1, 5000))];
+
+    public Task<bool> IsMemberAsync(string customerId) => store.IsMemberAsync(_segmentId, customerId);
 }
