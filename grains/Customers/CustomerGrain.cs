@@ -175,6 +175,12 @@ public sealed class CustomerGrain(
         var appended = await log.AppendAsync(Id, distinct);
         var applied = await ApplyAppendedAsync(distinct, appended, merging: false);
         var conflicts = applied.Count > 0 ? await IndexContactsAsync() : [];
+        if (applied.Count == 0)
+        {
+            // A retry of a call whose outcome was unknown: finish what the first attempt may have left undelivered.
+            await DeliverSegmentMessagesAsync();
+        }
+
 
         var acks = new List<EventAck>(events.Length);
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -545,7 +551,7 @@ public sealed class CustomerGrain(
                 await GrainFactory.GetGrain<OrleansCrm.Segments.ISegmentShardGrain>(OrleansCrm.Segments.SegmentShards.Key(message.SegmentId, OrleansCrm.Segments.SegmentShards.Of(Id)))
                     .ApplyAsync(Id, message.Member, message.Sequence);
             }
-            catch (Exception e) when (e is TimeoutException or OrleansException or System.Data.Common.DbException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 logger.LogWarning(e, "Segment message {Sequence} of customer {CustomerId} not delivered yet", message.Sequence, Id);
                 _housekeepingOnly = false;

@@ -126,6 +126,16 @@ public sealed class CrmProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Kills the process the way a crash does (SIGKILL): nothing is flushed, no goodbye to the cluster.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
