@@ -18,36 +18,27 @@ namespace OrleansCrm.Bench;
 
 /// <summary>
 /// <c>dotnet run -c Release --project bench/OrleansCrm.Bench -- [--customers N] [--seconds S] [--concurrency C]
-/// [--postgres CONNECTION]</c>. Starts one silo with the gateway in this process on a fresh database, seeds N
-/// customers with a few events each, then runs each scenario for S seconds with C concurrent callers and prints a
-/// Markdown table (also written to bench/results/).
+/// [--postgres CONNECTION] [--scenario customer|segments] [--samples M]</c>. Starts one silo with the gateway in this
+/// process on a fresh database. The customer scenario seeds N customers with a few events each, then runs each
+/// scenario for S seconds with C concurrent callers; the segments scenario is described in <see cref="SegmentBench"/>.
+/// Prints a Markdown table (also written to bench/results/).
 /// </summary>
 public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
         var options = BenchOptions.Parse(args);
-        var folder = Directory.CreateTempSubdirectory("crm-bench-").FullName;
-        var storage = options.Postgres is { } pg
-            ? new StorageSettings(StorageKind.Postgres, new NpgsqlConnectionStringBuilder(pg) { Database = "crm_bench_" + Guid.NewGuid().ToString("N")[..8], MaxPoolSize = 200 }.ConnectionString)
-            : new StorageSettings(StorageKind.Sqlite, $"Data Source={Path.Combine(folder, "crm.db")};Default Timeout=30;Pooling=True");
-        var settings = new CrmSettings(
-            "bench", "orleans-crm-bench", storage,
-            new SiloSettings("127.0.0.1", 21111, 31000, false, true),
-            new GatewaySettings("http://127.0.0.1:5099", TimeSpan.FromSeconds(30), Dashboard: false),
-            new LogSettings(Serilog.Events.LogEventLevel.Warning, Serilog.Events.LogEventLevel.Warning, false),
-            Path.Combine(folder, "cluster.json"));
-
-        await SchemaMigrator.MigrateAsync(storage);
-        var builder = WebApplication.CreateBuilder();
-        builder.AddCrmLogging(settings, "bench");
-        builder.AddCrmSilo(settings);
-        builder.AddCrmGateway(settings);
-        var app = builder.Build();
-        app.MapCrmGateway(settings);
-        await app.StartAsync();
-        var grains = app.Services.GetRequiredService<IClusterClient>();
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = options.Concurrency * 2 }) { BaseAddress = new Uri("http://127.0.0.1:5099") };
+        await using var node = await BenchNode.StartAsync(options.Postgres, options.Concurrency);
+        var (app, storage, settings, grains, http) = (node.App, node.Storage, node.Settings, node.Grains, node.Http);
+        if (options.Scenario == "segments")
+        {
+            var segments = await SegmentBench.RunAsync(node, options.Customers, options.Samples, options.Concurrency);
+            Console.WriteLine(segments);
+            var file = Path.Combine(FindResultsFolder(), $"segments-{storage.Kind.ToString().ToLowerInvariant()}-{DateTime.UtcNow:yyyyMMdd-HHmm}.md");
+            await File.WriteAllTextAsync(file, segments);
+            Console.Error.WriteLine($"Written to {file}");
+            return 0;
+        }
 
         Console.Error.WriteLine($"Seeding {options.Customers} customers on {storage.Kind}...");
         var seed = Stopwatch.StartNew();
@@ -98,9 +89,6 @@ public static class Program
         await File.WriteAllTextAsync(output, report);
         Console.Error.WriteLine($"Written to {output}");
 
-        await app.StopAsync();
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(folder, recursive: true);
         return 0;
     }
 
@@ -240,7 +228,7 @@ public static class Program
     private static string Report(BenchOptions options, StorageKind storage, double bytesPerCustomer, List<Result> results)
     {
         var sb = new StringBuilder();
-        var machine = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024 * 1024):0} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+        var machine = BenchNode.Machine;
         sb.AppendLine(CultureInfo.InvariantCulture, $"# Customer view and event ingest — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"Machine: {machine}. Storage: {storage}. One silo + gateway in one process; {options.Customers} customers seeded with 5 events each; {options.Concurrency} concurrent callers; {options.Seconds} s per scenario after 2 s warm-up.");
@@ -276,13 +264,13 @@ public static class Program
 
     private sealed record Result(string Name, double Throughput, double P50, double P99, double P999, long Errors);
 
-    private sealed record BenchOptions(int Customers, int Seconds, int Concurrency, string? Postgres)
+    private sealed record BenchOptions(int Customers, int Seconds, int Concurrency, string? Postgres, string Scenario, int Samples)
     {
         public static BenchOptions Parse(string[] args)
         {
             string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
             int Number(string name, int fallback) => Value(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
-            return new BenchOptions(Number("--customers", 20_000), Number("--seconds", 10), Number("--concurrency", 16), Value("--postgres"));
+            return new BenchOptions(Number("--customers", 20_000), Number("--seconds", 10), Number("--concurrency", 16), Value("--postgres"), Value("--scenario") ?? "customer", Number("--samples", 5_000));
         }
     }
 }

@@ -8,8 +8,10 @@ namespace OrleansCrm.Segments;
 [Alias("crm.ISegmentShardGrain")]
 public interface ISegmentShardGrain : IGrainWithStringKey
 {
-    /// <summary>Applies a customer's join (<paramref name="member"/> true) or leave; returns the shard's count.</summary>
+    /// <summary>Applies a customer's join (<paramref name="member"/> true) or leave once it is stored; returns the
+    /// shard's count. Interleaves: concurrent messages are committed together.</summary>
     [Alias("Apply")]
+    [Orleans.Concurrency.AlwaysInterleave]
     Task<long> ApplyAsync(string customerId, bool member, long sequence);
 
     [Alias("Count")]

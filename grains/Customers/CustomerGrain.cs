@@ -367,6 +367,7 @@ public sealed class CustomerGrain(
     private async Task CatchUpAsync()
     {
         var changed = false;
+        var existed = S.Exists;
         var now = clock.GetUtcNow();
         while (true)
         {
@@ -386,7 +387,15 @@ public sealed class CustomerGrain(
 
         if (changed)
         {
-            logger.LogWarning("Customer {CustomerId} replayed log entries its stored state had missed", Id);
+            if (existed)
+            {
+                logger.LogWarning("Customer {CustomerId} replayed log entries its stored state had missed", Id);
+            }
+            else
+            {
+                // History loaded straight into the log (a bulk load): the customer is built from it on first use.
+                logger.LogDebug("Customer {CustomerId} built from its log", Id);
+            }
             MarkExists(now);
             EvaluateSegments(now, decisions.Current);
             await WriteAsync();

@@ -4,10 +4,10 @@ namespace OrleansCrm.Segments;
 /// each shard's size per day (<c>crm_segment_sizes</c>).</summary>
 public interface ISegmentStore
 {
-    /// <summary>Stores the customer's membership if <paramref name="sequence"/> is newer than the stored one; returns
-    /// the change in the shard's member count (+1, −1 or 0). When the count changes, the shard's size for today
-    /// (<paramref name="countBefore"/> plus the change) is written in the same transaction.</summary>
-    Task<int> ApplyAsync(string segmentId, int shard, string customerId, bool member, long sequence, long countBefore);
+    /// <summary>Stores each customer's membership whose <see cref="SegmentChange.Sequence"/> is newer than the stored
+    /// one, in one transaction; returns the change in the shard's member count. When the count changes, the shard's
+    /// size for today (<paramref name="countBefore"/> plus the change) is written in the same transaction.</summary>
+    Task<int> ApplyAsync(string segmentId, int shard, IReadOnlyList<SegmentChange> changes, long countBefore);
 
     Task<long> CountAsync(string segmentId, int shard);
 
@@ -31,3 +31,6 @@ public interface ISegmentStore
     /// <summary>Up to <paramref name="limit"/> customer ids drawn at random from the log.</summary>
     Task<IReadOnlyList<string>> SampleCustomersAsync(int limit);
 }
+
+/// <summary>One customer's join (<see cref="Member"/> true) or leave, with the customer's sequence for it.</summary>
+public sealed record SegmentChange(string CustomerId, bool Member, long Sequence);

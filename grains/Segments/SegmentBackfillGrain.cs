@@ -30,7 +30,7 @@ public sealed class SegmentBackfillGrain(
     ILogger<SegmentBackfillGrain> logger) : Grain, ISegmentBackfillGrain, IRemindable
 {
     private const int Chunk = 500;
-    private const int Parallelism = 32;
+    private const int Parallelism = 128;
     private const string ReminderName = "backfill";
     private IGrainTimer? _timer;
 

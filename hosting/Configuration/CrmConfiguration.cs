@@ -184,16 +184,32 @@ public static class CrmConfiguration
                     {
                         throw reader.Problem("storage:connectionString", "names no Host");
                     }
+
+                    return new StorageSettings(StorageKind.Postgres, WithAutoPrepare(pg));
                 }
                 catch (ArgumentException e)
                 {
                     throw reader.Problem("storage:connectionString", $"is not a valid PostgreSQL connection string ({FirstLine(e.Message)})");
                 }
-
-                return new StorageSettings(StorageKind.Postgres, connection);
             default:
                 throw reader.Problem("storage:kind", $"must be \"sqlite\" or \"postgres\", got \"{kindText}\"");
         }
+    }
+
+    /// <summary>
+    /// Every statement the silo sends is one of a few dozen texts repeated millions of times; unless the operator
+    /// chose otherwise, Npgsql prepares them on the server after their second use, which spares PostgreSQL parsing
+    /// and planning each one again (measured: docs/decisions.md).
+    /// </summary>
+    public static string WithAutoPrepare(NpgsqlConnectionStringBuilder pg)
+    {
+        if (pg.MaxAutoPrepare == 0)
+        {
+            pg.MaxAutoPrepare = 64;
+            pg.AutoPrepareMinUsages = 2;
+        }
+
+        return pg.ConnectionString;
     }
 
     private static string SqliteConnection(Reader reader, string connection, string path)

@@ -15,51 +15,69 @@ public sealed class AdoNetSegmentStore(StorageSettings storage, IOptions<Cluster
 
     private string True => _postgres ? "true" : "1";
 
-    public async Task<int> ApplyAsync(string segmentId, int shard, string customerId, bool member, long sequence, long countBefore)
+    public async Task<int> ApplyAsync(string segmentId, int shard, IReadOnlyList<SegmentChange> changes, long countBefore)
     {
+        // The newest message per customer decides; older ones in the same batch would be overwritten anyway.
+        var newest = changes.GroupBy(c => c.CustomerId, StringComparer.Ordinal).Select(g => g.MaxBy(c => c.Sequence)!).ToList();
         await using var connection = await OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        bool? was = null;
-        await using (var select = Db.Command(connection, transaction, "SELECT member, seq FROM crm_segment_members WHERE service_id = @s AND segment_id = @g AND customer_id = @c"))
+        var stored = new Dictionary<string, (bool Member, long Sequence)>(StringComparer.Ordinal);
+        await using (var select = Db.Command(connection, transaction, ""))
         {
             select.Add("s", _serviceId);
             select.Add("g", segmentId);
-            select.Add("c", customerId);
-            await using var reader = await select.ExecuteReaderAsync();
-            if (await reader.ReadAsync())
+            var names = new List<string>(newest.Count);
+            for (var i = 0; i < newest.Count; i++)
             {
-                if (reader.GetInt64(1) >= sequence)
-                {
-                    // Already applied (a redelivery) or older than what is stored: nothing changes.
-                    return 0;
-                }
+                names.Add($"@c{i}");
+                select.Add($"c{i}", newest[i].CustomerId);
+            }
 
-                was = _postgres ? reader.GetBoolean(0) : reader.GetInt64(0) == 1;
+            select.CommandText = $"SELECT customer_id, member, seq FROM crm_segment_members WHERE service_id = @s AND segment_id = @g AND customer_id IN ({string.Join(", ", names)})";
+            await using var reader = await select.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                stored[reader.GetString(0)] = (_postgres ? reader.GetBoolean(1) : reader.GetInt64(1) == 1, reader.GetInt64(2));
             }
         }
 
-        await using (var upsert = Db.Command(connection, transaction, """
-            INSERT INTO crm_segment_members (service_id, segment_id, customer_id, shard, member, seq, changed_at)
-            VALUES (@s, @g, @c, @h, @m, @q, @t)
-            ON CONFLICT (service_id, segment_id, customer_id) DO UPDATE SET member = excluded.member, seq = excluded.seq, changed_at = excluded.changed_at
-            """))
+        // A redelivered message, or one older than what is stored, changes nothing.
+        var apply = newest.Where(c => !stored.TryGetValue(c.CustomerId, out var row) || row.Sequence < c.Sequence).ToList();
+        if (apply.Count == 0)
         {
-            upsert.Add("s", _serviceId);
-            upsert.Add("g", segmentId);
-            upsert.Add("c", customerId);
-            upsert.Add("h", shard);
-            upsert.Add("m", _postgres ? member : member ? 1 : 0);
-            upsert.Add("q", sequence);
-            upsert.Add("t", _postgres ? clock.GetUtcNow().UtcDateTime : clock.GetUtcNow().UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
-            await upsert.ExecuteNonQueryAsync();
+            return 0;
         }
 
-        var delta = (was ?? false, member) switch
+        var delta = apply.Sum(c => (stored.TryGetValue(c.CustomerId, out var row) && row.Member, c.Member) switch
         {
             (false, true) => 1,
             (true, false) => -1,
             _ => 0,
-        };
+        });
+        var now = clock.GetUtcNow().UtcDateTime;
+        await using (var upsert = Db.Command(connection, transaction, ""))
+        {
+            upsert.Add("s", _serviceId);
+            upsert.Add("g", segmentId);
+            upsert.Add("h", shard);
+            upsert.Add("t", _postgres ? now : now.ToString("O", CultureInfo.InvariantCulture));
+            var rows = new List<string>(apply.Count);
+            for (var i = 0; i < apply.Count; i++)
+            {
+                rows.Add($"(@s, @g, @c{i}, @h, @m{i}, @q{i}, @t)");
+                upsert.Add($"c{i}", apply[i].CustomerId);
+                upsert.Add($"m{i}", _postgres ? apply[i].Member : apply[i].Member ? 1 : 0);
+                upsert.Add($"q{i}", apply[i].Sequence);
+            }
+
+            upsert.CommandText = $"""
+                INSERT INTO crm_segment_members (service_id, segment_id, customer_id, shard, member, seq, changed_at) VALUES {string.Join(", ", rows)}
+                ON CONFLICT (service_id, segment_id, customer_id) DO UPDATE SET member = excluded.member, seq = excluded.seq, changed_at = excluded.changed_at
+                WHERE crm_segment_members.seq < excluded.seq
+                """;
+            await upsert.ExecuteNonQueryAsync();
+        }
+
         if (delta != 0)
         {
             await using var size = Db.Command(connection, transaction, """
@@ -69,7 +87,7 @@ public sealed class AdoNetSegmentStore(StorageSettings storage, IOptions<Cluster
             size.Add("s", _serviceId);
             size.Add("g", segmentId);
             size.Add("h", shard);
-            var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+            var today = DateOnly.FromDateTime(now);
             size.Add("d", _postgres ? today : today.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
             size.Add("n", countBefore + delta);
             await size.ExecuteNonQueryAsync();

@@ -1,0 +1,83 @@
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using OrleansCrm.Gateway.Hosting;
+using OrleansCrm.Hosting.Configuration;
+using OrleansCrm.Hosting.Logging;
+using OrleansCrm.Silo.Hosting;
+using OrleansCrm.Silo.Storage;
+
+namespace OrleansCrm.Bench;
+
+/// <summary>One CRM node (silo + gateway) in the bench process, on a fresh database that is dropped afterwards.</summary>
+public sealed class BenchNode : IAsyncDisposable
+{
+    private readonly string _folder;
+
+    private BenchNode(WebApplication app, StorageSettings storage, CrmSettings settings, HttpClient http, string folder)
+    {
+        App = app;
+        Storage = storage;
+        Settings = settings;
+        Http = http;
+        _folder = folder;
+        Grains = app.Services.GetRequiredService<IClusterClient>();
+    }
+
+    public static string Machine =>
+        $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024 * 1024):0} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+
+    public WebApplication App { get; }
+
+    public StorageSettings Storage { get; }
+
+    public CrmSettings Settings { get; }
+
+    public string ServiceId => Settings.ServiceId;
+
+    public IClusterClient Grains { get; }
+
+    public HttpClient Http { get; }
+
+    public static async Task<BenchNode> StartAsync(string? postgres, int concurrency)
+    {
+        var folder = Directory.CreateTempSubdirectory("crm-bench-").FullName;
+        var storage = postgres is { } pg
+            ? new StorageSettings(StorageKind.Postgres, CrmConfiguration.WithAutoPrepare(new NpgsqlConnectionStringBuilder(pg) { Database = "crm_bench_" + Guid.NewGuid().ToString("N")[..8], MaxPoolSize = 200 }))
+            : new StorageSettings(StorageKind.Sqlite, $"Data Source={Path.Combine(folder, "crm.db")};Default Timeout=30;Pooling=True");
+        var settings = new CrmSettings(
+            "bench", "orleans-crm-bench", storage,
+            new SiloSettings("127.0.0.1", 21111, 31000, false, true),
+            new GatewaySettings("http://127.0.0.1:5099", TimeSpan.FromSeconds(30), Dashboard: false),
+            new LogSettings(Serilog.Events.LogEventLevel.Warning, Serilog.Events.LogEventLevel.Warning, false),
+            Path.Combine(folder, "cluster.json"));
+
+        await SchemaMigrator.MigrateAsync(storage);
+        var builder = WebApplication.CreateBuilder();
+        builder.AddCrmLogging(settings, "bench");
+        builder.AddCrmSilo(settings);
+        builder.AddCrmGateway(settings);
+        var app = builder.Build();
+        app.MapCrmGateway(settings);
+        await app.StartAsync();
+        var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 }) { BaseAddress = new Uri("http://127.0.0.1:5099"), Timeout = TimeSpan.FromMinutes(5) };
+        return new BenchNode(app, storage, settings, http, folder);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        Http.Dispose();
+        SqliteConnection.ClearAllPools();
+        if (Storage.Kind == StorageKind.Postgres)
+        {
+            NpgsqlConnection.ClearAllPools();
+            var database = new NpgsqlConnectionStringBuilder(Storage.ConnectionString).Database;
+            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(Storage.ConnectionString) { Database = "postgres", Pooling = false }.ConnectionString);
+            await connection.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", connection);
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        Directory.Delete(_folder, recursive: true);
+    }
+}
