@@ -68,7 +68,7 @@ public static class SegmentBench
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"# Segments: backfill and event-to-membership latency — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         sb.AppendLine();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Machine: {BenchNode.Machine}. Storage: PostgreSQL 15 on the same machine. One silo in the bench process; 16 segment shards.");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Machine: {BenchNode.Machine}. Storage: PostgreSQL on the same machine ({await ServerSettingsAsync(node)}). One silo in the bench process; 16 segment shards.");
         sb.AppendLine(CultureInfo.InvariantCulture, $"Population: {customers:N0} customers, 2 events each (profile, purchase), bulk-loaded into the event log in {load.Elapsed.TotalSeconds:0} s.");
         sb.AppendLine();
         sb.AppendLine("| step | customers | time (s) | customers/s | members | expected |");
@@ -210,6 +210,20 @@ public static class SegmentBench
 
             await Task.Delay(50);
         }
+    }
+
+    private static async Task<string> ServerSettingsAsync(BenchNode node)
+    {
+        await using var connection = new NpgsqlConnection(node.Storage.ConnectionString);
+        await connection.OpenAsync();
+        var settings = new List<string>();
+        foreach (var name in new[] { "server_version", "fsync", "synchronous_commit", "shared_buffers" })
+        {
+            await using var show = new NpgsqlCommand($"SHOW {name}", connection);
+            settings.Add($"{name} {await show.ExecuteScalarAsync()}");
+        }
+
+        return string.Join(", ", settings);
     }
 
     private static async Task<long> CountAsync(BenchNode node, string segmentId) =>

@@ -77,8 +77,8 @@ public static class SegmentEndpoints
 
     /// <summary>
     /// A static segment: every listed customer is stamped with this upload first (members of the previous list stay
-    /// members meanwhile), then the definition switches to the new stamp, then the listed and the previous members
-    /// re-evaluate, so joins and leaves go through the same outbox as every other segment. A failed upload changes
+    /// members meanwhile), then the definition switches to the new stamp, then the listed customers and whoever is a
+    /// member at that moment re-evaluate, so joins and leaves go through the same outbox as every other segment. A failed upload changes
     /// nothing visible and may simply be repeated.
     /// </summary>
     private static async Task<Results<Ok<SegmentSaved>, ValidationProblem, ProblemHttpResult>> PutStaticAsync(string segmentId, string name, string?[] listed, IClusterClient cluster, TimeProvider clock)
@@ -97,24 +97,24 @@ public static class SegmentEndpoints
         }
 
         var ids = listed.Distinct(StringComparer.Ordinal).Select(id => id!).ToArray();
-        var previous = (await ReadAsync(cluster)).Any(s => s.Id == segmentId) ? await AllMembersAsync(cluster, segmentId) : [];
         var stamp = clock.GetUtcNow().UtcTicks;
-        var known = new bool[ids.Length];
+        var holders = new string?[ids.Length];
         await Parallel.ForAsync(0, ids.Length, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (i, _) =>
-            known[i] = await cluster.GetCustomer(ids[i]).ListInStaticSegmentAsync(segmentId, stamp));
+            holders[i] = await cluster.GetCustomer(ids[i]).ListInStaticSegmentAsync(segmentId, stamp));
 
         SegmentDefinition? definition = null;
         var version = await CatalogDocuments.UpdateAsync<SegmentSet>(cluster, CatalogKinds.Segments, current =>
         {
             var set = current?.Segments ?? [];
-            definition = new SegmentDefinition(segmentId, name, "", (set.FirstOrDefault(s => s.Id == segmentId)?.Version ?? 0) + 1, clock.GetUtcNow(), stamp, known.Count(k => k));
+            definition = new SegmentDefinition(segmentId, name, "", (set.FirstOrDefault(s => s.Id == segmentId)?.Version ?? 0) + 1, clock.GetUtcNow(), stamp, holders.Count(h => h is not null));
             return new SegmentSet([.. set.Where(s => s.Id != segmentId), definition]);
         });
 
-        var affected = ids.Where((_, i) => known[i]).Union(previous, StringComparer.Ordinal).ToArray();
+        // Whoever is a member now (of an earlier list, or of an upload that overlapped this one) re-evaluates too.
+        var affected = holders.OfType<string>().Union(await AllMembersAsync(cluster, segmentId), StringComparer.Ordinal).ToArray();
         await Parallel.ForAsync(0, affected.Length, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (i, _) =>
             await cluster.GetCustomer(affected[i]).ReevaluateSegmentsAsync(version));
-        var unknown = ids.Where((_, i) => !known[i]).ToArray();
+        var unknown = ids.Where((_, i) => holders[i] is null).ToArray();
         return TypedResults.Ok(new SegmentSaved(definition!, unknown.Length, [.. unknown.Take(100)]));
     }
 

@@ -35,9 +35,10 @@ public interface ICustomerGrain : IGrainWithStringKey
     Task<int> ReevaluateSegmentsAsync(long segmentsVersion);
 
     /// <summary>Marks this customer as listed in static segment <paramref name="segmentId"/>'s upload
-    /// <paramref name="stamp"/>, and re-evaluates its segments. False when no such customer was recorded.</summary>
+    /// <paramref name="stamp"/>, and re-evaluates its segments. Returns the id of the customer that now carries the
+    /// listing (the survivor, for a merged customer), or null when no such customer was recorded.</summary>
     [Alias("ListInStaticSegment")]
-    Task<bool> ListInStaticSegmentAsync(string segmentId, long stamp);
+    Task<string?> ListInStaticSegmentAsync(string segmentId, long stamp);
 
     /// <summary>Whether the customer matches a segment definition now (a preview), without joining anything; null
     /// when no such customer was recorded.</summary>

@@ -66,15 +66,15 @@ public sealed class CustomerGrain(
         return sent;
     }
 
-    public async Task<bool> ListInStaticSegmentAsync(string segmentId, long stamp)
+    public async Task<string?> ListInStaticSegmentAsync(string segmentId, long stamp)
     {
         await RefreshIfStaleAsync();
         if (!S.Exists || S.MergedInto is not null)
         {
             // A merged customer's list entry belongs to the survivor.
-            var listed = S.MergedInto is { } survivor && await GrainFactory.GetCustomer(survivor).ListInStaticSegmentAsync(segmentId, stamp);
+            var holder = S.MergedInto is { } survivor ? await GrainFactory.GetCustomer(survivor).ListInStaticSegmentAsync(segmentId, stamp) : null;
             ReleaseIfHousekeepingOnly();
-            return listed;
+            return holder;
         }
 
         var stamps = S.StaticLists.GetValueOrDefault(segmentId) ?? [];
@@ -88,7 +88,7 @@ public sealed class CustomerGrain(
         }
 
         ReleaseIfHousekeepingOnly();
-        return true;
+        return Id;
     }
 
     public async Task<bool?> MatchesAsync(string expression)
