@@ -12,22 +12,9 @@ public sealed class PostgresClusterProcessTests
     public async Task Two_silos_and_a_gateway_form_one_cluster_that_keeps_answering_when_a_silo_stops()
     {
         await using var pg = TestPostgres.Reserve();
-        var folder = Directory.CreateTempSubdirectory("crm-pgcluster-").FullName;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        var clusterId = "pg-" + Guid.NewGuid().ToString("N")[..6];
-
-        await using var silo1 = CrmProcess.Start(Repo.SiloDll, folder,
-            TestConfig.Postgres(pg.ConnectionString, Ports.Free(), Ports.Free(), Ports.Free(), hostGateway: false, clusterId), "silo1");
-        await using var silo2 = CrmProcess.Start(Repo.SiloDll, folder,
-            TestConfig.Postgres(pg.ConnectionString, Ports.Free(), Ports.Free(), Ports.Free(), hostGateway: false, clusterId), "silo2");
-        await using var gateway = CrmProcess.Start(Repo.GatewayDll, folder,
-            TestConfig.Postgres(pg.ConnectionString, Ports.Free(), Ports.Free(), Ports.Free(), hostGateway: false, clusterId), "gateway");
-
-        await gateway.WaitReadyAsync(http, TimeSpan.FromSeconds(120));
-        await Poll.UntilAsync(
-            async () => await pg.ScalarAsync<long>($"SELECT count(*) FROM orleansmembershiptable WHERE deploymentid = '{clusterId}' AND status = 3") == 2,
-            TimeSpan.FromSeconds(60),
-            "both silos to be active members of one cluster" + Environment.NewLine + silo1.Output + silo2.Output);
+        await using var cluster = await ProcessCluster.StartAsync(pg, http, silos: 2, "pg");
+        var (clusterId, gateway, silo1, silo2) = (cluster.ClusterId, cluster.Gateway, cluster.Silos[0], cluster.Silos[1]);
 
         var ids = Enumerable.Range(0, 40).Select(i => $"{clusterId}-cust-{i}").ToArray();
         foreach (var id in ids)
@@ -57,6 +44,5 @@ public sealed class PostgresClusterProcessTests
         using var write = await http.PutCustomerAsync(gateway.Http!, ids[0], new { lastName = "After" });
         Assert.Equal(HttpStatusCode.OK, write.StatusCode);
         Assert.False(silo2.HasExited);
-        Directory.Delete(folder, recursive: true);
     }
 }

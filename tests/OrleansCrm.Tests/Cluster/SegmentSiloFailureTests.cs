@@ -17,22 +17,10 @@ public sealed class SegmentSiloFailureTests
     public async Task Membership_equals_a_brute_force_evaluation_after_a_silo_is_killed_mid_traffic()
     {
         await using var pg = TestPostgres.Reserve();
-        var folder = Directory.CreateTempSubdirectory("crm-segkill-").FullName;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
-        var clusterId = "sk-" + Guid.NewGuid().ToString("N")[..6];
-        CrmProcess StartSilo(string name) => CrmProcess.Start(Repo.SiloDll, folder,
-            TestConfig.Postgres(pg.ConnectionString, Ports.Free(), Ports.Free(), Ports.Free(), hostGateway: false, clusterId), name);
-
-        await using var silo1 = StartSilo("silo1");
-        await using var silo2 = StartSilo("silo2");
-        await using var gateway = CrmProcess.Start(Repo.GatewayDll, folder,
-            TestConfig.Postgres(pg.ConnectionString, Ports.Free(), Ports.Free(), Ports.Free(), hostGateway: false, clusterId), "gateway");
-        await gateway.WaitReadyAsync(http, TimeSpan.FromSeconds(120));
-        await Poll.UntilAsync(
-            async () => await pg.ScalarAsync<long>($"SELECT count(*) FROM orleansmembershiptable WHERE deploymentid = '{clusterId}' AND status = 3") == 2,
-            TimeSpan.FromSeconds(60),
-            "both silos to be active");
-        var api = gateway.Http!;
+        await using var cluster = await ProcessCluster.StartAsync(pg, http, silos: 2, "sk");
+        var clusterId = cluster.ClusterId;
+        var api = cluster.Http;
 
         // Retries a call until it succeeds, as an integrator must: a call cut off by the crash has an unknown outcome,
         // and the same event id makes the retry safe.
@@ -85,7 +73,7 @@ public sealed class SegmentSiloFailureTests
         var acknowledged = 0;
         var killAt = events.Count / 3;
         var killed = new TaskCompletionSource();
-        CrmProcess? silo3 = null;
+        var silo1 = cluster.Silos[0];
         var traffic = Parallel.ForEachAsync(events.GroupBy(e => e.Customer), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (group, _) =>
         {
             foreach (var (customer, body) in group)
@@ -94,14 +82,13 @@ public sealed class SegmentSiloFailureTests
                 if (Interlocked.Increment(ref acknowledged) == killAt)
                 {
                     await silo1.KillAsync();
-                    silo3 = StartSilo("silo3");
+                    cluster.StartSilo("silo3");
                     killed.SetResult();
                 }
             }
         });
         await traffic;
         await killed.Task;
-        await using var replacement = silo3!;
         Assert.True(silo1.HasExited);
 
         foreach (var (id, _, _) in segments)
@@ -142,7 +129,7 @@ public sealed class SegmentSiloFailureTests
             catch (TimeoutException)
             {
                 var actual = await MembersAsync(http, api, id);
-                var logs = string.Join(Environment.NewLine, new[] { silo1, silo2, replacement }.SelectMany(s => s.Output.Split('\n')).Where(l => l.Contains("egment", StringComparison.Ordinal)).Take(40));
+                var logs = string.Join(Environment.NewLine, cluster.Silos.SelectMany(s => s.Output.Split('\n')).Where(l => l.Contains("egment", StringComparison.Ordinal)).Take(40));
                 Assert.Fail($"{id}: missing {string.Join(", ", expected.Except(actual))}; extra {string.Join(", ", actual.Except(expected))}{Environment.NewLine}{logs}");
             }
 
@@ -151,8 +138,6 @@ public sealed class SegmentSiloFailureTests
             Assert.InRange(expected.Count, 1, customers.Length - 1);
             Assert.All(expected, c => Assert.Contains(id, views[c].GetProperty("segments").EnumerateArray().Select(s => s.GetString())));
         }
-
-        Directory.Delete(folder, recursive: true);
     }
 
     private static async Task<HashSet<string>> MembersAsync(HttpClient http, Uri api, string segmentId)

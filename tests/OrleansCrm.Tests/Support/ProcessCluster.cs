@@ -1,0 +1,72 @@
+namespace OrleansCrm.Tests.Support;
+
+/// <summary>
+/// A PostgreSQL cluster of real processes, as an operator runs it: silos without HTTP and one gateway process, each
+/// with its own cluster.json in a temporary folder. Disposing stops every process and deletes the folder.
+/// </summary>
+public sealed class ProcessCluster : IAsyncDisposable
+{
+    private readonly List<CrmProcess> _processes = [];
+
+    private ProcessCluster(TestPostgres pg, string clusterId)
+    {
+        Postgres = pg;
+        ClusterId = clusterId;
+        Folder = Directory.CreateTempSubdirectory($"crm-{clusterId}-").FullName;
+    }
+
+    public TestPostgres Postgres { get; }
+
+    public string ClusterId { get; }
+
+    public string Folder { get; }
+
+    public CrmProcess Gateway { get; private set; } = null!;
+
+    public Uri Http => Gateway.Http!;
+
+    /// <summary>The silo processes, in the order they were started.</summary>
+    public IReadOnlyList<CrmProcess> Silos => [.. _processes.Where(p => p.Name.StartsWith("silo", StringComparison.Ordinal))];
+
+    /// <summary>Starts <paramref name="silos"/> silos and a gateway, and waits until the gateway is ready and every
+    /// silo is an active member.</summary>
+    public static async Task<ProcessCluster> StartAsync(TestPostgres pg, HttpClient http, int silos, string prefix)
+    {
+        var cluster = new ProcessCluster(pg, prefix + "-" + Guid.NewGuid().ToString("N")[..6]);
+        for (var i = 1; i <= silos; i++)
+        {
+            cluster.StartSilo($"silo{i}");
+        }
+
+        cluster.Gateway = cluster.Track(CrmProcess.Start(Repo.GatewayDll, cluster.Folder, cluster.Config(), "gateway"));
+        await cluster.Gateway.WaitReadyAsync(http, TimeSpan.FromSeconds(120));
+        await cluster.WaitActiveSilosAsync(silos);
+        return cluster;
+    }
+
+    public CrmProcess StartSilo(string name) => Track(CrmProcess.Start(Repo.SiloDll, Folder, Config(), name));
+
+    public async Task WaitActiveSilosAsync(int count) => await Poll.UntilAsync(
+        async () => await Postgres.ScalarAsync<long>($"SELECT count(*) FROM orleansmembershiptable WHERE deploymentid = '{ClusterId}' AND status = 3") == count,
+        TimeSpan.FromSeconds(60),
+        $"{count} active silos" + Environment.NewLine + string.Join(Environment.NewLine, _processes.Select(p => p.Output)));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in _processes)
+        {
+            await process.DisposeAsync();
+        }
+
+        Directory.Delete(Folder, recursive: true);
+    }
+
+    private System.Text.Json.Nodes.JsonObject Config() =>
+        TestConfig.Postgres(Postgres.ConnectionString, Ports.Free(), Ports.Free(), Ports.Free(), hostGateway: false, ClusterId);
+
+    private CrmProcess Track(CrmProcess process)
+    {
+        _processes.Add(process);
+        return process;
+    }
+}
