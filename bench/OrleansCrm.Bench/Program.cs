@@ -8,11 +8,7 @@ using Microsoft.Data.Sqlite;
 using Npgsql;
 using Orleans.Runtime;
 using OrleansCrm.Customers;
-using OrleansCrm.Gateway.Hosting;
 using OrleansCrm.Hosting.Configuration;
-using OrleansCrm.Hosting.Logging;
-using OrleansCrm.Silo.Hosting;
-using OrleansCrm.Silo.Storage;
 
 namespace OrleansCrm.Bench;
 
