@@ -157,6 +157,18 @@ public static class CustomerEventRules
                 }
 
                 break;
+            case CustomerEventTypes.CampaignContact:
+                if (e.Channel is null)
+                {
+                    add("channel", "is required for campaign.contact");
+                }
+
+                if (string.IsNullOrWhiteSpace(d.Campaign))
+                {
+                    add("data.campaign", "is required for campaign.contact");
+                }
+
+                break;
             default:
                 if (CustomerEventTypes.IsCase(e.Type) && string.IsNullOrWhiteSpace(d.CaseId))
                 {

@@ -25,11 +25,16 @@ public static class CustomerEventTypes
     public const string ProfileChanged = "profile.changed";
     public const string OfferOutcome = "offer.outcome";
 
+    /// <summary>A campaign's message sent to the customer (outbound, on a channel, naming the campaign); what
+    /// frequency caps and the daily contact limit count.</summary>
+    public const string CampaignContact = "campaign.contact";
+
     public static IReadOnlySet<string> All { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         Purchase, Deposit, Withdrawal, PaymentDue, PaymentPaid, WebVisit, EmailOpened, EmailClicked,
         CallInbound, CallOutbound, ComplaintOpened, ComplaintAnswered, ComplaintClosed,
         EnquiryOpened, EnquiryAnswered, EnquiryClosed, ProductOpened, ProductClosed, ConsentChanged, ProfileChanged, OfferOutcome,
+        CampaignContact,
     };
 
     /// <summary>What an agent may record as the answer to an offer.</summary>
@@ -37,7 +42,7 @@ public static class CustomerEventTypes
 
     /// <summary>Types that are a contact with the customer and appear among recent contacts.</summary>
     public static bool IsContact(string type) => type is WebVisit or EmailOpened or EmailClicked or CallInbound or CallOutbound
-        or ComplaintOpened or ComplaintAnswered or ComplaintClosed or EnquiryOpened or EnquiryAnswered or EnquiryClosed or OfferOutcome;
+        or ComplaintOpened or ComplaintAnswered or ComplaintClosed or EnquiryOpened or EnquiryAnswered or EnquiryClosed or OfferOutcome or CampaignContact;
 
     public static bool IsCase(string type) => type.StartsWith("complaint.", StringComparison.Ordinal) || type.StartsWith("enquiry.", StringComparison.Ordinal);
 }

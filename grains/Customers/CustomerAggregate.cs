@@ -275,7 +275,7 @@ public static class CustomerAggregate
     {
         var direction = e.Type switch
         {
-            CustomerEventTypes.CallOutbound => "outbound",
+            CustomerEventTypes.CallOutbound or CustomerEventTypes.CampaignContact => "outbound",
             _ when e.Type.EndsWith(".answered", StringComparison.Ordinal) || e.Type.EndsWith(".closed", StringComparison.Ordinal) => "outbound",
             _ => "inbound",
         };
