@@ -45,6 +45,12 @@ public interface ICustomerGrain : IGrainWithStringKey
     [Alias("Matches")]
     Task<bool?> MatchesAsync(string expression);
 
+    /// <summary>Decides a campaign step for this customer, by its own state and the contact policy; a decision to
+    /// contact is recorded in the history as a <c>campaign.contact</c> and emitted once to the action outbox. A step
+    /// already decided returns the recorded decision (<c>Repeat</c>).</summary>
+    [Alias("DecideCampaign")]
+    Task<OrleansCrm.Campaigns.CampaignDecisionResult> DecideCampaignAsync(OrleansCrm.Campaigns.CampaignStep campaignStep);
+
     /// <summary>The customer's full history from the log, newest first.</summary>
     [Alias("GetHistory")]
     Task<HistoryPage> GetHistoryAsync(string? cursor, int limit);

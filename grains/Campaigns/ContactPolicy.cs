@@ -10,10 +10,10 @@ public sealed record CampaignClaim(string CampaignId, int Priority, bool Sent);
 /// <see cref="NotBefore"/>), <c>control</c> (held out and measured) or <c>suppressed</c>, with the reason.</summary>
 public sealed record ContactDecision(string Outcome, string? Reason, string? Channel, DateTimeOffset? NotBefore = null)
 {
-    public const string Send = "send";
-    public const string Defer = "defer";
-    public const string Control = "control";
-    public const string Suppressed = "suppressed";
+    public const string Send = ContactOutcomes.Send;
+    public const string Defer = ContactOutcomes.Defer;
+    public const string Control = ContactOutcomes.Control;
+    public const string Suppressed = ContactOutcomes.Suppressed;
 }
 
 /// <summary>

@@ -14,6 +14,7 @@ namespace OrleansCrm.Customers;
 public sealed class CustomerGrain(
     [PersistentState("customer", StorageNames.Crm)] IPersistentState<CustomerState> state,
     ICustomerLog log,
+    OrleansCrm.Campaigns.ICampaignActionStore actions,
     DecisionCatalog decisions,
     TimeProvider clock,
     ILogger<CustomerGrain> logger) : Grain, ICustomerGrain, IRemindable
@@ -57,6 +58,7 @@ public sealed class CustomerGrain(
         }
 
         await DeliverSegmentMessagesAsync();
+        await EmitCampaignActionsAsync();
     }
 
     public async Task<int> ReevaluateSegmentsAsync(long segmentsVersion)
@@ -99,6 +101,99 @@ public sealed class CustomerGrain(
             : OrleansCrm.Segments.SegmentExpression.Parse(expression).Evaluate(CustomerDecisions.Facts(S, null, clock.GetUtcNow(), decisions.Current));
         ReleaseIfHousekeepingOnly();
         return matches;
+    }
+
+    public async Task<OrleansCrm.Campaigns.CampaignDecisionResult> DecideCampaignAsync(OrleansCrm.Campaigns.CampaignStep campaignStep)
+    {
+        var step = campaignStep;
+        await RefreshIfStaleAsync();
+        if (S.MergedInto is { } survivor)
+        {
+            ReleaseIfHousekeepingOnly();
+            return await GrainFactory.GetCustomer(survivor).DecideCampaignAsync(step);
+        }
+
+        if (!S.Exists)
+        {
+            ReleaseIfHousekeepingOnly();
+            return new(OrleansCrm.Campaigns.ContactOutcomes.Suppressed, "unknown-customer", null, Repeat: false);
+        }
+
+        var key = $"{step.CampaignId}/{step.StepId}";
+        if (S.CampaignDecisions.TryGetValue(key, out var recorded))
+        {
+            await EmitCampaignActionsAsync();
+            ReleaseIfHousekeepingOnly();
+            return new(recorded.Outcome, recorded.Reason, recorded.Channel, Repeat: true);
+        }
+
+        var now = clock.GetUtcNow();
+        var campaign = step.Definition;
+        var zone = OrleansCrm.Campaigns.ContactPolicy.TimeZoneOf(S, campaign);
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, zone).DateTime);
+        var decision = (campaign.ExcludeSegments ?? []).FirstOrDefault(S.Segments.Contains) is { } excluded
+            ? new OrleansCrm.Campaigns.ContactDecision(OrleansCrm.Campaigns.ContactOutcomes.Suppressed, "excluded-segment", null)
+            : OrleansCrm.Campaigns.ContactPolicy.Decide(
+                S,
+                Id,
+                step.CampaignId,
+                campaign,
+                [.. S.CampaignDecisions.Values
+                    .Where(r => r.LocalDay == today && r.CampaignId != step.CampaignId && r.Outcome is OrleansCrm.Campaigns.ContactOutcomes.Send or OrleansCrm.Campaigns.ContactOutcomes.Defer)
+                    .Select(r => new OrleansCrm.Campaigns.CampaignClaim(r.CampaignId, r.Priority, r.Outcome == OrleansCrm.Campaigns.ContactOutcomes.Send))],
+                now);
+        var contact = decision.Outcome is OrleansCrm.Campaigns.ContactOutcomes.Send or OrleansCrm.Campaigns.ContactOutcomes.Defer;
+        OrleansCrm.Campaigns.RenderedMessage? message = null;
+        if (contact && campaign.Templates?.GetValueOrDefault(decision.Channel!) is { } template)
+        {
+            message = OrleansCrm.Campaigns.MessageTemplates.Render(template, CustomerAggregate.View(S, Id, now, decisions.Current), step.CampaignId, campaign.Name, campaign.OfferId, step.OfferName);
+        }
+        else if (contact)
+        {
+            // The customer's preferred channel was chosen but the campaign wrote no message for it.
+            decision = decision with { Outcome = OrleansCrm.Campaigns.ContactOutcomes.Suppressed, Reason = "no-template", NotBefore = null };
+            contact = false;
+        }
+
+        S.CampaignDecisions[key] = new CampaignDecisionRecord(
+            step.CampaignId, step.StepId, decision.Outcome, decision.Reason, decision.Channel, now, today, campaign.Priority,
+            Pending: contact, message?.Subject, message?.Body, message?.Html ?? false, decision.NotBefore);
+        PruneCampaignDecisions(now);
+        await WriteAsync();
+        await EmitCampaignActionsAsync();
+        ReleaseIfHousekeepingOnly();
+        return new(decision.Outcome, decision.Reason, decision.Channel, Repeat: false);
+    }
+
+    /// <summary>Emits every decided contact whose action is not yet in the outbox: the contact goes into the log
+    /// (event id <c>campaign/&lt;campaign&gt;/&lt;step&gt;</c>), the action into the outbox (idempotency key
+    /// <c>campaign/step/customer</c>), then the state forgets the message. Each step is idempotent, so a crash anywhere
+    /// leaves the record pending and the next call or activation finishes it, never twice.</summary>
+    private async Task EmitCampaignActionsAsync()
+    {
+        foreach (var (key, record) in S.CampaignDecisions.Where(kv => kv.Value.Pending).ToList())
+        {
+            var contact = new CustomerEvent($"campaign/{key}", CustomerEventTypes.CampaignContact, record.At, "campaign", record.Channel,
+                new EventData(Subject: record.Subject, Campaign: record.CampaignId));
+            var appended = await log.AppendAsync(Id, [contact]);
+            await actions.AddAsync(new OrleansCrm.Campaigns.CampaignAction(
+                0, $"{key}/{Id}", record.CampaignId, record.StepId, Id, record.Channel!, record.Subject, record.Body ?? "", record.Html, record.NotBefore, record.At, "pending"));
+            S.CampaignDecisions[key] = record with { Pending = false, Subject = null, Body = null };
+            if ((await ApplyAppendedAsync([contact], appended, merging: false)).Count == 0)
+            {
+                await WriteAsync();
+            }
+        }
+    }
+
+    private void PruneCampaignDecisions(DateTimeOffset now)
+    {
+        var old = S.CampaignDecisions.Where(kv => !kv.Value.Pending && kv.Value.At < now.AddDays(-400)).Select(kv => kv.Key).ToList();
+        old.ForEach(k => S.CampaignDecisions.Remove(k));
+        foreach (var key in S.CampaignDecisions.Where(kv => !kv.Value.Pending).OrderBy(kv => kv.Value.At).Take(Math.Max(0, S.CampaignDecisions.Count - 1000)).Select(kv => kv.Key).ToList())
+        {
+            S.CampaignDecisions.Remove(key);
+        }
     }
 
     private async Task<int> ReevaluateAsync(long segmentsVersion, bool durableRetry)

@@ -86,7 +86,29 @@ public sealed class CustomerState
     /// <summary>Static segments this customer was listed in: segment id → the stamps of the (at most two) latest
     /// uploads that listed it. The customer is a member while one of them is the definition's current stamp.</summary>
     [Id(38)] public Dictionary<string, long[]> StaticLists { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>What this customer decided for each campaign step (key <c>campaign/step</c>), kept for 400 days: a
+    /// repeated call gets the recorded answer, and a pending action is emitted again after a crash.</summary>
+    [Id(39)] public Dictionary<string, CampaignDecisionRecord> CampaignDecisions { get; set; } = new(StringComparer.Ordinal);
 }
+
+/// <summary>One campaign step's decision. <see cref="Pending"/> while its action (message included) is not yet in
+/// the action outbox; the message is dropped from state once it is.</summary>
+[GenerateSerializer, Immutable, Alias("crm.CampaignDecisionRecord")]
+public sealed record CampaignDecisionRecord(
+    string CampaignId,
+    string StepId,
+    string Outcome,
+    string? Reason,
+    string? Channel,
+    DateTimeOffset At,
+    DateOnly LocalDay,
+    int Priority,
+    bool Pending,
+    string? Subject,
+    string? Body,
+    bool Html,
+    DateTimeOffset? NotBefore);
 
 [GenerateSerializer, Immutable, Alias("crm.SegmentMessage")]
 public sealed record SegmentMessage(string SegmentId, bool Member, long Sequence);

@@ -14,29 +14,7 @@ public sealed class SegmentMembershipTests(SqliteClusterFixture fixture)
 {
     private TestCluster Cluster => fixture.Cluster;
 
-    private async Task DefineAsync(params (string Id, string Expression)[] definitions)
-    {
-        var catalog = Cluster.Client.GetGrain<ICatalogGrain>(CatalogKinds.Segments);
-        for (var attempt = 0; ; attempt++)
-        {
-            var doc = await catalog.GetAsync();
-            var set = doc.Version == 0 ? [] : JsonSerializer.Deserialize<SegmentSet>(doc.Json, DecisionJson.Options)!.Segments ?? [];
-            var next = new SegmentSet([.. set.Where(s => definitions.All(d => d.Id != s.Id)), .. definitions.Select(d => new SegmentDefinition(d.Id, d.Id, d.Expression, 1, DateTimeOffset.UtcNow))]);
-            try
-            {
-                await catalog.PutAsync(JsonSerializer.Serialize(next, DecisionJson.Options), doc.Version);
-                break;
-            }
-            catch (CatalogConflictException) when (attempt < 10)
-            {
-            }
-        }
-
-        foreach (var (id, _) in definitions)
-        {
-            await Cluster.Client.GetGrain<ISegmentBackfillGrain>(id).StartAsync(1);
-        }
-    }
+    private Task DefineAsync(params (string Id, string Expression)[] definitions) => TestSegments.DefineAsync(Cluster.Client, definitions);
 
     private async Task<HashSet<string>> MembersAsync(string segmentId)
     {

@@ -1,0 +1,116 @@
+namespace OrleansCrm.Campaigns;
+
+/// <summary>
+/// One campaign (key: the campaign id): its definition and its run. A launch walks the members of the target
+/// segments shard by shard (the union, each customer once), asks each customer to decide for itself, and keeps the
+/// counters; it resumes by itself after a crash (a reminder). Plan: docs/campaigns.md.
+/// </summary>
+[Alias("crm.ICampaignGrain")]
+public interface ICampaignGrain : IGrainWithStringKey
+{
+    /// <summary>Creates or replaces the definition of a campaign that is not running; returns the stored version.</summary>
+    [Alias("Define")]
+    Task<CampaignStatus> DefineAsync(CampaignDefinition definition);
+
+    [Alias("Launch")]
+    Task<CampaignStatus> LaunchAsync();
+
+    [Alias("Pause")]
+    Task<CampaignStatus> PauseAsync();
+
+    [Alias("Resume")]
+    Task<CampaignStatus> ResumeAsync();
+
+    [Alias("Cancel")]
+    Task<CampaignStatus> CancelAsync();
+
+    /// <summary>The definition, the run's state and its live counters; null when no such campaign was defined.</summary>
+    [Alias("Status")]
+    Task<CampaignStatus?> GetStatusAsync();
+}
+
+/// <summary>An action a campaign emitted for one customer: the message to send on a channel (not before
+/// <see cref="NotBefore"/>), keyed for idempotency by campaign, step and customer.</summary>
+[GenerateSerializer, Immutable, Alias("crm.CampaignAction")]
+public sealed record CampaignAction(
+    long Sequence,
+    string IdempotencyKey,
+    string CampaignId,
+    string StepId,
+    string CustomerId,
+    string Channel,
+    string? Subject,
+    string Body,
+    bool Html,
+    DateTimeOffset? NotBefore,
+    DateTimeOffset CreatedAt,
+    string DeliveryState);
+
+/// <summary>The actions campaigns emitted, in the order they were stored: the pull feed integrators read.</summary>
+[Alias("crm.ICampaignFeedGrain")]
+public interface ICampaignFeedGrain : IGrainWithIntegerKey
+{
+    [Alias("Read")]
+    Task<CampaignAction[]> ReadAsync(long afterSequence, int limit, string? campaignId);
+}
+
+/// <summary>A campaign step as a customer receives it.</summary>
+[GenerateSerializer, Immutable, Alias("crm.CampaignStep")]
+public sealed record CampaignStep(string CampaignId, string StepId, CampaignDefinition Definition, string? OfferName);
+
+/// <summary>What a customer decided (<see cref="ContactOutcomes"/>) and why; <see cref="Repeat"/> when the step had
+/// been decided before and this is the recorded answer.</summary>
+[GenerateSerializer, Immutable, Alias("crm.CampaignDecisionResult")]
+public sealed record CampaignDecisionResult(string Outcome, string? Reason, string? Channel, bool Repeat);
+
+public static class ContactOutcomes
+{
+    public const string Send = "send";
+    public const string Defer = "defer";
+    public const string Control = "control";
+    public const string Suppressed = "suppressed";
+}
+
+[GenerateSerializer, Immutable, Alias("crm.CampaignStatus")]
+public sealed record CampaignStatus(
+    string CampaignId,
+    CampaignDefinition Definition,
+    int Version,
+    string State,
+    string? StepId,
+    long Targeted,
+    long Sent,
+    long Deferred,
+    long HeldOut,
+    Dictionary<string, long> Suppressed,
+    int ShardsDone,
+    DateTimeOffset? LaunchedAt,
+    DateTimeOffset? FinishedAt);
+
+public static class CampaignStates
+{
+    public const string Draft = "draft";
+    public const string Running = "running";
+    public const string Paused = "paused";
+    public const string Cancelled = "cancelled";
+    public const string Completed = "completed";
+}
+
+/// <summary>The campaign cannot do what was asked in its state (launching a running campaign, editing it).</summary>
+[GenerateSerializer, Alias("crm.CampaignStateException")]
+public sealed class CampaignStateException : Exception
+{
+    public CampaignStateException()
+    {
+    }
+
+    public CampaignStateException(string message)
+        : base(message)
+    {
+    }
+
+    public CampaignStateException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}

@@ -1,0 +1,242 @@
+using Microsoft.Extensions.Logging;
+using OrleansCrm.Customers;
+using OrleansCrm.Segments;
+
+namespace OrleansCrm.Campaigns;
+
+[GenerateSerializer, Alias("crm.CampaignState")]
+public sealed class CampaignState
+{
+    [Id(0)] public CampaignDefinition? Definition { get; set; }
+    [Id(1)] public int Version { get; set; }
+    [Id(2)] public string State { get; set; } = CampaignStates.Draft;
+
+    /// <summary>The run in progress or last run; the step id customers key their decisions by.</summary>
+    [Id(3)] public string? StepId { get; set; }
+
+    /// <summary>Per segment shard: the last customer id decided (the walk resumes after it), and whether it is done.</summary>
+    [Id(4)] public string?[] Cursors { get; set; } = new string?[SegmentShards.Count];
+    [Id(5)] public bool[] ShardDone { get; set; } = new bool[SegmentShards.Count];
+    [Id(6)] public long Targeted { get; set; }
+    [Id(7)] public long Sent { get; set; }
+    [Id(8)] public long Deferred { get; set; }
+    [Id(9)] public long HeldOut { get; set; }
+    [Id(10)] public Dictionary<string, long> Suppressed { get; set; } = new(StringComparer.Ordinal);
+    [Id(11)] public DateTimeOffset? LaunchedAt { get; set; }
+    [Id(12)] public DateTimeOffset? FinishedAt { get; set; }
+    [Id(13)] public int Runs { get; set; }
+}
+
+/// <summary>
+/// A campaign and its run. A launch walks, shard by shard, the union of the target segments' members in customer id
+/// order (a page from each segment's shard, merged, each customer once), and asks each customer to decide the step
+/// for itself, at most <see cref="Parallelism"/> at a time. The counters and the shard's cursor are stored together
+/// after each page; after a crash a reminder resumes from the stored cursor, and the customers of the page that was
+/// cut off answer with their recorded decisions, which are counted then — so every counter counts each customer once.
+/// </summary>
+[GrainType("campaign")]
+public sealed class CampaignGrain(
+    [PersistentState("campaign", StorageNames.Crm)] IPersistentState<CampaignState> state,
+    TimeProvider clock,
+    ILogger<CampaignGrain> logger) : Grain, ICampaignGrain, IRemindable
+{
+    private const int Page = 500;
+    private const int Parallelism = 128;
+    private const string ReminderName = "launch";
+    private IGrainTimer? _timer;
+
+    private CampaignState S => state.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (S.State == CampaignStates.Running)
+        {
+            EnsureRunning();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<CampaignStatus> DefineAsync(CampaignDefinition definition)
+    {
+        if (S.State is CampaignStates.Running or CampaignStates.Paused)
+        {
+            throw new CampaignStateException($"campaign is {S.State}: cancel it before changing its definition");
+        }
+
+        S.Definition = definition;
+        S.Version++;
+        S.State = CampaignStates.Draft;
+        await state.WriteStateAsync();
+        return Status();
+    }
+
+    public async Task<CampaignStatus> LaunchAsync()
+    {
+        if (S.Definition is null)
+        {
+            throw new CampaignStateException("campaign has no definition");
+        }
+
+        if (S.State is CampaignStates.Running or CampaignStates.Paused)
+        {
+            return Status();
+        }
+
+        S.Runs++;
+        S.StepId = $"v{S.Version}-r{S.Runs}";
+        S.State = CampaignStates.Running;
+        S.Cursors = new string?[SegmentShards.Count];
+        S.ShardDone = new bool[SegmentShards.Count];
+        (S.Targeted, S.Sent, S.Deferred, S.HeldOut) = (0, 0, 0, 0);
+        S.Suppressed.Clear();
+        S.LaunchedAt = clock.GetUtcNow();
+        S.FinishedAt = null;
+        await state.WriteStateAsync();
+        await this.RegisterOrUpdateReminder(ReminderName, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        logger.LogInformation("Campaign {CampaignId} launched as step {StepId}", this.GetPrimaryKeyString(), S.StepId);
+        EnsureRunning();
+        return Status();
+    }
+
+    public Task<CampaignStatus> PauseAsync() => MoveAsync(CampaignStates.Paused, CampaignStates.Running);
+
+    public async Task<CampaignStatus> ResumeAsync()
+    {
+        var status = await MoveAsync(CampaignStates.Running, CampaignStates.Paused);
+        EnsureRunning();
+        return status;
+    }
+
+    public async Task<CampaignStatus> CancelAsync()
+    {
+        var status = await MoveAsync(CampaignStates.Cancelled, CampaignStates.Running, CampaignStates.Paused);
+        await StopReminderAsync();
+        return status;
+    }
+
+    public Task<CampaignStatus?> GetStatusAsync() => Task.FromResult(S.Definition is null ? null : Status());
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (S.State == CampaignStates.Running)
+        {
+            EnsureRunning();
+        }
+        else if (S.State != CampaignStates.Paused)
+        {
+            await StopReminderAsync();
+        }
+    }
+
+    private async Task<CampaignStatus> MoveAsync(string to, params string[] from)
+    {
+        if (!from.Contains(S.State, StringComparer.Ordinal))
+        {
+            throw new CampaignStateException($"campaign is {S.State}; it can become {to} only from {string.Join(" or ", from)}");
+        }
+
+        S.State = to;
+        await state.WriteStateAsync();
+        return Status();
+    }
+
+    private void EnsureRunning() =>
+        _timer ??= this.RegisterGrainTimer(StepAsync, new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromMilliseconds(10)) { KeepAlive = true });
+
+    /// <summary>One page of one shard: the next customers after the shard's cursor in any target segment.</summary>
+    private async Task StepAsync(CancellationToken cancellation)
+    {
+        var shard = Array.IndexOf(S.ShardDone, false);
+        if (S.State != CampaignStates.Running || shard < 0)
+        {
+            _timer?.Dispose();
+            _timer = null;
+            if (S.State == CampaignStates.Running)
+            {
+                S.State = CampaignStates.Completed;
+                S.FinishedAt = clock.GetUtcNow();
+                await state.WriteStateAsync(cancellation);
+                await StopReminderAsync();
+                logger.LogInformation("Campaign {CampaignId} step {StepId} decided for {Targeted} customers: {Sent} sent, {HeldOut} held out",
+                    this.GetPrimaryKeyString(), S.StepId, S.Targeted, S.Sent, S.HeldOut);
+            }
+
+            return;
+        }
+
+        var definition = S.Definition!;
+        var pages = await Task.WhenAll(definition.Segments.Distinct(StringComparer.Ordinal).Select(segment =>
+            GrainFactory.GetGrain<ISegmentShardGrain>(SegmentShards.Key(segment, shard)).MembersAsync(S.Cursors[shard], Page)));
+
+        // A segment whose page is full may hold ids beyond what the others returned: stop at its last one.
+        var limit = pages.Where(p => p.Length == Page).Select(p => p[^1]).Order(StringComparer.Ordinal).FirstOrDefault();
+        var customers = pages.SelectMany(p => p).Distinct(StringComparer.Ordinal)
+            .Where(id => limit is null || string.CompareOrdinal(id, limit) <= 0)
+            .Order(StringComparer.Ordinal).ToArray();
+        var step = new CampaignStep(this.GetPrimaryKeyString(), S.StepId!, definition, null);
+        var results = new CampaignDecisionResult[customers.Length];
+        await Parallel.ForAsync(0, customers.Length, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellation, TaskScheduler = TaskScheduler.Current }, async (i, _) =>
+            results[i] = await GrainFactory.GetCustomer(customers[i]).DecideCampaignAsync(step));
+
+        foreach (var result in results)
+        {
+            S.Targeted++;
+            switch (result.Outcome)
+            {
+                case ContactOutcomes.Send:
+                    S.Sent++;
+                    break;
+                case ContactOutcomes.Defer:
+                    S.Deferred++;
+                    break;
+                case ContactOutcomes.Control:
+                    S.HeldOut++;
+                    break;
+                default:
+                    S.Suppressed[result.Reason ?? "unknown"] = S.Suppressed.GetValueOrDefault(result.Reason ?? "unknown") + 1;
+                    break;
+            }
+        }
+
+        if (customers.Length > 0)
+        {
+            S.Cursors[shard] = customers[^1];
+        }
+
+        S.ShardDone[shard] = limit is null;
+        await state.WriteStateAsync(cancellation);
+    }
+
+    private async Task StopReminderAsync()
+    {
+        if (await this.GetReminder(ReminderName) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    private CampaignStatus Status() => new(
+        this.GetPrimaryKeyString(),
+        S.Definition!,
+        S.Version,
+        S.State,
+        S.StepId,
+        S.Targeted,
+        S.Sent,
+        S.Deferred,
+        S.HeldOut,
+        new Dictionary<string, long>(S.Suppressed, StringComparer.Ordinal),
+        S.ShardDone.Count(d => d),
+        S.LaunchedAt,
+        S.FinishedAt);
+}
+
+/// <summary>The pull feed of campaign actions, read straight from the outbox table.</summary>
+[Orleans.Concurrency.StatelessWorker]
+[GrainType("campaign-feed")]
+public sealed class CampaignFeedGrain(ICampaignActionStore store) : Grain, ICampaignFeedGrain
+{
+    public async Task<CampaignAction[]> ReadAsync(long afterSequence, int limit, string? campaignId) =>
+        [.. await store.ReadAsync(afterSequence, Math.Clamp(limit, 1, 1000), campaignId)];
+}

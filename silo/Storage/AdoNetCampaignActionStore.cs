@@ -1,0 +1,79 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using OrleansCrm.Campaigns;
+using OrleansCrm.Hosting.Configuration;
+
+namespace OrleansCrm.Silo.Storage;
+
+/// <summary><see cref="ICampaignActionStore"/> on the deployment's database (<c>db/&lt;kind&gt;/0005_campaign_actions.sql</c>).</summary>
+public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<ClusterOptions> cluster) : ICampaignActionStore
+{
+    private readonly bool _postgres = storage.Kind == StorageKind.Postgres;
+    private readonly string _serviceId = cluster.Value.ServiceId;
+
+    public async Task<bool> AddAsync(CampaignAction action)
+    {
+        await using var connection = await Db.OpenAsync(storage);
+        await using var insert = Db.Command(connection, null, """
+            INSERT INTO crm_campaign_actions (service_id, idempotency_key, campaign_id, step_id, customer_id, channel, subject, body, html, not_before, created_at, delivery_state, attempts)
+            VALUES (@s, @k, @c, @st, @cu, @ch, @su, @b, @h, @nb, @ca, 'pending', 0)
+            ON CONFLICT (service_id, idempotency_key) DO NOTHING
+            """);
+        insert.Add("s", _serviceId);
+        insert.Add("k", action.IdempotencyKey);
+        insert.Add("c", action.CampaignId);
+        insert.Add("st", action.StepId);
+        insert.Add("cu", action.CustomerId);
+        insert.Add("ch", action.Channel);
+        insert.Add("su", action.Subject);
+        insert.Add("b", action.Body);
+        insert.Add("h", _postgres ? action.Html : action.Html ? 1 : 0);
+        insert.Add("nb", action.NotBefore is { } notBefore ? Time(notBefore) : null);
+        insert.Add("ca", Time(action.CreatedAt));
+        return await insert.ExecuteNonQueryAsync() == 1;
+    }
+
+    public async Task<IReadOnlyList<CampaignAction>> ReadAsync(long afterSequence, int limit, string? campaignId)
+    {
+        await using var connection = await Db.OpenAsync(storage);
+        await using var select = Db.Command(connection, null, $"""
+            SELECT seq, idempotency_key, campaign_id, step_id, customer_id, channel, subject, body, html, not_before, created_at, delivery_state
+            FROM crm_campaign_actions WHERE service_id = @s AND seq > @a {(campaignId is null ? "" : "AND campaign_id = @c")} ORDER BY seq LIMIT @l
+            """);
+        select.Add("s", _serviceId);
+        select.Add("a", afterSequence);
+        select.Add("l", limit);
+        if (campaignId is not null)
+        {
+            select.Add("c", campaignId);
+        }
+
+        var actions = new List<CampaignAction>();
+        await using var reader = await select.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            actions.Add(new CampaignAction(
+                reader.GetInt64(0),
+                reader.GetString(1),
+                reader.GetString(2),
+                reader.GetString(3),
+                reader.GetString(4),
+                reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6),
+                reader.GetString(7),
+                _postgres ? reader.GetBoolean(8) : reader.GetInt64(8) == 1,
+                reader.IsDBNull(9) ? null : ReadTime(reader, 9),
+                ReadTime(reader, 10),
+                reader.GetString(11)));
+        }
+
+        return actions;
+    }
+
+    private object Time(DateTimeOffset at) => _postgres ? at.UtcDateTime : at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+
+    private DateTimeOffset ReadTime(System.Data.Common.DbDataReader reader, int column) => _postgres
+        ? new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(column), DateTimeKind.Utc))
+        : DateTimeOffset.Parse(reader.GetString(column), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+}

@@ -1,0 +1,109 @@
+using Orleans.TestingHost;
+using OrleansCrm.Campaigns;
+using OrleansCrm.Customers;
+using OrleansCrm.Tests.Support;
+
+namespace OrleansCrm.Tests.Cluster;
+
+/// <summary>A campaign launched across a segment's shards: each customer decides for itself, and each action is
+/// stored once.</summary>
+[Collection(SqliteClusterCollection.Name)]
+public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
+{
+    private TestCluster Cluster => fixture.Cluster;
+
+    private static CampaignDefinition Campaign(string segment, double controlShare = 0) => new(
+        "Winter offer",
+        CampaignTypes.SingleStep,
+        [segment],
+        Channels: ["email"],
+        Templates: new() { ["email"] = new MessageTemplate("{{ customer.firstName }}, for you", "<p>Dear {{ customer.firstName }}</p>", Html: true) },
+        ControlShare: controlShare,
+        Policy: new ContactPolicySettings(QuietFromHour: 0, QuietToHour: 0));
+
+    private async Task<string[]> CustomersAsync(string run, int count, Func<int, CustomerEvent[]> extra)
+    {
+        var ids = Enumerable.Range(0, count).Select(i => $"{run}-{i:000}").ToArray();
+        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+            await Cluster.Client.GetCustomer(ids[i]).RecordEventsAsync(
+                [new CustomerEvent("p", CustomerEventTypes.ProfileChanged, DateTimeOffset.UtcNow.AddDays(-3), "t", null, new EventData(Profile: new CustomerProfile("F" + i, Tags: [run]))), .. extra(i)],
+                createIfMissing: true));
+        return ids;
+    }
+
+    private static CustomerEvent Consent(bool granted) =>
+        new("consent", CustomerEventTypes.ConsentChanged, DateTimeOffset.UtcNow.AddDays(-2), "t", "email", new EventData(Purpose: "marketing", Granted: granted));
+
+    private async Task<CampaignStatus> LaunchAndWaitAsync(string campaignId, CampaignDefinition definition)
+    {
+        var campaign = Cluster.Client.GetGrain<ICampaignGrain>(campaignId);
+        await campaign.DefineAsync(definition);
+        await campaign.LaunchAsync();
+        return await Poll.UntilAsync(
+            async () => await campaign.GetStatusAsync() is { State: CampaignStates.Completed } done ? done : null,
+            TimeSpan.FromSeconds(60),
+            $"campaign {campaignId} to complete");
+    }
+
+    private async Task<List<CampaignAction>> ActionsAsync(string campaignId)
+    {
+        var all = new List<CampaignAction>();
+        long after = 0;
+        while (true)
+        {
+            var page = await Cluster.Client.GetGrain<ICampaignFeedGrain>(0).ReadAsync(after, 100, campaignId);
+            all.AddRange(page);
+            if (page.Length < 100)
+            {
+                return all;
+            }
+
+            after = page[^1].Sequence;
+        }
+    }
+
+    [Fact]
+    public async Task Launch_contacts_each_consenting_member_once_and_suppresses_the_rest_with_the_reason()
+    {
+        var run = "cl" + Guid.NewGuid().ToString("N")[..6];
+        var ids = await CustomersAsync(run, 60, i => i % 5 == 0 ? [Consent(false)] : i == 7 ? [Consent(true), new CustomerEvent("dnc", CustomerEventTypes.ProfileChanged, DateTimeOffset.UtcNow.AddDays(-1), "t", null, new EventData(Profile: new CustomerProfile(Tags: [ContactPolicy.DoNotContactTag])))] : [Consent(true)]);
+        await TestSegments.DefineAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
+        await TestSegments.WaitBackfilledAsync(Cluster.Client, run, TimeSpan.FromSeconds(60));
+
+        var status = await LaunchAndWaitAsync(run, Campaign(run));
+        var actions = await ActionsAsync(run);
+        var repeat = await Cluster.Client.GetCustomer(ids[1]).DecideCampaignAsync(new CampaignStep(run, status.StepId!, status.Definition, null));
+        var view = await Cluster.Client.GetCustomer(ids[1]).GetViewAsync();
+
+        var optedOut = ids.Where((_, i) => i % 5 == 0).ToHashSet();
+        var expected = ids.Where((id, i) => !optedOut.Contains(id) && i != 7).ToHashSet();
+        Assert.Equal(60, status.Targeted);
+        Assert.Equal(optedOut.Count, status.Suppressed["no-consent"]);
+        Assert.Equal(1, status.Suppressed["do-not-contact"]);
+        Assert.Equal(expected.Count, status.Sent);
+        Assert.True(expected.SetEquals(actions.Select(a => a.CustomerId)));
+        Assert.Equal(actions.Count, actions.Select(a => a.IdempotencyKey).Distinct().Count());
+        Assert.Equal((ContactOutcomes.Send, true), (repeat.Outcome, repeat.Repeat));
+        Assert.Equal(expected.Count, (await ActionsAsync(run)).Count);
+        Assert.Equal("<p>Dear F1</p>", actions.Single(a => a.CustomerId == ids[1]).Body);
+        Assert.Contains(view!.RecentContacts, c => c.Type == CustomerEventTypes.CampaignContact && c.Campaign == run && c.Direction == "outbound");
+    }
+
+    [Fact]
+    public async Task The_control_group_gets_nothing_and_is_counted()
+    {
+        var run = "cg" + Guid.NewGuid().ToString("N")[..6];
+        var ids = await CustomersAsync(run, 200, _ => [Consent(true)]);
+        await TestSegments.DefineAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
+        await TestSegments.WaitBackfilledAsync(Cluster.Client, run, TimeSpan.FromSeconds(60));
+
+        var status = await LaunchAndWaitAsync(run, Campaign(run, controlShare: 0.25));
+        var actions = (await ActionsAsync(run)).Select(a => a.CustomerId).ToHashSet();
+
+        var control = ids.Where(id => ContactPolicy.InControlGroup(run, id, 0.25)).ToHashSet();
+        Assert.Equal(control.Count, status.HeldOut);
+        Assert.InRange(control.Count, 25, 75);
+        Assert.Empty(actions.Intersect(control));
+        Assert.Equal(ids.Length - control.Count, actions.Count);
+    }
+}
