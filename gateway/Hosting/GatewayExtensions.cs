@@ -7,6 +7,7 @@ using Orleans.Runtime;
 using OrleansCrm.Customers;
 using OrleansCrm.Gateway.Customers;
 using OrleansCrm.Gateway.Decisions;
+using OrleansCrm.Gateway.Campaigns;
 using OrleansCrm.Gateway.Segments;
 using OrleansCrm.Gateway.Health;
 using OrleansCrm.Gateway.BulkImport;
@@ -82,6 +83,7 @@ public static class GatewayExtensions
         app.MapImportEndpoints();
         app.MapDecisionEndpoints();
         app.MapSegmentEndpoints();
+        app.MapCampaignEndpoints();
         if (settings.Gateway.Dashboard)
         {
             app.MapOrleansDashboard("/dashboard");

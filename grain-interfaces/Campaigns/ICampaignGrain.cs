@@ -114,3 +114,27 @@ public sealed class CampaignStateException : Exception
     {
     }
 }
+
+/// <summary>A definition the campaign refused, with every problem by field (<c>templates.email.body</c>: "…").</summary>
+[GenerateSerializer, Alias("crm.CampaignValidationException")]
+public sealed class CampaignValidationException : Exception
+{
+    public CampaignValidationException()
+    {
+    }
+
+    public CampaignValidationException(Dictionary<string, string[]> errors)
+        : base("The campaign definition is not valid: " + string.Join("; ", errors.Select(e => $"{e.Key} {e.Value[0]}"))) => Errors = errors;
+
+    public CampaignValidationException(string message)
+        : base(message)
+    {
+    }
+
+    public CampaignValidationException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+
+    [Id(0)] public Dictionary<string, string[]> Errors { get; init; } = [];
+}

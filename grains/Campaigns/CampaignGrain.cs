@@ -64,6 +64,20 @@ public sealed class CampaignGrain(
             throw new CampaignStateException($"campaign is {S.State}: cancel it before changing its definition");
         }
 
+        var errors = CampaignValidation.Validate(definition);
+        foreach (var (channel, template) in definition.Templates ?? [])
+        {
+            foreach (var (field, problems) in MessageTemplates.Validate(channel, template))
+            {
+                errors[field] = problems;
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new CampaignValidationException(errors);
+        }
+
         S.Definition = definition;
         S.Version++;
         S.State = CampaignStates.Draft;

@@ -1,0 +1,103 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using OrleansCrm.Campaigns;
+using OrleansCrm.Customers;
+using OrleansCrm.Gateway.Hosting;
+
+namespace OrleansCrm.Gateway.Campaigns;
+
+/// <summary>Campaigns: define (validated, templates included), launch, pause, resume, cancel, progress; and the pull
+/// feed of the actions they emitted.</summary>
+public static class CampaignEndpoints
+{
+    public static IEndpointRouteBuilder MapCampaignEndpoints(this IEndpointRouteBuilder app)
+    {
+        var campaigns = app.MapGroup("/api/v1/campaigns").WithTags("Campaigns");
+        campaigns.MapPut("/{campaignId}", DefineAsync).WithName("PutCampaign").WithSummary("Create or change a campaign that is not running");
+        campaigns.MapGet("/{campaignId}", GetAsync).WithName("GetCampaign").WithSummary("Definition, state and live counters");
+        foreach (var (verb, call) in new (string, Func<ICampaignGrain, Task<CampaignStatus>>)[]
+        {
+            ("launch", c => c.LaunchAsync()),
+            ("pause", c => c.PauseAsync()),
+            ("resume", c => c.ResumeAsync()),
+            ("cancel", c => c.CancelAsync()),
+        })
+        {
+            campaigns.MapPost($"/{{campaignId}}/{verb}", (string campaignId, IClusterClient cluster) => ControlAsync(campaignId, cluster, call))
+                .WithName($"Campaign{char.ToUpperInvariant(verb[0])}{verb[1..]}");
+        }
+
+        app.MapGet("/api/v1/actions", FeedAsync).WithTags("Campaigns").WithName("ActionFeed")
+            .WithSummary("Campaign actions in the order they were stored; pass next back as after");
+        return app;
+    }
+
+    private static async Task<Results<Ok<CampaignStatus>, ValidationProblem, ProblemHttpResult>> DefineAsync(string campaignId, CampaignDefinition? body, IClusterClient cluster)
+    {
+        if (CustomerKeys.Validate(campaignId) is { } idProblem)
+        {
+            return Problems.Invalid("campaignId", idProblem);
+        }
+
+        var errors = CampaignValidation.Validate(body);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The campaign definition is not valid");
+        }
+
+        try
+        {
+            return TypedResults.Ok(await cluster.GetGrain<ICampaignGrain>(campaignId).DefineAsync(body!));
+        }
+        catch (CampaignValidationException e)
+        {
+            return TypedResults.ValidationProblem(e.Errors, title: "The campaign definition is not valid");
+        }
+        catch (CampaignStateException e)
+        {
+            return TypedResults.Problem(title: "The campaign cannot be changed now", detail: e.Message, statusCode: StatusCodes.Status409Conflict);
+        }
+    }
+
+    private static async Task<Results<Ok<CampaignStatus>, ProblemHttpResult>> GetAsync(string campaignId, IClusterClient cluster) =>
+        await cluster.GetGrain<ICampaignGrain>(campaignId).GetStatusAsync() is { } status
+            ? TypedResults.Ok(status)
+            : TypedResults.Problem(title: "Campaign not found", statusCode: StatusCodes.Status404NotFound);
+
+    private static async Task<Results<Ok<CampaignStatus>, ProblemHttpResult>> ControlAsync(string campaignId, IClusterClient cluster, Func<ICampaignGrain, Task<CampaignStatus>> call)
+    {
+        var campaign = cluster.GetGrain<ICampaignGrain>(campaignId);
+        if (await campaign.GetStatusAsync() is null)
+        {
+            return TypedResults.Problem(title: "Campaign not found", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        try
+        {
+            return TypedResults.Ok(await call(campaign));
+        }
+        catch (CampaignStateException e)
+        {
+            return TypedResults.Problem(title: "The campaign cannot do that now", detail: e.Message, statusCode: StatusCodes.Status409Conflict);
+        }
+    }
+
+    private static async Task<Results<Ok<ActionPage>, ValidationProblem>> FeedAsync(IClusterClient cluster, long after = 0, int limit = 100, string? campaignId = null)
+    {
+        if (limit is < 1 or > 1000)
+        {
+            return Problems.Invalid("limit", "must be from 1 to 1000");
+        }
+
+        if (after < 0)
+        {
+            return Problems.Invalid("after", "must be a sequence returned by a previous page (0 to start)");
+        }
+
+        var page = await cluster.GetGrain<ICampaignFeedGrain>(0).ReadAsync(after, limit, campaignId);
+        return TypedResults.Ok(new ActionPage(page, page.Length > 0 ? page[^1].Sequence : after));
+    }
+
+    /// <summary>A page of the feed; <see cref="Next"/> is what to pass as <c>after</c> for the following page (the
+    /// same value when nothing new arrived yet).</summary>
+    public sealed record ActionPage(CampaignAction[] Actions, long Next);
+}

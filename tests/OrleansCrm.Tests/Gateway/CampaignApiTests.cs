@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using OrleansCrm.Tests.Support;
+
+namespace OrleansCrm.Tests.Gateway;
+
+/// <summary>Campaigns as a campaign manager and an integrator use them through the gateway.</summary>
+[Collection(EmbeddedCrmCollection.Name)]
+public sealed class CampaignApiTests(EmbeddedCrmFixture crm)
+{
+    private Uri Url(string path) => new(crm.Gateway, path);
+
+    private static object Definition(string segment, string body = "Hello {{ customer.firstName }}") => new
+    {
+        name = "Winter",
+        type = "single",
+        segments = new[] { segment },
+        channels = new[] { "email" },
+        templates = new Dictionary<string, object> { ["email"] = new { subject = "Hi", body } },
+        policy = new { quietFromHour = 0, quietToHour = 0 },
+    };
+
+    [Fact]
+    public async Task A_bad_campaign_is_refused_naming_each_field_and_a_broken_template_names_its_place()
+    {
+        var id = "bad" + Guid.NewGuid().ToString("N")[..6];
+        using var bad = await crm.Http.PutAsJsonAsync(Url($"/api/v1/campaigns/{id}"), new { name = "", type = "blast", segments = Array.Empty<string>(), channels = new[] { "fax" }, controlShare = 2 });
+        using var template = await crm.Http.PutAsJsonAsync(Url($"/api/v1/campaigns/{id}"), Definition("x", "Hello {{ customer.firstName "));
+        using var missing = await crm.Http.GetAsync(Url($"/api/v1/campaigns/{id}"));
+
+        var errors = (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        var templateErrors = (await template.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.All(new[] { "name", "type", "segments", "channels[0]", "controlShare", "templates.fax" }, f => Assert.True(errors.TryGetProperty(f, out _), f));
+        Assert.Equal(HttpStatusCode.BadRequest, template.StatusCode);
+        Assert.True(templateErrors.TryGetProperty("templates.email.body", out _), templateErrors.GetRawText());
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_launched_campaign_shows_progress_and_integrators_read_each_action_once_from_the_feed()
+    {
+        var run = "ca" + Guid.NewGuid().ToString("N")[..6];
+        var ids = Enumerable.Range(0, 12).Select(i => $"{run}-{i:00}").ToArray();
+        for (var i = 0; i < ids.Length; i++)
+        {
+            using var put = await crm.Http.PutCustomerAsync(crm.Gateway, ids[i], new { firstName = "F" + i, tags = new[] { run } });
+            using var consent = await crm.Http.PostAsJsonAsync(Url($"/api/v1/customers/{ids[i]}/events"), new
+            {
+                eventId = "consent",
+                type = "consent.changed",
+                occurredAt = DateTimeOffset.UtcNow.AddMinutes(-5),
+                channel = "email",
+                data = new { purpose = "marketing", granted = i % 3 != 0 },
+            });
+            Assert.Equal(HttpStatusCode.OK, consent.StatusCode);
+        }
+
+        using var segment = await crm.Http.PutAsJsonAsync(Url($"/api/v1/segments/{run}"), new { name = run, expression = $"""tags contains "{run}" """ });
+        await Poll.UntilAsync(
+            async () => (await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/segments/{run}"))).GetProperty("backfill").GetProperty("finished").GetBoolean(),
+            TimeSpan.FromSeconds(60),
+            "segment backfill");
+        using var define = await crm.Http.PutAsJsonAsync(Url($"/api/v1/campaigns/{run}"), Definition(run));
+        using var launch = await crm.Http.PostAsync(Url($"/api/v1/campaigns/{run}/launch"), null);
+        var done = await Poll.UntilAsync(
+            async () => await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/campaigns/{run}")) is var s && s.GetProperty("state").GetString() == "completed" ? (JsonElement?)s : null,
+            TimeSpan.FromSeconds(60),
+            "the campaign to complete");
+        using var pause = await crm.Http.PostAsync(Url($"/api/v1/campaigns/{run}/pause"), null);
+
+        var actions = new List<JsonElement>();
+        long after = 0;
+        while (true)
+        {
+            var page = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/actions?campaignId={run}&limit=5&after={after}"));
+            var items = page.GetProperty("actions").EnumerateArray().ToList();
+            actions.AddRange(items);
+            after = page.GetProperty("next").GetInt64();
+            if (items.Count < 5)
+            {
+                break;
+            }
+        }
+
+        var consenting = ids.Where((_, i) => i % 3 != 0).ToHashSet();
+        Assert.Equal(HttpStatusCode.OK, define.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, launch.StatusCode);
+        Assert.Equal(12, done!.Value.GetProperty("targeted").GetInt64());
+        Assert.Equal(consenting.Count, done.Value.GetProperty("sent").GetInt64());
+        Assert.Equal(4, done.Value.GetProperty("suppressed").GetProperty("no-consent").GetInt64());
+        Assert.Equal(HttpStatusCode.Conflict, pause.StatusCode);
+        Assert.True(consenting.SetEquals(actions.Select(a => a.GetProperty("customerId").GetString()!)));
+        Assert.Equal(actions.Count, actions.Select(a => a.GetProperty("idempotencyKey").GetString()).Distinct().Count());
+        Assert.All(actions, a => Assert.StartsWith("Hello F", a.GetProperty("body").GetString(), StringComparison.Ordinal));
+    }
+}
