@@ -42,12 +42,16 @@ chmod 755 "$pg_dir"
 [ "$(id -u)" -eq 0 ] && chown postgres "$pg_dir"
 
 port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port=""
-for _ in $(seq 1 50); do
-  candidate=$(( 20000 + RANDOM % 30000 ))
-  if port_is_free "$candidate"; then port=$candidate; break; fi
-done
-[ -n "$port" ] || fail "no free loopback port found for PostgreSQL"
+# Ports below the kernel's ephemeral range, so an outgoing connection cannot be holding the one chosen.
+ephemeral_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+pick_port() {
+  local candidate
+  for _ in $(seq 1 50); do
+    candidate=$(( 15000 + RANDOM % (ephemeral_low > 16000 ? ephemeral_low - 15000 : 15000) ))
+    if port_is_free "$candidate"; then echo "$candidate"; return 0; fi
+  done
+  return 1
+}
 
 cleanup() {
   run_pg "$bin/pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null 2>&1
@@ -60,9 +64,18 @@ trap cleanup EXIT
 
 run_pg "$bin/initdb" -D "$pg_dir/data" -A trust -U postgres -E UTF8 --no-locale >"$pg_dir/initdb.log" 2>&1 \
   || { cat "$pg_dir/initdb.log" >&2; fail "initdb failed"; }
-run_pg "$bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 \
-  -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off" start >&2 \
-  || { cat "$pg_dir/server.log" >&2; fail "PostgreSQL did not start"; }
+# A port can still be taken between the check and the bind: try a few.
+started=0
+for _ in 1 2 3 4 5; do
+  port=$(pick_port) || fail "no free loopback port found for PostgreSQL"
+  if run_pg "$bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 \
+      -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off" start >&2; then
+    started=1
+    break
+  fi
+  say "PostgreSQL could not start on port $port; trying another"
+done
+[ "$started" -eq 1 ] || { cat "$pg_dir/server.log" >&2; fail "PostgreSQL did not start"; }
 say "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 export CRM_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
 
