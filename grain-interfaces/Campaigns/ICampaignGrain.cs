@@ -24,6 +24,15 @@ public interface ICampaignGrain : IGrainWithStringKey
     [Alias("Cancel")]
     Task<CampaignStatus> CancelAsync();
 
+    /// <summary>For a customer a rule triggered the campaign for: the definition and the run's step id while a
+    /// triggered campaign is running, else null (the trigger is dropped).</summary>
+    [Alias("Trigger")]
+    Task<CampaignStep?> GetTriggerStepAsync();
+
+    /// <summary>Counts a triggered customer's new decision.</summary>
+    [Alias("RecordTriggered")]
+    Task RecordTriggeredAsync(CampaignDecisionResult result);
+
     /// <summary>The definition, the run's state and its live counters; null when no such campaign was defined.</summary>
     [Alias("Status")]
     Task<CampaignStatus?> GetStatusAsync();

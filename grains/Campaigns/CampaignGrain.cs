@@ -107,8 +107,14 @@ public sealed class CampaignGrain(
         S.LaunchedAt = clock.GetUtcNow();
         S.FinishedAt = null;
         await state.WriteStateAsync();
-        await this.RegisterOrUpdateReminder(ReminderName, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         logger.LogInformation("Campaign {CampaignId} launched as step {StepId}", this.GetPrimaryKeyString(), S.StepId);
+        if (S.Definition.Type == CampaignTypes.Triggered)
+        {
+            // Nothing to walk: customers start it themselves when a rule fires, until it is paused or cancelled.
+            return Status();
+        }
+
+        await this.RegisterOrUpdateReminder(ReminderName, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         EnsureRunning();
         return Status();
     }
@@ -127,6 +133,17 @@ public sealed class CampaignGrain(
         var status = await MoveAsync(CampaignStates.Cancelled, CampaignStates.Running, CampaignStates.Paused);
         await StopReminderAsync();
         return status;
+    }
+
+    public Task<CampaignStep?> GetTriggerStepAsync() => Task.FromResult(
+        S.State == CampaignStates.Running && S.Definition is { Type: CampaignTypes.Triggered } definition
+            ? new CampaignStep(this.GetPrimaryKeyString(), S.StepId!, definition, null)
+            : null);
+
+    public async Task RecordTriggeredAsync(CampaignDecisionResult result)
+    {
+        Count(result);
+        await state.WriteStateAsync();
     }
 
     public Task<CampaignStatus?> GetStatusAsync() => Task.FromResult(S.Definition is null ? null : Status());
@@ -195,22 +212,7 @@ public sealed class CampaignGrain(
 
         foreach (var result in results)
         {
-            S.Targeted++;
-            switch (result.Outcome)
-            {
-                case ContactOutcomes.Send:
-                    S.Sent++;
-                    break;
-                case ContactOutcomes.Defer:
-                    S.Deferred++;
-                    break;
-                case ContactOutcomes.Control:
-                    S.HeldOut++;
-                    break;
-                default:
-                    S.Suppressed[result.Reason ?? "unknown"] = S.Suppressed.GetValueOrDefault(result.Reason ?? "unknown") + 1;
-                    break;
-            }
+            Count(result);
         }
 
         if (customers.Length > 0)
@@ -220,6 +222,26 @@ public sealed class CampaignGrain(
 
         S.ShardDone[shard] = limit is null;
         await state.WriteStateAsync(cancellation);
+    }
+
+    private void Count(CampaignDecisionResult result)
+    {
+        S.Targeted++;
+        switch (result.Outcome)
+        {
+            case ContactOutcomes.Send:
+                S.Sent++;
+                break;
+            case ContactOutcomes.Defer:
+                S.Deferred++;
+                break;
+            case ContactOutcomes.Control:
+                S.HeldOut++;
+                break;
+            default:
+                S.Suppressed[result.Reason ?? "unknown"] = S.Suppressed.GetValueOrDefault(result.Reason ?? "unknown") + 1;
+                break;
+        }
     }
 
     private async Task StopReminderAsync()

@@ -36,6 +36,8 @@ public sealed class CustomerGrain(
     /// <summary>Whether a <see cref="SegmentOutboxReminder"/> is known to be registered.</summary>
     private bool _outboxReminder;
 
+    private bool _processingTriggers;
+
     private CustomerState S => state.State;
 
     private string Id => CustomerKeys.CustomerId(this.GetPrimaryKeyString());
@@ -59,6 +61,7 @@ public sealed class CustomerGrain(
 
         await DeliverSegmentMessagesAsync();
         await EmitCampaignActionsAsync();
+        await ProcessTriggersAsync();
     }
 
     public async Task<int> ReevaluateSegmentsAsync(long segmentsVersion)
@@ -119,11 +122,18 @@ public sealed class CustomerGrain(
             return new(OrleansCrm.Campaigns.ContactOutcomes.Suppressed, "unknown-customer", null, Repeat: false);
         }
 
+        var result = await DecideStepAsync(step);
+        ReleaseIfHousekeepingOnly();
+        return result;
+    }
+
+    /// <summary>Decides a campaign step (or answers the recorded decision), writes it, and emits the action.</summary>
+    private async Task<OrleansCrm.Campaigns.CampaignDecisionResult> DecideStepAsync(OrleansCrm.Campaigns.CampaignStep step)
+    {
         var key = $"{step.CampaignId}/{step.StepId}";
         if (S.CampaignDecisions.TryGetValue(key, out var recorded))
         {
             await EmitCampaignActionsAsync();
-            ReleaseIfHousekeepingOnly();
             return new(recorded.Outcome, recorded.Reason, recorded.Channel, Repeat: true);
         }
 
@@ -161,8 +171,61 @@ public sealed class CustomerGrain(
         PruneCampaignDecisions(now);
         await WriteAsync();
         await EmitCampaignActionsAsync();
-        ReleaseIfHousekeepingOnly();
         return new(decision.Outcome, decision.Reason, decision.Channel, Repeat: false);
+    }
+
+    /// <summary>Starts each campaign a rule triggered for this customer: a triggered campaign that is running gives
+    /// its step, and the customer decides it for itself, keyed by the event that fired the rule, so a replayed or
+    /// retried event triggers it once. A trigger for a campaign that is not running is dropped.</summary>
+    private async Task ProcessTriggersAsync()
+    {
+        if (_processingTriggers)
+        {
+            // Emitting a triggered action records an event, which comes back here: the outer loop takes the rest.
+            return;
+        }
+
+        _processingTriggers = true;
+        try
+        {
+            await ProcessPendingTriggersAsync();
+        }
+        finally
+        {
+            _processingTriggers = false;
+        }
+    }
+
+    private async Task ProcessPendingTriggersAsync()
+    {
+        while (S.PendingTriggers.Count > 0)
+        {
+            var trigger = S.PendingTriggers[0];
+            var campaign = GrainFactory.GetGrain<OrleansCrm.Campaigns.ICampaignGrain>(trigger.CampaignId);
+            var step = await campaign.GetTriggerStepAsync();
+            S.PendingTriggers.RemoveAt(0);
+            if (step is null)
+            {
+                logger.LogInformation("Campaign {CampaignId} triggered for customer {CustomerId} is not running; trigger dropped", trigger.CampaignId, Id);
+                await WriteAsync();
+                continue;
+            }
+
+            // The trigger's removal is written with the decision; the event's id makes the step unique.
+            var result = await DecideStepAsync(step with { StepId = $"{step.StepId}-t-{trigger.EventId}" });
+            if (!result.Repeat)
+            {
+                try
+                {
+                    await campaign.RecordTriggeredAsync(result);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The action is safe; only the campaign's counter misses this customer.
+                    logger.LogWarning(e, "Campaign {CampaignId} did not count the decision of customer {CustomerId}", trigger.CampaignId, Id);
+                }
+            }
+        }
     }
 
     /// <summary>Emits every decided contact whose action is not yet in the outbox: the contact goes into the log
@@ -454,6 +517,7 @@ public sealed class CustomerGrain(
             await WriteAsync();
             await DeliverSegmentMessagesAsync();
             await ReportOfferOutcomesAsync(events.Where(e => applied.Contains(e.EventId)), merging, snapshot);
+            await ProcessTriggersAsync();
         }
 
         return applied;

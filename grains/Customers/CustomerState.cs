@@ -90,7 +90,14 @@ public sealed class CustomerState
     /// <summary>What this customer decided for each campaign step (key <c>campaign/step</c>), kept for 400 days: a
     /// repeated call gets the recorded answer, and a pending action is emitted again after a crash.</summary>
     [Id(39)] public Dictionary<string, CampaignDecisionRecord> CampaignDecisions { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Campaigns a rule triggered (campaign id, the event that fired it), written with that event and
+    /// removed in the write that records the customer's decision for the campaign.</summary>
+    [Id(40)] public List<CampaignTrigger> PendingTriggers { get; set; } = [];
 }
+
+[GenerateSerializer, Immutable, Alias("crm.CampaignTrigger")]
+public sealed record CampaignTrigger(string CampaignId, string EventId);
 
 /// <summary>One campaign step's decision. <see cref="Pending"/> while its action (message included) is not yet in
 /// the action outbox; the message is dropped from state once it is.</summary>

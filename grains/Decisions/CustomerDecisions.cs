@@ -53,6 +53,7 @@ public static class CustomerDecisions
                         break;
                     case "triggerCampaign":
                         AddAlert(s, new CustomerAlert(rule.Id!, e.EventId, "campaign", action.CampaignId!, now));
+                        s.PendingTriggers.Add(new CampaignTrigger(action.CampaignId!, e.EventId));
                         break;
                     default:
                         break;

@@ -4,7 +4,9 @@ namespace OrleansCrm.Silo.Hosting;
 
 /// <summary>
 /// The rule base and offer catalogue a new deployment starts with: the brief's example, "a large deposit arrives →
-/// propose higher-yield investment products". Installed only into an empty catalogue, never over edits.
+/// propose higher-yield investment products". The rule also triggers the campaign <c>large-deposit-investment</c>,
+/// which does nothing until a triggered campaign of that id is defined and launched. Installed only into an empty
+/// catalogue, never over edits.
 /// </summary>
 public static class DefaultDecisions
 {
@@ -22,7 +24,8 @@ public static class DefaultDecisions
            "then":[
              {"action":"proposeOffer","offerId":"investment-plus"},
              {"action":"tag","tag":"investment-prospect"},
-             {"action":"alert","message":"Large deposit received: call about higher-yield investment products"}
+             {"action":"alert","message":"Large deposit received: call about higher-yield investment products"},
+             {"action":"triggerCampaign","campaignId":"large-deposit-investment"}
            ]}
         ]}
         """;

@@ -78,10 +78,13 @@ public sealed class DecisionTests(SqliteClusterFixture fixture)
         var small = await Customer(id).RecordEventsAsync([Event("dep-2", CustomerEventTypes.Deposit, 1, new EventData(Amount: 500))], createIfMissing: false);
         var second = await Customer(id).RecordEventsAsync([Event("dep-3", CustomerEventTypes.Deposit, 0, new EventData(Amount: 10_000))], createIfMissing: false);
 
-        Assert.Single(first.View.Alerts, a => a.RuleId == "large-deposit-investment");
-        Assert.Single(retry.View.Alerts, a => a.RuleId == "large-deposit-investment");
-        Assert.Single(small.View.Alerts, a => a.RuleId == "large-deposit-investment");
-        Assert.Equal(["dep-3", "dep-1"], second.View.Alerts.Where(a => a.RuleId == "large-deposit-investment").Select(a => a.EventId));
+        // The rule raises an alert for the account manager and triggers its campaign: one of each per event.
+        static bool Alert(CustomerAlert a) => a.RuleId == "large-deposit-investment" && a.Kind == "alert";
+        Assert.Single(first.View.Alerts, Alert);
+        Assert.Single(first.View.Alerts, a => a.RuleId == "large-deposit-investment" && a.Kind == "campaign" && a.Message == "large-deposit-investment");
+        Assert.Single(retry.View.Alerts, Alert);
+        Assert.Single(small.View.Alerts, Alert);
+        Assert.Equal(["dep-3", "dep-1"], second.View.Alerts.Where(Alert).Select(a => a.EventId));
         Assert.Contains("investment-prospect", second.View.Tags);
         var offer = Assert.Single(second.View.NextBestActions, n => n.OfferId == "investment-plus");
         Assert.Contains("proposed by rule large-deposit-investment", offer.Reason, StringComparison.Ordinal);

@@ -95,4 +95,60 @@ public sealed class CampaignApiTests(EmbeddedCrmFixture crm)
         Assert.Equal(actions.Count, actions.Select(a => a.GetProperty("idempotencyKey").GetString()).Distinct().Count());
         Assert.All(actions, a => Assert.StartsWith("Hello F", a.GetProperty("body").GetString(), StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task The_large_deposit_rule_starts_the_triggered_campaign_once_for_that_customer()
+    {
+        // The shipped rule triggers "large-deposit-investment"; defining and launching it makes the trigger live.
+        using var define = await crm.Http.PutAsJsonAsync(Url("/api/v1/campaigns/large-deposit-investment"), new
+        {
+            name = "Large deposit: investment call",
+            type = "triggered",
+            segments = Array.Empty<string>(),
+            channels = new[] { "email" },
+            templates = new Dictionary<string, object> { ["email"] = new { subject = "Your deposit", body = "{{ customer.firstName }}, let us talk about {{ campaign.name }}" } },
+            policy = new { quietFromHour = 0, quietToHour = 0 },
+        });
+        Assert.Equal(HttpStatusCode.OK, define.StatusCode);
+        using var launch = await crm.Http.PostAsync(Url("/api/v1/campaigns/large-deposit-investment/launch"), null);
+        Assert.Equal(HttpStatusCode.OK, launch.StatusCode);
+        var id = "trig" + Guid.NewGuid().ToString("N")[..6];
+        using var put = await crm.Http.PutCustomerAsync(crm.Gateway, id, new { firstName = "Grace" });
+        async Task PostAsync(object e)
+        {
+            using var response = await crm.Http.PostAsJsonAsync(Url($"/api/v1/customers/{id}/events"), e);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        await PostAsync(new { eventId = "consent", type = "consent.changed", occurredAt = DateTimeOffset.UtcNow.AddMinutes(-5), channel = "email", data = new { purpose = "marketing", granted = true } });
+        var small = new { eventId = "small", type = "deposit", occurredAt = DateTimeOffset.UtcNow.AddMinutes(-3), data = new { amount = 500 } };
+        var big = new { eventId = "big", type = "deposit", occurredAt = DateTimeOffset.UtcNow.AddMinutes(-2), data = new { amount = 25_000 } };
+        await PostAsync(small);
+        await PostAsync(big);
+        await PostAsync(big);
+
+        async Task<List<JsonElement>> ActionsAsync()
+        {
+            var all = new List<JsonElement>();
+            long after = 0;
+            while (true)
+            {
+                var page = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/actions?campaignId=large-deposit-investment&limit=1000&after={after}"));
+                var items = page.GetProperty("actions").EnumerateArray().ToList();
+                all.AddRange(items.Where(a => a.GetProperty("customerId").GetString() == id));
+                after = page.GetProperty("next").GetInt64();
+                if (items.Count < 1000)
+                {
+                    return all;
+                }
+            }
+        }
+
+        var actions = await ActionsAsync();
+        var view = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/customers/{id}"));
+
+        var action = Assert.Single(actions);
+        Assert.Equal("Grace, let us talk about Large deposit: investment call", action.GetProperty("body").GetString());
+        Assert.Contains(view.GetProperty("recentContacts").EnumerateArray(), c => c.GetProperty("type").GetString() == "campaign.contact");
+    }
 }
