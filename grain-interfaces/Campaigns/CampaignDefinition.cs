@@ -20,7 +20,8 @@ public sealed record CampaignDefinition(
     string TimeZone = "UTC",
     ContactPolicySettings? Policy = null,
     decimal CostPerContact = 0,
-    int AttributionDays = 14);
+    int AttributionDays = 14,
+    string? Schedule = null);
 
 /// <summary>One channel's message: a subject (e-mail) and a body, in Liquid; <see cref="Html"/> escapes every value.</summary>
 [GenerateSerializer, Immutable, Alias("crm.MessageTemplate")]
@@ -138,6 +139,11 @@ public static class CampaignValidation
         if (c.AttributionDays is < 1 or > 365)
         {
             Add("attributionDays", "must be from 1 to 365");
+        }
+
+        if (c.Type == CampaignTypes.Periodic && string.IsNullOrWhiteSpace(c.Schedule))
+        {
+            Add("schedule", "is required for a periodic campaign: a cron expression such as \"0 9 * * MON\"");
         }
 
         if (c.CostPerContact < 0)

@@ -94,13 +94,22 @@ public sealed record CampaignStatus(
     Dictionary<string, long> Suppressed,
     int ShardsDone,
     DateTimeOffset? LaunchedAt,
-    DateTimeOffset? FinishedAt);
+    DateTimeOffset? FinishedAt,
+    DateTimeOffset? NextRunAt = null,
+    CampaignRun[]? Runs = null);
+
+/// <summary>A finished run of a campaign (a periodic campaign runs again and again).</summary>
+[GenerateSerializer, Immutable, Alias("crm.CampaignRun")]
+public sealed record CampaignRun(string StepId, long Targeted, long Sent, long Deferred, long HeldOut, long Suppressed, DateTimeOffset? LaunchedAt, DateTimeOffset FinishedAt);
 
 public static class CampaignStates
 {
     public const string Draft = "draft";
     public const string Running = "running";
     public const string Paused = "paused";
+
+    /// <summary>A periodic campaign between two runs.</summary>
+    public const string Scheduled = "scheduled";
     public const string Cancelled = "cancelled";
     public const string Completed = "completed";
 }

@@ -25,6 +25,12 @@ public sealed class CampaignState
     [Id(11)] public DateTimeOffset? LaunchedAt { get; set; }
     [Id(12)] public DateTimeOffset? FinishedAt { get; set; }
     [Id(13)] public int Runs { get; set; }
+
+    /// <summary>A periodic campaign's next run, by its schedule.</summary>
+    [Id(14)] public DateTimeOffset? NextRunAt { get; set; }
+
+    /// <summary>The latest finished runs, newest first (bounded).</summary>
+    [Id(15)] public List<CampaignRun> History { get; set; } = [];
 }
 
 /// <summary>
@@ -43,7 +49,9 @@ public sealed class CampaignGrain(
     private const int Page = 500;
     private const int Parallelism = 128;
     private const string ReminderName = "launch";
+    private const int HistoryLimit = 50;
     private IGrainTimer? _timer;
+    private IGrainTimer? _nextRun;
 
     private CampaignState S => state.State;
 
@@ -53,18 +61,27 @@ public sealed class CampaignGrain(
         {
             EnsureRunning();
         }
+        else if (S.State == CampaignStates.Scheduled)
+        {
+            ScheduleNextRun();
+        }
 
         return Task.CompletedTask;
     }
 
     public async Task<CampaignStatus> DefineAsync(CampaignDefinition definition)
     {
-        if (S.State is CampaignStates.Running or CampaignStates.Paused)
+        if (S.State is CampaignStates.Running or CampaignStates.Paused or CampaignStates.Scheduled)
         {
             throw new CampaignStateException($"campaign is {S.State}: cancel it before changing its definition");
         }
 
         var errors = CampaignValidation.Validate(definition);
+        if (definition.Schedule is { } schedule && Cron(schedule) is null)
+        {
+            errors["schedule"] = ["is not a cron expression (five fields, or six with seconds first)"];
+        }
+
         foreach (var (channel, template) in definition.Templates ?? [])
         {
             foreach (var (field, problems) in MessageTemplates.Validate(channel, template))
@@ -92,11 +109,18 @@ public sealed class CampaignGrain(
             throw new CampaignStateException("campaign has no definition");
         }
 
-        if (S.State is CampaignStates.Running or CampaignStates.Paused)
+        if (S.State is CampaignStates.Running or CampaignStates.Paused or CampaignStates.Scheduled)
         {
             return Status();
         }
 
+        await StartRunAsync();
+        return Status();
+    }
+
+    private async Task StartRunAsync()
+    {
+        var definition = S.Definition!;
         S.Runs++;
         S.StepId = $"v{S.Version}-r{S.Runs}";
         S.State = CampaignStates.Running;
@@ -106,31 +130,44 @@ public sealed class CampaignGrain(
         S.Suppressed.Clear();
         S.LaunchedAt = clock.GetUtcNow();
         S.FinishedAt = null;
+        S.NextRunAt = null;
         await state.WriteStateAsync();
         logger.LogInformation("Campaign {CampaignId} launched as step {StepId}", this.GetPrimaryKeyString(), S.StepId);
-        if (S.Definition.Type == CampaignTypes.Triggered)
+        if (definition.Type == CampaignTypes.Triggered)
         {
             // Nothing to walk: customers start it themselves when a rule fires, until it is paused or cancelled.
-            return Status();
+            return;
         }
 
         await this.RegisterOrUpdateReminder(ReminderName, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         EnsureRunning();
-        return Status();
     }
 
-    public Task<CampaignStatus> PauseAsync() => MoveAsync(CampaignStates.Paused, CampaignStates.Running);
+    public Task<CampaignStatus> PauseAsync() => MoveAsync(CampaignStates.Paused, CampaignStates.Running, CampaignStates.Scheduled);
 
     public async Task<CampaignStatus> ResumeAsync()
     {
-        var status = await MoveAsync(CampaignStates.Running, CampaignStates.Paused);
-        EnsureRunning();
+        // A periodic campaign paused between runs goes back to waiting for its next one.
+        var between = S.State == CampaignStates.Paused && S.NextRunAt is not null;
+        var status = await MoveAsync(between ? CampaignStates.Scheduled : CampaignStates.Running, CampaignStates.Paused);
+        if (between)
+        {
+            ScheduleNextRun();
+        }
+        else
+        {
+            EnsureRunning();
+        }
+
         return status;
     }
 
     public async Task<CampaignStatus> CancelAsync()
     {
-        var status = await MoveAsync(CampaignStates.Cancelled, CampaignStates.Running, CampaignStates.Paused);
+        var status = await MoveAsync(CampaignStates.Cancelled, CampaignStates.Running, CampaignStates.Paused, CampaignStates.Scheduled);
+        S.NextRunAt = null;
+        _nextRun?.Dispose();
+        _nextRun = null;
         await StopReminderAsync();
         return status;
     }
@@ -153,6 +190,10 @@ public sealed class CampaignGrain(
         if (S.State == CampaignStates.Running)
         {
             EnsureRunning();
+        }
+        else if (S.State == CampaignStates.Scheduled)
+        {
+            await RunIfDueAsync();
         }
         else if (S.State != CampaignStates.Paused)
         {
@@ -181,12 +222,27 @@ public sealed class CampaignGrain(
         var shard = Array.IndexOf(S.ShardDone, false);
         if (S.State != CampaignStates.Running || shard < 0)
         {
+            // Disposing the timer cancels this callback's token: the writes below must not take it.
             _timer?.Dispose();
             _timer = null;
+            cancellation = CancellationToken.None;
             if (S.State == CampaignStates.Running)
             {
+                var now = clock.GetUtcNow();
+                S.FinishedAt = now;
+                S.History.Insert(0, new CampaignRun(S.StepId!, S.Targeted, S.Sent, S.Deferred, S.HeldOut, S.Suppressed.Values.Sum(), S.LaunchedAt, now));
+                S.History = [.. S.History.Take(HistoryLimit)];
+                if (S.Definition!.Type == CampaignTypes.Periodic && Cron(S.Definition.Schedule!)?.GetNextOccurrence(now, TimeZoneOf(S.Definition)) is { } next)
+                {
+                    // The reminder stays: it starts the next run if this activation is gone by then.
+                    S.State = CampaignStates.Scheduled;
+                    S.NextRunAt = next;
+                    await state.WriteStateAsync(cancellation);
+                    ScheduleNextRun();
+                    return;
+                }
+
                 S.State = CampaignStates.Completed;
-                S.FinishedAt = clock.GetUtcNow();
                 await state.WriteStateAsync(cancellation);
                 await StopReminderAsync();
                 logger.LogInformation("Campaign {CampaignId} step {StepId} decided for {Targeted} customers: {Sent} sent, {HeldOut} held out",
@@ -223,6 +279,43 @@ public sealed class CampaignGrain(
         S.ShardDone[shard] = limit is null;
         await state.WriteStateAsync(cancellation);
     }
+
+    /// <summary>Keeps a timer for the next run while active; the minute reminder covers a lost activation.</summary>
+    private void ScheduleNextRun()
+    {
+        _nextRun?.Dispose();
+        var due = S.NextRunAt is { } at ? at - clock.GetUtcNow() : TimeSpan.Zero;
+        _nextRun = this.RegisterGrainTimer(
+            async _ => await RunIfDueAsync(),
+            new GrainTimerCreationOptions(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+    }
+
+    private async Task RunIfDueAsync()
+    {
+        if (S.State != CampaignStates.Scheduled || S.NextRunAt is not { } at)
+        {
+            return;
+        }
+
+        if (clock.GetUtcNow() >= at)
+        {
+            // A new step id: the run re-targets the segments as they are now, and every customer decides afresh.
+            await StartRunAsync();
+        }
+        else
+        {
+            // A timer may fire a little early.
+            ScheduleNextRun();
+        }
+    }
+
+    private static Cronos.CronExpression? Cron(string schedule)
+    {
+        var fields = schedule.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
+        return Cronos.CronExpression.TryParse(schedule, fields == 6 ? Cronos.CronFormat.IncludeSeconds : Cronos.CronFormat.Standard, out var cron) ? cron : null;
+    }
+
+    private static TimeZoneInfo TimeZoneOf(CampaignDefinition definition) => CampaignValidation.TimeZoneOf(definition.TimeZone) ?? TimeZoneInfo.Utc;
 
     private void Count(CampaignDecisionResult result)
     {
@@ -265,7 +358,9 @@ public sealed class CampaignGrain(
         new Dictionary<string, long>(S.Suppressed, StringComparer.Ordinal),
         S.ShardDone.Count(d => d),
         S.LaunchedAt,
-        S.FinishedAt);
+        S.FinishedAt,
+        S.NextRunAt,
+        [.. S.History]);
 }
 
 /// <summary>The pull feed of campaign actions, read straight from the outbox table.</summary>

@@ -71,6 +71,8 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
         await TestSegments.WaitBackfilledAsync(Cluster.Client, run, TimeSpan.FromSeconds(60));
 
         var status = await LaunchAndWaitAsync(run, Campaign(run));
+        await Cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var stored = await Cluster.Client.GetGrain<ICampaignGrain>(run).GetStatusAsync();
         var actions = await ActionsAsync(run);
         var repeat = await Cluster.Client.GetCustomer(ids[1]).DecideCampaignAsync(new CampaignStep(run, status.StepId!, status.Definition, null));
         var view = await Cluster.Client.GetCustomer(ids[1]).GetViewAsync();
@@ -78,6 +80,7 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
         var optedOut = ids.Where((_, i) => i % 5 == 0).ToHashSet();
         var expected = ids.Where((id, i) => !optedOut.Contains(id) && i != 7).ToHashSet();
         Assert.Equal(60, status.Targeted);
+        Assert.Equal((CampaignStates.Completed, status.Sent, status.Targeted), (stored!.State, stored.Sent, stored.Targeted));
         Assert.Equal(optedOut.Count, status.Suppressed["no-consent"]);
         Assert.Equal(1, status.Suppressed["do-not-contact"]);
         Assert.Equal(expected.Count, status.Sent);
@@ -105,5 +108,33 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
         Assert.InRange(control.Count, 25, 75);
         Assert.Empty(actions.Intersect(control));
         Assert.Equal(ids.Length - control.Count, actions.Count);
+    }
+
+    [Fact]
+    public async Task A_periodic_campaign_runs_again_on_its_schedule_over_the_segment_as_it_is_then()
+    {
+        var run = "pc" + Guid.NewGuid().ToString("N")[..6];
+        var first = await CustomersAsync(run, 10, _ => [Consent(true)]);
+        await TestSegments.DefineAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
+        await TestSegments.WaitBackfilledAsync(Cluster.Client, run, TimeSpan.FromSeconds(60));
+        var campaign = Cluster.Client.GetGrain<ICampaignGrain>(run);
+        await campaign.DefineAsync(Campaign(run) with { Type = CampaignTypes.Periodic, Schedule = "*/10 * * * * *" });
+
+        await campaign.LaunchAsync();
+        var afterFirst = await Poll.UntilAsync(async () => await campaign.GetStatusAsync() is { State: CampaignStates.Scheduled } s ? s : null, TimeSpan.FromSeconds(60), "the first run");
+        var joined = await CustomersAsync(run + "-new", 5, _ => [Consent(true), new CustomerEvent("tag", CustomerEventTypes.ProfileChanged, DateTimeOffset.UtcNow.AddDays(-1), "t", null, new EventData(Profile: new CustomerProfile(Tags: [run])))]);
+        var afterSecond = await Poll.UntilAsync(async () => await campaign.GetStatusAsync() is { Runs.Length: >= 2 } s ? s : null, TimeSpan.FromSeconds(60), "the second run");
+        await campaign.CancelAsync();
+        var actions = await ActionsAsync(run);
+
+        var (second, firstRun) = (afterSecond.Runs![0], afterSecond.Runs[1]);
+        Assert.Equal((10L, 10L), (firstRun.Targeted, firstRun.Sent));
+        Assert.NotNull(afterFirst.NextRunAt);
+
+        // The second run sees the five who joined since; the first ten were contacted today (one campaign contact a day).
+        Assert.Equal((15L, 5L, 10L), (second.Targeted, second.Sent, second.Suppressed));
+        Assert.Equal(15, actions.Count);
+        Assert.True(first.Concat(joined).ToHashSet().SetEquals(actions.Select(a => a.CustomerId)));
+        Assert.Equal(2, actions.Select(a => a.StepId).Distinct().Count());
     }
 }
