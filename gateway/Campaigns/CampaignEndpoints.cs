@@ -26,6 +26,8 @@ public static class CampaignEndpoints
                 .WithName($"Campaign{char.ToUpperInvariant(verb[0])}{verb[1..]}");
         }
 
+        app.MapPut("/api/v1/webhook", PutWebhookAsync).WithTags("Campaigns").WithName("PutWebhook")
+            .WithSummary("Where actions are pushed (url) and the secret that signs them; enabled false stops pushing");
         app.MapGet("/api/v1/actions", FeedAsync).WithTags("Campaigns").WithName("ActionFeed")
             .WithSummary("Campaign actions in the order they were stored; pass next back as after");
         return app;
@@ -79,6 +81,23 @@ public static class CampaignEndpoints
         {
             return TypedResults.Problem(title: "The campaign cannot do that now", detail: e.Message, statusCode: StatusCodes.Status409Conflict);
         }
+    }
+
+    private static async Task<Results<NoContent, ValidationProblem>> PutWebhookAsync(WebhookSettings? body, IClusterClient cluster)
+    {
+        if (!Uri.TryCreate(body?.Url, UriKind.Absolute, out var url) || !(url.Scheme == Uri.UriSchemeHttps || (url.Scheme == Uri.UriSchemeHttp && url.IsLoopback)))
+        {
+            return Problems.Invalid("url", "must be an absolute https URL (plain http only to a loopback address)");
+        }
+
+        if (string.IsNullOrEmpty(body!.Secret) || body.Secret.Length < 16)
+        {
+            return Problems.Invalid("secret", "is required, at least 16 characters");
+        }
+
+        await CatalogDocuments.UpdateAsync<WebhookSettings>(cluster, OrleansCrm.Catalog.CatalogKinds.Webhook, _ => body);
+        await cluster.GetGrain<IWebhookDeliveryGrain>(0).EnsureRunningAsync();
+        return TypedResults.NoContent();
     }
 
     private static async Task<Results<Ok<ActionPage>, ValidationProblem>> FeedAsync(IClusterClient cluster, long after = 0, int limit = 100, string? campaignId = null)

@@ -156,3 +156,20 @@ public sealed class CampaignValidationException : Exception
 
     [Id(0)] public Dictionary<string, string[]> Errors { get; init; } = [];
 }
+
+/// <summary>Where campaign actions are pushed: an HTTPS (or loopback HTTP) endpoint and the secret their HMAC-SHA256
+/// signatures are made with. Stored as the <c>webhook</c> catalog document.</summary>
+public sealed record WebhookSettings(string? Url, string? Secret, bool Enabled = true);
+
+/// <summary>
+/// Pushes pending campaign actions to the configured webhook, in order, one grain for the cluster: each action is
+/// POSTed as JSON with headers <c>Idempotency-Key</c> and <c>X-Crm-Signature: sha256=&lt;hex HMAC of the body&gt;</c>;
+/// a failure is retried with exponential backoff (2 s doubling, at most an hour, 10 attempts), then marked failed.
+/// </summary>
+[Alias("crm.IWebhookDeliveryGrain")]
+public interface IWebhookDeliveryGrain : IGrainWithIntegerKey
+{
+    /// <summary>Makes sure the sender runs (a reminder keeps it running across restarts).</summary>
+    [Alias("EnsureRunning")]
+    Task EnsureRunningAsync();
+}

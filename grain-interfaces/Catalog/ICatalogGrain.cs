@@ -50,4 +50,5 @@ public static class CatalogKinds
     public const string Models = "models";
     public const string Rfm = "rfm";
     public const string Segments = "segments";
+    public const string Webhook = "webhook";
 }

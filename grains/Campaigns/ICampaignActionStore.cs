@@ -8,4 +8,11 @@ public interface ICampaignActionStore
 
     /// <summary>Actions in the order they were stored, after <paramref name="afterSequence"/>; optionally one campaign's.</summary>
     Task<IReadOnlyList<CampaignAction>> ReadAsync(long afterSequence, int limit, string? campaignId);
+
+    /// <summary>Actions waiting for the webhook whose next attempt is due, in the order they were stored, with the
+    /// attempts made so far.</summary>
+    Task<IReadOnlyList<(CampaignAction Action, int Attempts)>> DueForDeliveryAsync(DateTimeOffset now, int limit);
+
+    /// <summary>Records a delivery attempt: delivered, failed for good, or pending again from <paramref name="nextAttemptAt"/>.</summary>
+    Task RecordDeliveryAsync(long sequence, string deliveryState, int attempts, DateTimeOffset? nextAttemptAt, DateTimeOffset? deliveredAt, string? lastError);
 }

@@ -77,6 +77,7 @@ public static class SiloExtensions
             var grains = services.GetRequiredService<IGrainFactory>();
             await DefaultDecisions.InstallAsync(grains);
             await grains.GetGrain<IRfmGrain>(0).EnsureScheduledAsync();
+            await grains.GetGrain<OrleansCrm.Campaigns.IWebhookDeliveryGrain>(0).EnsureRunningAsync();
         });
         return silo;
     }

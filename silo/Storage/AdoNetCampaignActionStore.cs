@@ -53,23 +53,63 @@ public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<
         await using var reader = await select.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            actions.Add(new CampaignAction(
-                reader.GetInt64(0),
-                reader.GetString(1),
-                reader.GetString(2),
-                reader.GetString(3),
-                reader.GetString(4),
-                reader.GetString(5),
-                reader.IsDBNull(6) ? null : reader.GetString(6),
-                reader.GetString(7),
-                _postgres ? reader.GetBoolean(8) : reader.GetInt64(8) == 1,
-                reader.IsDBNull(9) ? null : ReadTime(reader, 9),
-                ReadTime(reader, 10),
-                reader.GetString(11)));
+            actions.Add(Read(reader));
         }
 
         return actions;
     }
+
+    public async Task<IReadOnlyList<(CampaignAction Action, int Attempts)>> DueForDeliveryAsync(DateTimeOffset now, int limit)
+    {
+        await using var connection = await Db.OpenAsync(storage);
+        await using var select = Db.Command(connection, null, """
+            SELECT seq, idempotency_key, campaign_id, step_id, customer_id, channel, subject, body, html, not_before, created_at, delivery_state, attempts
+            FROM crm_campaign_actions WHERE service_id = @s AND delivery_state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= @n)
+            ORDER BY seq LIMIT @l
+            """);
+        select.Add("s", _serviceId);
+        select.Add("n", Time(now));
+        select.Add("l", limit);
+        var due = new List<(CampaignAction, int)>();
+        await using var reader = await select.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            due.Add((Read(reader), reader.GetInt32(12)));
+        }
+
+        return due;
+    }
+
+    public async Task RecordDeliveryAsync(long sequence, string deliveryState, int attempts, DateTimeOffset? nextAttemptAt, DateTimeOffset? deliveredAt, string? lastError)
+    {
+        await using var connection = await Db.OpenAsync(storage);
+        await using var update = Db.Command(connection, null, """
+            UPDATE crm_campaign_actions SET delivery_state = @d, attempts = @a, next_attempt_at = @n, delivered_at = @at, last_error = @e
+            WHERE service_id = @s AND seq = @q
+            """);
+        update.Add("s", _serviceId);
+        update.Add("q", sequence);
+        update.Add("d", deliveryState);
+        update.Add("a", attempts);
+        update.Add("n", nextAttemptAt is { } next ? Time(next) : null);
+        update.Add("at", deliveredAt is { } at ? Time(at) : null);
+        update.Add("e", lastError is { Length: > 500 } ? lastError[..500] : lastError);
+        await update.ExecuteNonQueryAsync();
+    }
+
+    private CampaignAction Read(System.Data.Common.DbDataReader reader) => new(
+        reader.GetInt64(0),
+        reader.GetString(1),
+        reader.GetString(2),
+        reader.GetString(3),
+        reader.GetString(4),
+        reader.GetString(5),
+        reader.IsDBNull(6) ? null : reader.GetString(6),
+        reader.GetString(7),
+        _postgres ? reader.GetBoolean(8) : reader.GetInt64(8) == 1,
+        reader.IsDBNull(9) ? null : ReadTime(reader, 9),
+        ReadTime(reader, 10),
+        reader.GetString(11));
 
     private object Time(DateTimeOffset at) => _postgres ? at.UtcDateTime : at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 

@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using OrleansCrm.Tests.Support;
 
@@ -150,5 +153,77 @@ public sealed class CampaignApiTests(EmbeddedCrmFixture crm)
         var action = Assert.Single(actions);
         Assert.Equal("Grace, let us talk about Large deposit: investment call", action.GetProperty("body").GetString());
         Assert.Contains(view.GetProperty("recentContacts").EnumerateArray(), c => c.GetProperty("type").GetString() == "campaign.contact");
+    }
+
+    [Fact]
+    public async Task Actions_are_pushed_to_the_webhook_signed_and_a_failed_delivery_is_retried()
+    {
+        const string Secret = "webhook-secret-0123456789";
+        var run = "wh" + Guid.NewGuid().ToString("N")[..6];
+        var port = Ports.Free();
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/hook/");
+        listener.Start();
+        var received = new ConcurrentBag<(string Key, string Body, bool SignatureValid)>();
+        var refusedOnce = 0;
+        using var stop = new CancellationTokenSource();
+        var receiver = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var context = await listener.GetContextAsync().WaitAsync(stop.Token);
+                using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+                var body = await reader.ReadToEndAsync();
+                var key = context.Request.Headers["Idempotency-Key"] ?? "";
+                var expected = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), Encoding.UTF8.GetBytes(body)));
+                var ours = key.StartsWith(run + "/", StringComparison.Ordinal);
+
+                // The first action of this campaign is refused once: it must come again later.
+                var refuse = ours && Interlocked.CompareExchange(ref refusedOnce, 1, 0) == 0;
+                if (ours && !refuse)
+                {
+                    received.Add((key, body, context.Request.Headers["X-Crm-Signature"] == expected));
+                }
+
+                context.Response.StatusCode = refuse ? 503 : 200;
+                context.Response.Close();
+            }
+        });
+
+        using var hook = await crm.Http.PutAsJsonAsync(Url("/api/v1/webhook"), new { url = $"http://127.0.0.1:{port}/hook/", secret = Secret });
+        using var badHook = await crm.Http.PutAsJsonAsync(Url("/api/v1/webhook"), new { url = "http://example.com/hook", secret = Secret });
+        Assert.Equal(HttpStatusCode.NoContent, hook.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, badHook.StatusCode);
+        var ids = Enumerable.Range(0, 3).Select(i => $"{run}-{i}").ToArray();
+        foreach (var id in ids)
+        {
+            using var put = await crm.Http.PutCustomerAsync(crm.Gateway, id, new { firstName = "W", tags = new[] { run } });
+            using var consent = await crm.Http.PostAsJsonAsync(Url($"/api/v1/customers/{id}/events"), new
+            {
+                eventId = "consent", type = "consent.changed", occurredAt = DateTimeOffset.UtcNow.AddMinutes(-5), channel = "email", data = new { purpose = "marketing", granted = true },
+            });
+        }
+
+        using var segment = await crm.Http.PutAsJsonAsync(Url($"/api/v1/segments/{run}"), new { name = run, expression = $"""tags contains "{run}" """ });
+        await Poll.UntilAsync(
+            async () => (await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/segments/{run}"))).GetProperty("backfill").GetProperty("finished").GetBoolean(),
+            TimeSpan.FromSeconds(60),
+            "segment backfill");
+        using var define = await crm.Http.PutAsJsonAsync(Url($"/api/v1/campaigns/{run}"), Definition(run));
+        using var launch = await crm.Http.PostAsync(Url($"/api/v1/campaigns/{run}/launch"), null);
+
+        await Poll.UntilAsync(() => Task.FromResult(received.Select(r => r.Key).Distinct().Count() == ids.Length), TimeSpan.FromSeconds(60), "every action at the webhook");
+        var feed = await Poll.UntilAsync(
+            async () => (await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/actions?campaignId={run}"))).GetProperty("actions").EnumerateArray().ToList() is var a
+                && a.All(x => x.GetProperty("deliveryState").GetString() == "delivered") ? a : null,
+            TimeSpan.FromSeconds(30),
+            "the feed to show every action delivered");
+        await stop.CancelAsync();
+        listener.Stop();
+
+        Assert.Equal(1, refusedOnce);
+        Assert.All(received, r => Assert.True(r.SignatureValid, r.Key));
+        Assert.Equal(ids.Order(), received.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("customerId").GetString()!).Distinct().Order());
+        Assert.Equal(ids.Length, feed.Count);
     }
 }
