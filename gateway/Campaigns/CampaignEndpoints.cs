@@ -14,6 +14,11 @@ public static class CampaignEndpoints
         var campaigns = app.MapGroup("/api/v1/campaigns").WithTags("Campaigns");
         campaigns.MapPut("/{campaignId}", DefineAsync).WithName("PutCampaign").WithSummary("Create or change a campaign that is not running");
         campaigns.MapGet("/{campaignId}", GetAsync).WithName("GetCampaign").WithSummary("Definition, state and live counters");
+        campaigns.MapGet("/{campaignId}/results", async Task<Results<Ok<CampaignResults>, ProblemHttpResult>> (string campaignId, IClusterClient cluster) =>
+                await cluster.GetGrain<ICampaignGrain>(campaignId).GetResultsAsync() is { } results
+                    ? TypedResults.Ok(results)
+                    : TypedResults.Problem(title: "Campaign not found", statusCode: StatusCodes.Status404NotFound))
+            .WithName("CampaignResults").WithSummary("Responses, conversions, revenue, uplift against the control group, cost and ROI");
         foreach (var (verb, call) in new (string, Func<ICampaignGrain, Task<CampaignStatus>>)[]
         {
             ("launch", c => c.LaunchAsync()),

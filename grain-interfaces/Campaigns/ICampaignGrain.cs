@@ -33,6 +33,11 @@ public interface ICampaignGrain : IGrainWithStringKey
     [Alias("RecordTriggered")]
     Task RecordTriggeredAsync(CampaignDecisionResult result);
 
+    /// <summary>Responses, conversions and revenue of the contacted and the control group, from the event log; null
+    /// when no such campaign was defined.</summary>
+    [Alias("Results")]
+    Task<CampaignResults?> GetResultsAsync();
+
     /// <summary>The definition, the run's state and its live counters; null when no such campaign was defined.</summary>
     [Alias("Status")]
     Task<CampaignStatus?> GetStatusAsync();
@@ -173,3 +178,24 @@ public interface IWebhookDeliveryGrain : IGrainWithIntegerKey
     [Alias("EnsureRunning")]
     Task EnsureRunningAsync();
 }
+
+/// <summary>How one group of a campaign's customers responded within the attribution window after their contact
+/// (or hold-out): responses are purchases, e-mail clicks, inbound calls and accepted offers; conversions are purchases.</summary>
+[GenerateSerializer, Immutable, Alias("crm.CampaignResultGroup")]
+public sealed record CampaignResultGroup(string Name, long Customers, long Responders, long Converters, decimal Revenue, double ResponseRate, double ConversionRate);
+
+/// <summary>A campaign's results: the contacted against the control group, uplift of the response rate with its 95%
+/// interval, revenue, cost and ROI, and the contacted by channel.</summary>
+[GenerateSerializer, Immutable, Alias("crm.CampaignResults")]
+public sealed record CampaignResults(
+    string CampaignId,
+    int AttributionDays,
+    CampaignResultGroup Contacted,
+    CampaignResultGroup Control,
+    double? Uplift,
+    double? UpliftLow,
+    double? UpliftHigh,
+    decimal Cost,
+    decimal IncrementalRevenue,
+    double? Roi,
+    CampaignResultGroup[] ByChannel);

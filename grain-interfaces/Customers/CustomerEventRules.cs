@@ -157,15 +157,15 @@ public static class CustomerEventRules
                 }
 
                 break;
-            case CustomerEventTypes.CampaignContact:
-                if (e.Channel is null)
+            case CustomerEventTypes.CampaignContact or CustomerEventTypes.CampaignHoldout:
+                if (e.Channel is null && e.Type == CustomerEventTypes.CampaignContact)
                 {
                     add("channel", "is required for campaign.contact");
                 }
 
                 if (string.IsNullOrWhiteSpace(d.Campaign))
                 {
-                    add("data.campaign", "is required for campaign.contact");
+                    add("data.campaign", $"is required for {e.Type}");
                 }
 
                 break;

@@ -29,12 +29,16 @@ public static class CustomerEventTypes
     /// frequency caps and the daily contact limit count.</summary>
     public const string CampaignContact = "campaign.contact";
 
+    /// <summary>The customer was held out of a campaign as its control group: nothing was sent, and its responses
+    /// are measured against those who were contacted.</summary>
+    public const string CampaignHoldout = "campaign.holdout";
+
     public static IReadOnlySet<string> All { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         Purchase, Deposit, Withdrawal, PaymentDue, PaymentPaid, WebVisit, EmailOpened, EmailClicked,
         CallInbound, CallOutbound, ComplaintOpened, ComplaintAnswered, ComplaintClosed,
         EnquiryOpened, EnquiryAnswered, EnquiryClosed, ProductOpened, ProductClosed, ConsentChanged, ProfileChanged, OfferOutcome,
-        CampaignContact,
+        CampaignContact, CampaignHoldout,
     };
 
     /// <summary>What an agent may record as the answer to an offer.</summary>

@@ -43,6 +43,7 @@ public sealed class CampaignState
 [GrainType("campaign")]
 public sealed class CampaignGrain(
     [PersistentState("campaign", StorageNames.Crm)] IPersistentState<CampaignState> state,
+    ICampaignActionStore store,
     TimeProvider clock,
     ILogger<CampaignGrain> logger) : Grain, ICampaignGrain, IRemindable
 {
@@ -181,6 +182,51 @@ public sealed class CampaignGrain(
     {
         Count(result);
         await state.WriteStateAsync();
+    }
+
+    public async Task<CampaignResults?> GetResultsAsync()
+    {
+        if (S.Definition is not { } definition)
+        {
+            return null;
+        }
+
+        var rows = await store.ResultsAsync(this.GetPrimaryKeyString(), definition.AttributionDays);
+        static CampaignResultGroup Group(string name, IEnumerable<(string Kind, string Channel, long Customers, long Responders, long Converters, decimal Revenue)> rows)
+        {
+            var list = rows.ToList();
+            long n = list.Sum(r => r.Customers), responders = list.Sum(r => r.Responders), converters = list.Sum(r => r.Converters);
+            return new(name, n, responders, converters, list.Sum(r => r.Revenue), n == 0 ? 0 : (double)responders / n, n == 0 ? 0 : (double)converters / n);
+        }
+
+        var contacted = Group("contacted", rows.Where(r => r.Kind == "campaign.contact"));
+        var control = Group("control", rows.Where(r => r.Kind == "campaign.holdout"));
+        double? uplift = null, low = null, high = null;
+        if (contacted.Customers > 0 && control.Customers > 0)
+        {
+            // Difference of two proportions, normal approximation.
+            var (p1, n1, p0, n0) = (contacted.ResponseRate, (double)contacted.Customers, control.ResponseRate, (double)control.Customers);
+            uplift = p1 - p0;
+            var half = 1.96 * Math.Sqrt((p1 * (1 - p1) / n1) + (p0 * (1 - p0) / n0));
+            (low, high) = (uplift - half, uplift + half);
+        }
+
+        var cost = definition.CostPerContact * contacted.Customers;
+        var incremental = control.Customers == 0
+            ? contacted.Revenue
+            : contacted.Revenue - (control.Revenue / control.Customers * contacted.Customers);
+        return new CampaignResults(
+            this.GetPrimaryKeyString(),
+            definition.AttributionDays,
+            contacted,
+            control,
+            uplift,
+            low,
+            high,
+            cost,
+            Math.Round(incremental, 2),
+            cost > 0 ? (double)((incremental - cost) / cost) : null,
+            [.. rows.Where(r => r.Kind == "campaign.contact").GroupBy(r => r.Channel).Select(g => Group(g.Key, g))]);
     }
 
     public Task<CampaignStatus?> GetStatusAsync() => Task.FromResult(S.Definition is null ? null : Status());

@@ -167,7 +167,7 @@ public sealed class CustomerGrain(
 
         S.CampaignDecisions[key] = new CampaignDecisionRecord(
             step.CampaignId, step.StepId, decision.Outcome, decision.Reason, decision.Channel, now, today, campaign.Priority,
-            Pending: contact, message?.Subject, message?.Body, message?.Html ?? false, decision.NotBefore);
+            Pending: contact || decision.Outcome == OrleansCrm.Campaigns.ContactOutcomes.Control, message?.Subject, message?.Body, message?.Html ?? false, decision.NotBefore);
         PruneCampaignDecisions(now);
         await WriteAsync();
         await EmitCampaignActionsAsync();
@@ -236,11 +236,17 @@ public sealed class CustomerGrain(
     {
         foreach (var (key, record) in S.CampaignDecisions.Where(kv => kv.Value.Pending).ToList())
         {
-            var contact = new CustomerEvent($"campaign/{key}", CustomerEventTypes.CampaignContact, record.At, "campaign", record.Channel,
+            // The control group is written to the log too (nothing is sent), so responses can be compared.
+            var holdout = record.Outcome == OrleansCrm.Campaigns.ContactOutcomes.Control;
+            var contact = new CustomerEvent($"campaign/{key}", holdout ? CustomerEventTypes.CampaignHoldout : CustomerEventTypes.CampaignContact, record.At, "campaign", record.Channel,
                 new EventData(Subject: record.Subject, Campaign: record.CampaignId));
             var appended = await log.AppendAsync(Id, [contact]);
-            await actions.AddAsync(new OrleansCrm.Campaigns.CampaignAction(
-                0, $"{key}/{Id}", record.CampaignId, record.StepId, Id, record.Channel!, record.Subject, record.Body ?? "", record.Html, record.NotBefore, record.At, "pending"));
+            if (!holdout)
+            {
+                await actions.AddAsync(new OrleansCrm.Campaigns.CampaignAction(
+                    0, $"{key}/{Id}", record.CampaignId, record.StepId, Id, record.Channel!, record.Subject, record.Body ?? "", record.Html, record.NotBefore, record.At, "pending"));
+            }
+
             S.CampaignDecisions[key] = record with { Pending = false, Subject = null, Body = null };
             if ((await ApplyAppendedAsync([contact], appended, merging: false)).Count == 0)
             {

@@ -97,6 +97,37 @@ public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<
         await update.ExecuteNonQueryAsync();
     }
 
+    public async Task<IReadOnlyList<(string Kind, string Channel, long Customers, long Responders, long Converters, decimal Revenue)>> ResultsAsync(string campaignId, int attributionDays)
+    {
+        var (campaign, outcome, window) = _postgres
+            ? ("e.data->>'campaign'", "x.data->>'outcome'", "x.occurred_at <= e.occurred_at + (@d * interval '1 day')")
+            : ("json_extract(e.data, '$.campaign')", "json_extract(x.data, '$.outcome')", "julianday(x.occurred_at) <= julianday(e.occurred_at) + @d");
+        var after = $"x.service_id = e.service_id AND x.customer_id = e.customer_id AND x.occurred_at > e.occurred_at AND {window}";
+        await using var connection = await Db.OpenAsync(storage);
+        await using var select = Db.Command(connection, null, $"""
+            SELECT e.type, coalesce(e.channel, ''), count(*),
+                   sum(CASE WHEN EXISTS (SELECT 1 FROM crm_customer_events x WHERE {after}
+                       AND (x.type IN ('purchase', 'email.clicked', 'call.inbound') OR (x.type = 'offer.outcome' AND {outcome} = 'accepted'))) THEN 1 ELSE 0 END),
+                   sum(CASE WHEN EXISTS (SELECT 1 FROM crm_customer_events x WHERE {after} AND x.type = 'purchase') THEN 1 ELSE 0 END),
+                   coalesce(sum((SELECT sum(x.amount) FROM crm_customer_events x WHERE {after} AND x.type = 'purchase')), 0)
+            FROM crm_customer_events e
+            WHERE e.service_id = @s AND e.type IN ('campaign.contact', 'campaign.holdout') AND {campaign} = @c
+            GROUP BY e.type, coalesce(e.channel, '')
+            """);
+        select.Add("s", _serviceId);
+        select.Add("c", campaignId);
+        select.Add("d", attributionDays);
+        var rows = new List<(string, string, long, long, long, decimal)>();
+        await using var reader = await select.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2), Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture),
+                Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture), Convert.ToDecimal(reader.GetValue(5), CultureInfo.InvariantCulture)));
+        }
+
+        return rows;
+    }
+
     private CampaignAction Read(System.Data.Common.DbDataReader reader) => new(
         reader.GetInt64(0),
         reader.GetString(1),

@@ -137,4 +137,43 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
         Assert.True(first.Concat(joined).ToHashSet().SetEquals(actions.Select(a => a.CustomerId)));
         Assert.Equal(2, actions.Select(a => a.StepId).Distinct().Count());
     }
+
+    [Fact]
+    public async Task Results_compare_the_contacted_with_the_control_group_within_the_attribution_window()
+    {
+        var run = "rs" + Guid.NewGuid().ToString("N")[..6];
+        var ids = await CustomersAsync(run, 40, _ => [Consent(true)]);
+        await TestSegments.DefineAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
+        await TestSegments.WaitBackfilledAsync(Cluster.Client, run, TimeSpan.FromSeconds(60));
+        await LaunchAndWaitAsync(run, Campaign(run, controlShare: 0.5) with { CostPerContact = 2m });
+        var control = ids.Where(id => ContactPolicy.InControlGroup(run, id, 0.5)).ToList();
+        var contacted = ids.Except(control).ToList();
+
+        async Task RespondAsync(string id, string type, decimal? amount, DateTimeOffset at) =>
+            await Cluster.Client.GetCustomer(id).RecordEventsAsync(
+                [new CustomerEvent($"r-{type}-{at.Ticks}", type, at, "t", "web", amount is null ? EventData.Empty : new EventData(Amount: amount))], createIfMissing: false);
+        var later = DateTimeOffset.UtcNow.AddSeconds(1);
+        foreach (var id in contacted.Take(6))
+        {
+            await RespondAsync(id, CustomerEventTypes.Purchase, 100, later);
+        }
+
+        await RespondAsync(contacted[6], CustomerEventTypes.EmailClicked, null, later);
+        await RespondAsync(contacted[7], CustomerEventTypes.Purchase, 999, DateTimeOffset.UtcNow.AddDays(-1)); // before the contact
+        foreach (var id in control.Take(2))
+        {
+            await RespondAsync(id, CustomerEventTypes.Purchase, 50, later);
+        }
+
+        var results = (await Cluster.Client.GetGrain<ICampaignGrain>(run).GetResultsAsync())!;
+
+        Assert.Equal((contacted.Count, 7L, 6L, 600m), (results.Contacted.Customers, results.Contacted.Responders, results.Contacted.Converters, results.Contacted.Revenue));
+        Assert.Equal((control.Count, 2L, 2L, 100m), (results.Control.Customers, results.Control.Responders, results.Control.Converters, results.Control.Revenue));
+        var uplift = (7.0 / contacted.Count) - (2.0 / control.Count);
+        Assert.Equal(uplift, results.Uplift!.Value, 9);
+        Assert.True(results.UpliftLow < uplift && uplift < results.UpliftHigh);
+        Assert.Equal(2m * contacted.Count, results.Cost);
+        Assert.Equal(Math.Round(600m - (100m / control.Count * contacted.Count), 2), results.IncrementalRevenue);
+        Assert.Equal("email", Assert.Single(results.ByChannel).Name);
+    }
 }

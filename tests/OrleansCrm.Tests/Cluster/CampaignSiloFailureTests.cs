@@ -96,5 +96,10 @@ public sealed class CampaignSiloFailureTests
         Assert.Equal(expected.Count, done.Value.GetProperty("sent").GetInt64());
         Assert.Equal(Customers / 10, done.Value.GetProperty("suppressed").GetProperty("no-consent").GetInt64());
         Assert.True(cluster.Silos[0].HasExited);
+
+        // The control group is in the log too, once each, so results compare the two groups.
+        var results = await http.GetFromJsonAsync<JsonElement>(new Uri(api, $"/api/v1/campaigns/{run}/results"));
+        Assert.Equal(expected.Count, results.GetProperty("contacted").GetProperty("customers").GetInt64());
+        Assert.Equal(ids.Where((id, i) => i % 10 != 0 && ContactPolicy.InControlGroup(run, id, 0.1)).Count(), results.GetProperty("control").GetProperty("customers").GetInt64());
     }
 }
