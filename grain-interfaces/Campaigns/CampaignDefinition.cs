@@ -21,7 +21,15 @@ public sealed record CampaignDefinition(
     ContactPolicySettings? Policy = null,
     decimal CostPerContact = 0,
     int AttributionDays = 14,
-    string? Schedule = null);
+    string? Schedule = null,
+    JourneyStep[]? Steps = null);
+
+/// <summary>A follow-up of a journey: after <see cref="Wait"/> from the end of the previous step, the customers who got
+/// the journey's first message receive this one when <see cref="When"/> holds for them: <c>all</c>,
+/// <c>responded</c> or <c>notResponded</c> (a purchase, an e-mail click, an inbound call or an accepted offer since
+/// that first message).</summary>
+[GenerateSerializer, Immutable, Alias("crm.JourneyStep")]
+public sealed record JourneyStep(string Id, TimeSpan Wait, string When, string[] Channels, Dictionary<string, MessageTemplate> Templates);
 
 /// <summary>One channel's message: a subject (e-mail) and a body, in Liquid; <see cref="Html"/> escapes every value.</summary>
 [GenerateSerializer, Immutable, Alias("crm.MessageTemplate")]
@@ -144,6 +152,35 @@ public static class CampaignValidation
         if (c.Type == CampaignTypes.Periodic && string.IsNullOrWhiteSpace(c.Schedule))
         {
             Add("schedule", "is required for a periodic campaign: a cron expression such as \"0 9 * * MON\"");
+        }
+
+        if (c.Type == CampaignTypes.Journey && (c.Steps is null || c.Steps.Length == 0))
+        {
+            Add("steps", "a journey needs at least one follow-up step");
+        }
+
+        for (var i = 0; i < (c.Steps ?? []).Length; i++)
+        {
+            var step = c.Steps![i];
+            if (string.IsNullOrWhiteSpace(step.Id) || step.Id.Contains('/', StringComparison.Ordinal))
+            {
+                Add($"steps[{i}].id", "is required and may not contain /");
+            }
+
+            if (step.When is not ("all" or "responded" or "notResponded"))
+            {
+                Add($"steps[{i}].when", "must be all, responded or notResponded");
+            }
+
+            if (step.Wait < TimeSpan.Zero || step.Wait > TimeSpan.FromDays(365))
+            {
+                Add($"steps[{i}].wait", "must be from 0 to 365 days");
+            }
+
+            foreach (var channel in (step.Channels ?? []).Where(ch => step.Templates?.ContainsKey(ch) != true))
+            {
+                Add($"steps[{i}].templates.{channel}", "is required for every channel the step uses");
+            }
         }
 
         if (c.CostPerContact < 0)

@@ -70,7 +70,11 @@ public interface ICampaignFeedGrain : IGrainWithIntegerKey
 
 /// <summary>A campaign step as a customer receives it.</summary>
 [GenerateSerializer, Immutable, Alias("crm.CampaignStep")]
-public sealed record CampaignStep(string CampaignId, string StepId, CampaignDefinition Definition, string? OfferName);
+public sealed record CampaignStep(string CampaignId, string StepId, CampaignDefinition Definition, string? OfferName, JourneyBranch? Branch = null);
+
+/// <summary>For a journey's follow-up: the step id of the journey's first message and the condition to check.</summary>
+[GenerateSerializer, Immutable, Alias("crm.JourneyBranch")]
+public sealed record JourneyBranch(string EntryStepId, string When);
 
 /// <summary>What a customer decided (<see cref="ContactOutcomes"/>) and why; <see cref="Repeat"/> when the step had
 /// been decided before and this is the recorded answer.</summary>

@@ -31,6 +31,12 @@ public sealed class CampaignState
 
     /// <summary>The latest finished runs, newest first (bounded).</summary>
     [Id(15)] public List<CampaignRun> History { get; set; } = [];
+
+    /// <summary>A journey's position: 0 while its first message is decided, then the follow-up being decided.</summary>
+    [Id(16)] public int JourneyIndex { get; set; }
+
+    /// <summary>The step id of the journey's first message, which follow-ups branch from.</summary>
+    [Id(17)] public string? EntryStepId { get; set; }
 }
 
 /// <summary>
@@ -119,11 +125,22 @@ public sealed class CampaignGrain(
         return Status();
     }
 
-    private async Task StartRunAsync()
+    private async Task StartRunAsync(bool followUp = false)
     {
         var definition = S.Definition!;
-        S.Runs++;
-        S.StepId = $"v{S.Version}-r{S.Runs}";
+        if (followUp)
+        {
+            S.JourneyIndex++;
+            S.StepId = $"{S.EntryStepId}-{definition.Steps![S.JourneyIndex - 1].Id}";
+        }
+        else
+        {
+            S.Runs++;
+            S.StepId = $"v{S.Version}-r{S.Runs}";
+            S.EntryStepId = S.StepId;
+            S.JourneyIndex = 0;
+        }
+
         S.State = CampaignStates.Running;
         S.Cursors = new string?[SegmentShards.Count];
         S.ShardDone = new bool[SegmentShards.Count];
@@ -278,7 +295,11 @@ public sealed class CampaignGrain(
                 S.FinishedAt = now;
                 S.History.Insert(0, new CampaignRun(S.StepId!, S.Targeted, S.Sent, S.Deferred, S.HeldOut, S.Suppressed.Values.Sum(), S.LaunchedAt, now));
                 S.History = [.. S.History.Take(HistoryLimit)];
-                if (S.Definition!.Type == CampaignTypes.Periodic && Cron(S.Definition.Schedule!)?.GetNextOccurrence(now, TimeZoneOf(S.Definition)) is { } next)
+                var followUp = S.Definition!.Type == CampaignTypes.Journey && S.JourneyIndex < (S.Definition.Steps?.Length ?? 0)
+                    ? now + S.Definition.Steps![S.JourneyIndex].Wait
+                    : (DateTimeOffset?)null;
+                var nextRun = followUp ?? (S.Definition.Type == CampaignTypes.Periodic ? Cron(S.Definition.Schedule!)?.GetNextOccurrence(now, TimeZoneOf(S.Definition)) : null);
+                if (nextRun is { } next)
                 {
                     // The reminder stays: it starts the next run if this activation is gone by then.
                     S.State = CampaignStates.Scheduled;
@@ -307,7 +328,7 @@ public sealed class CampaignGrain(
         var customers = pages.SelectMany(p => p).Distinct(StringComparer.Ordinal)
             .Where(id => limit is null || string.CompareOrdinal(id, limit) <= 0)
             .Order(StringComparer.Ordinal).ToArray();
-        var step = new CampaignStep(this.GetPrimaryKeyString(), S.StepId!, definition, null);
+        var step = CurrentStep(definition);
         var results = new CampaignDecisionResult[customers.Length];
         await Parallel.ForAsync(0, customers.Length, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellation, TaskScheduler = TaskScheduler.Current }, async (i, _) =>
             results[i] = await GrainFactory.GetCustomer(customers[i]).DecideCampaignAsync(step));
@@ -324,6 +345,23 @@ public sealed class CampaignGrain(
 
         S.ShardDone[shard] = limit is null;
         await state.WriteStateAsync(cancellation);
+    }
+
+    /// <summary>What customers decide now: the campaign's message, or a journey follow-up's with its branch.</summary>
+    private CampaignStep CurrentStep(CampaignDefinition definition)
+    {
+        if (S.JourneyIndex == 0)
+        {
+            return new CampaignStep(this.GetPrimaryKeyString(), S.StepId!, definition, null);
+        }
+
+        var follow = definition.Steps![S.JourneyIndex - 1];
+        return new CampaignStep(
+            this.GetPrimaryKeyString(),
+            S.StepId!,
+            definition with { Channels = follow.Channels, Templates = follow.Templates },
+            null,
+            new JourneyBranch(S.EntryStepId!, follow.When));
     }
 
     /// <summary>Keeps a timer for the next run while active; the minute reminder covers a lost activation.</summary>
@@ -345,8 +383,9 @@ public sealed class CampaignGrain(
 
         if (clock.GetUtcNow() >= at)
         {
-            // A new step id: the run re-targets the segments as they are now, and every customer decides afresh.
-            await StartRunAsync();
+            // A new step id: the run re-targets the segments as they are now, and every customer decides afresh (a
+            // journey's follow-up: each customer of its first message, on the branch its responses take).
+            await StartRunAsync(followUp: S.Definition!.Type == CampaignTypes.Journey);
         }
         else
         {

@@ -139,6 +139,15 @@ public sealed class CustomerGrain(
 
         var now = clock.GetUtcNow();
         var campaign = step.Definition;
+        if (step.Branch is { } branch && Branch(step.CampaignId, branch) is { } off)
+        {
+            // Not on this follow-up's branch: recorded, so a repeated call answers the same.
+            S.CampaignDecisions[key] = new CampaignDecisionRecord(step.CampaignId, step.StepId, OrleansCrm.Campaigns.ContactOutcomes.Suppressed, off, null, now,
+                DateOnly.FromDateTime(now.UtcDateTime), campaign.Priority, Pending: false, null, null, false, null);
+            await WriteAsync();
+            return new(OrleansCrm.Campaigns.ContactOutcomes.Suppressed, off, null, Repeat: false);
+        }
+
         var zone = OrleansCrm.Campaigns.ContactPolicy.TimeZoneOf(S, campaign);
         var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, zone).DateTime);
         var decision = (campaign.ExcludeSegments ?? []).FirstOrDefault(S.Segments.Contains) is { } excluded
@@ -226,6 +235,28 @@ public sealed class CustomerGrain(
                 }
             }
         }
+    }
+
+    /// <summary>Why this customer is not on a journey follow-up's branch, or null when it is: it must have been
+    /// contacted by the journey's first message, and have responded since (or not), as the step asks.</summary>
+    private string? Branch(string campaignId, OrleansCrm.Campaigns.JourneyBranch branch)
+    {
+        if (!S.CampaignDecisions.TryGetValue($"{campaignId}/{branch.EntryStepId}", out var entry)
+            || entry.Outcome is not (OrleansCrm.Campaigns.ContactOutcomes.Send or OrleansCrm.Campaigns.ContactOutcomes.Defer))
+        {
+            return "not-in-journey";
+        }
+
+        var since = entry.At;
+        var responded = S.Totals.LastPurchaseAt > since
+            || S.RecentContacts.Any(c => c.OccurredAt > since && c.Type is CustomerEventTypes.EmailClicked or CustomerEventTypes.CallInbound)
+            || S.OfferAnswers.Values.Any(a => a.Outcome == "accepted" && a.At > since);
+        return (branch.When, responded) switch
+        {
+            ("responded", false) => "branch-not-responded",
+            ("notResponded", true) => "branch-responded",
+            _ => null,
+        };
     }
 
     /// <summary>Emits every decided contact whose action is not yet in the outbox: the contact goes into the log

@@ -176,4 +176,46 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
         Assert.Equal(Math.Round(600m - (100m / control.Count * contacted.Count), 2), results.IncrementalRevenue);
         Assert.Equal("email", Assert.Single(results.ByChannel).Name);
     }
+
+    [Fact]
+    public async Task A_journey_branches_on_whether_the_customer_responded_to_its_first_message()
+    {
+        var run = "jr" + Guid.NewGuid().ToString("N")[..6];
+        var sms = new CustomerEvent("sms", CustomerEventTypes.ConsentChanged, DateTimeOffset.UtcNow.AddDays(-2), "t", "sms", new EventData(Purpose: "marketing", Granted: true));
+        var ids = await CustomersAsync(run, 6, _ => [Consent(true), sms]);
+        await TestSegments.DefineAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
+        await TestSegments.WaitBackfilledAsync(Cluster.Client, run, TimeSpan.FromSeconds(60));
+        var wait = TimeSpan.FromSeconds(8);
+        var journey = Campaign(run) with
+        {
+            Type = CampaignTypes.Journey,
+            Policy = new ContactPolicySettings(MaxCampaignContactsPerDay: 5, QuietFromHour: 0, QuietToHour: 0),
+            Steps =
+            [
+                new JourneyStep("thanks", wait, "responded", ["email"], new() { ["email"] = new MessageTemplate("Thank you", "Thanks, {{ customer.firstName }}") }),
+                new JourneyStep("reminder", TimeSpan.Zero, "notResponded", ["sms"], new() { ["sms"] = new MessageTemplate(null, "Still interested, {{ customer.firstName }}?") }),
+            ],
+        };
+        var campaign = Cluster.Client.GetGrain<ICampaignGrain>(run);
+        await campaign.DefineAsync(journey);
+
+        await campaign.LaunchAsync();
+        await Poll.UntilAsync(async () => await campaign.GetStatusAsync() is { State: CampaignStates.Scheduled } s ? s : null, TimeSpan.FromSeconds(60), "the first message");
+        foreach (var id in ids.Take(2))
+        {
+            await Cluster.Client.GetCustomer(id).RecordEventsAsync(
+                [new CustomerEvent("buy", CustomerEventTypes.Purchase, DateTimeOffset.UtcNow, "t", "web", new EventData(Amount: 40))], createIfMissing: false);
+        }
+
+        var done = await Poll.UntilAsync(async () => await campaign.GetStatusAsync() is { State: CampaignStates.Completed } s ? s : null, TimeSpan.FromSeconds(90), "the journey to finish");
+        var actions = await ActionsAsync(run);
+
+        var byStep = actions.GroupBy(a => a.StepId.Split('-').Last()).ToDictionary(g => g.Key, g => g.Select(a => a.CustomerId).Order().ToArray());
+        Assert.Equal(ids.Order(), byStep["r1"]);
+        Assert.Equal(ids.Take(2).Order(), byStep["thanks"]);
+        Assert.Equal(ids.Skip(2).Order(), byStep["reminder"]);
+        Assert.All(actions.Where(a => a.StepId.EndsWith("-reminder", StringComparison.Ordinal)), a => Assert.Equal("sms", a.Channel));
+        Assert.Equal(3, done.Runs!.Length);
+        Assert.Equal(4, done.Runs[1].Suppressed);
+    }
 }
