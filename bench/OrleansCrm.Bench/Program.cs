@@ -14,9 +14,10 @@ namespace OrleansCrm.Bench;
 
 /// <summary>
 /// <c>dotnet run -c Release --project bench/OrleansCrm.Bench -- [--customers N] [--seconds S] [--concurrency C]
-/// [--postgres CONNECTION] [--scenario customer|segments] [--samples M]</c>. Starts one silo with the gateway in this
+/// [--postgres CONNECTION] [--scenario customer|segments|campaign] [--samples M]</c>. Starts one silo with the gateway in this
 /// process on a fresh database. The customer scenario seeds N customers with a few events each, then runs each
-/// scenario for S seconds with C concurrent callers; the segments scenario is described in <see cref="SegmentBench"/>.
+/// scenario for S seconds with C concurrent callers; the segments and campaign scenarios are described in
+/// <see cref="SegmentBench"/> and <see cref="CampaignBench"/>.
 /// Prints a Markdown table (also written to bench/results/).
 /// </summary>
 public static class Program
@@ -26,11 +27,13 @@ public static class Program
         var options = BenchOptions.Parse(args);
         await using var node = await BenchNode.StartAsync(options.Postgres, options.Concurrency);
         var (app, storage, settings, grains, http) = (node.App, node.Storage, node.Settings, node.Grains, node.Http);
-        if (options.Scenario == "segments")
+        if (options.Scenario is "segments" or "campaign")
         {
-            var segments = await SegmentBench.RunAsync(node, options.Customers, options.Samples, options.Concurrency);
+            var segments = options.Scenario == "campaign"
+                ? await CampaignBench.RunAsync(node, options.Customers)
+                : await SegmentBench.RunAsync(node, options.Customers, options.Samples, options.Concurrency);
             Console.WriteLine(segments);
-            var file = Path.Combine(FindResultsFolder(), $"segments-{storage.Kind.ToString().ToLowerInvariant()}-{DateTime.UtcNow:yyyyMMdd-HHmm}.md");
+            var file = Path.Combine(FindResultsFolder(), $"{options.Scenario}-{storage.Kind.ToString().ToLowerInvariant()}-{DateTime.UtcNow:yyyyMMdd-HHmm}.md");
             await File.WriteAllTextAsync(file, segments);
             Console.Error.WriteLine($"Written to {file}");
             return 0;

@@ -212,7 +212,7 @@ public static class SegmentBench
         }
     }
 
-    private static async Task<string> ServerSettingsAsync(BenchNode node)
+    internal static async Task<string> ServerSettingsAsync(BenchNode node)
     {
         await using var connection = new NpgsqlConnection(node.Storage.ConnectionString);
         await connection.OpenAsync();
