@@ -65,12 +65,27 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
     [Fact]
     public async Task Launch_contacts_each_consenting_member_once_and_suppresses_the_rest_with_the_reason()
     {
+        // Quiet hours are 21:00-08:00: the campaign's zone is one where it is day now, and one customer lives where it is night.
+        string[] zones = ["Pacific/Kiritimati", "Asia/Tokyo", "Asia/Kolkata", "Europe/London", "America/New_York", "America/Los_Angeles", "Pacific/Honolulu", "Australia/Sydney"];
+        int LocalHour(string zone) => TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById(zone)).Hour;
+        var day = zones.First(z => LocalHour(z) is >= 9 and <= 19);
+        var night = zones.First(z => LocalHour(z) is >= 22 or <= 6);
+        CustomerEvent Profile(string id, CustomerProfile profile) => new(id, CustomerEventTypes.ProfileChanged, DateTimeOffset.UtcNow.AddDays(-1), "t", null, new EventData(Profile: profile));
+        CustomerEvent Sent(int daysAgo) => new($"sent-{daysAgo}", CustomerEventTypes.CampaignContact, DateTimeOffset.UtcNow.AddDays(-daysAgo), "t", "email", new EventData(Campaign: "earlier"));
+
         var run = "cl" + Guid.NewGuid().ToString("N")[..6];
-        var ids = await CustomersAsync(run, 60, i => i % 5 == 0 ? [Consent(false)] : i == 7 ? [Consent(true), new CustomerEvent("dnc", CustomerEventTypes.ProfileChanged, DateTimeOffset.UtcNow.AddDays(-1), "t", null, new EventData(Profile: new CustomerProfile(Tags: [ContactPolicy.DoNotContactTag])))] : [Consent(true)]);
+        var ids = await CustomersAsync(run, 60, i => i switch
+        {
+            _ when i % 5 == 0 => [Consent(false)],
+            7 => [Consent(true), Profile("dnc", new CustomerProfile(Tags: [ContactPolicy.DoNotContactTag]))],
+            11 => [Consent(true), Sent(2), Sent(3), Sent(4)],
+            13 => [Consent(true), Profile("tz", new CustomerProfile(Attributes: new() { ["timeZone"] = night }))],
+            _ => [Consent(true)],
+        });
         await TestSegments.DefineAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
         await TestSegments.WaitBackfilledAsync(Cluster.Client, run, TimeSpan.FromSeconds(60));
 
-        var status = await LaunchAndWaitAsync(run, Campaign(run));
+        var status = await LaunchAndWaitAsync(run, Campaign(run) with { TimeZone = day, Policy = new ContactPolicySettings(QuietFromHour: 21, QuietToHour: 8) });
         await Cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
         var stored = await Cluster.Client.GetGrain<ICampaignGrain>(run).GetStatusAsync();
         var actions = await ActionsAsync(run);
@@ -78,13 +93,18 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
         var view = await Cluster.Client.GetCustomer(ids[1]).GetViewAsync();
 
         var optedOut = ids.Where((_, i) => i % 5 == 0).ToHashSet();
-        var expected = ids.Where((id, i) => !optedOut.Contains(id) && i != 7).ToHashSet();
+        var expected = ids.Where((id, i) => !optedOut.Contains(id) && i is not (7 or 11)).ToHashSet();
         Assert.Equal(60, status.Targeted);
         Assert.Equal((CampaignStates.Completed, status.Sent, status.Targeted), (stored!.State, stored.Sent, stored.Targeted));
         Assert.Equal(optedOut.Count, status.Suppressed["no-consent"]);
         Assert.Equal(1, status.Suppressed["do-not-contact"]);
-        Assert.Equal(expected.Count, status.Sent);
+        Assert.Equal(1, status.Suppressed["frequency-cap"]);
+        Assert.Equal(1, status.Deferred);
+        Assert.Equal(expected.Count - 1, status.Sent);
         Assert.True(expected.SetEquals(actions.Select(a => a.CustomerId)));
+        var deferred = actions.Single(a => a.CustomerId == ids[13]);
+        Assert.Equal(8, TimeZoneInfo.ConvertTime(deferred.NotBefore!.Value, TimeZoneInfo.FindSystemTimeZoneById(night)).Hour);
+        Assert.All(actions.Where(a => a.CustomerId != ids[13]), a => Assert.Null(a.NotBefore));
         Assert.Equal(actions.Count, actions.Select(a => a.IdempotencyKey).Distinct().Count());
         Assert.Equal((ContactOutcomes.Send, true), (repeat.Outcome, repeat.Repeat));
         Assert.Equal(expected.Count, (await ActionsAsync(run)).Count);
