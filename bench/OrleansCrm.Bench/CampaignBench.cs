@@ -2,14 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 using Npgsql;
-using NpgsqlTypes;
 using OrleansCrm.Campaigns;
 using OrleansCrm.Customers;
 using OrleansCrm.Hosting.Configuration;
 using OrleansCrm.Segments;
-using OrleansCrm.Silo.Storage;
 
 namespace OrleansCrm.Bench;
 
@@ -84,48 +81,13 @@ public static class CampaignBench
 
     private static string CustomerId(int i) => "k" + i.ToString("D7", CultureInfo.InvariantCulture);
 
-    private static async Task SeedAsync(BenchNode node, int customers)
+    private static Task SeedAsync(BenchNode node, int customers)
     {
         var now = DateTimeOffset.UtcNow;
-        await using var connection = new NpgsqlConnection(node.Storage.ConnectionString);
-        await connection.OpenAsync();
-        await using (var copy = await connection.BeginBinaryImportAsync(
-            "COPY crm_customer_events (service_id, customer_id, event_id, type, occurred_at, recorded_at, source, channel, amount, data) FROM STDIN (FORMAT BINARY)"))
-        {
-            for (var i = 0; i < customers; i++)
-            {
-                var id = CustomerId(i);
-                await RowAsync(copy, node.ServiceId, id, "p", CustomerEventTypes.ProfileChanged, now.AddDays(-30), null, new EventData(Profile: new CustomerProfile("First" + i, Tags: ["bench"])));
-                await RowAsync(copy, node.ServiceId, id, "c", CustomerEventTypes.ConsentChanged, now.AddDays(-20), "email", new EventData(Purpose: "marketing", Granted: i % 10 != 0));
-            }
-
-            await copy.CompleteAsync();
-        }
-
-        await using var vacuum = new NpgsqlCommand("VACUUM ANALYZE crm_customer_events", connection);
-        await vacuum.ExecuteNonQueryAsync();
-    }
-
-    private static async Task RowAsync(NpgsqlBinaryImporter copy, string service, string id, string eventId, string type, DateTimeOffset at, string? channel, EventData data)
-    {
-        await copy.StartRowAsync();
-        await copy.WriteAsync(service, NpgsqlDbType.Text);
-        await copy.WriteAsync(id, NpgsqlDbType.Text);
-        await copy.WriteAsync(eventId, NpgsqlDbType.Text);
-        await copy.WriteAsync(type, NpgsqlDbType.Text);
-        await copy.WriteAsync(at.UtcDateTime, NpgsqlDbType.TimestampTz);
-        await copy.WriteAsync(at.UtcDateTime, NpgsqlDbType.TimestampTz);
-        await copy.WriteAsync("bench", NpgsqlDbType.Text);
-        if (channel is null)
-        {
-            await copy.WriteNullAsync();
-        }
-        else
-        {
-            await copy.WriteAsync(channel, NpgsqlDbType.Text);
-        }
-
-        await copy.WriteNullAsync();
-        await copy.WriteAsync(JsonSerializer.Serialize(data, AdoNetCustomerLog.Json), NpgsqlDbType.Jsonb);
+        return LogSeeder.SeedAsync(node, customers, i => (CustomerId(i),
+        [
+            new CustomerEvent("p", CustomerEventTypes.ProfileChanged, now.AddDays(-30), "bench", null, new EventData(Profile: new CustomerProfile("First" + i, Tags: ["bench"]))),
+            new CustomerEvent("c", CustomerEventTypes.ConsentChanged, now.AddDays(-20), "bench", "email", new EventData(Purpose: "marketing", Granted: i % 10 != 0)),
+        ]));
     }
 }

@@ -2,14 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 using HdrHistogram;
 using Npgsql;
-using NpgsqlTypes;
 using OrleansCrm.Customers;
 using OrleansCrm.Hosting.Configuration;
 using OrleansCrm.Segments;
-using OrleansCrm.Silo.Storage;
 
 namespace OrleansCrm.Bench;
 
@@ -129,59 +126,14 @@ public static class SegmentBench
 
     private static int Amount(int i) => 10 + (int)((i * 37L) % 200);
 
-    private static async Task SeedAsync(BenchNode node, int customers)
+    private static Task SeedAsync(BenchNode node, int customers)
     {
         var now = DateTimeOffset.UtcNow;
-        await using var connection = new NpgsqlConnection(node.Storage.ConnectionString);
-        await connection.OpenAsync();
-        await using (var copy = await connection.BeginBinaryImportAsync(
-            "COPY crm_customer_events (service_id, customer_id, event_id, type, occurred_at, recorded_at, source, channel, amount, data) FROM STDIN (FORMAT BINARY)"))
-        {
-            for (var i = 0; i < customers; i++)
-            {
-                var id = CustomerId(i);
-                var profile = new EventData(Profile: new CustomerProfile("First" + i, "Last" + i, Region: Regions[i % 4]));
-                var purchase = new EventData(Amount: Amount(i));
-                await WriteAsync(copy, node.ServiceId, id, "p", CustomerEventTypes.ProfileChanged, now.AddDays(-400), now, null, null, profile);
-                await WriteAsync(copy, node.ServiceId, id, "b", CustomerEventTypes.Purchase, now.AddDays(-(i % 365) - 1), now, "web", purchase.Amount, purchase);
-            }
-
-            await copy.CompleteAsync();
-        }
-
-        await using var vacuum = new NpgsqlCommand("VACUUM ANALYZE crm_customer_events", connection);
-        await vacuum.ExecuteNonQueryAsync();
-    }
-
-    private static async Task WriteAsync(NpgsqlBinaryImporter copy, string service, string id, string eventId, string type, DateTimeOffset at, DateTimeOffset recorded, string? channel, decimal? amount, EventData data)
-    {
-        await copy.StartRowAsync();
-        await copy.WriteAsync(service, NpgsqlDbType.Text);
-        await copy.WriteAsync(id, NpgsqlDbType.Text);
-        await copy.WriteAsync(eventId, NpgsqlDbType.Text);
-        await copy.WriteAsync(type, NpgsqlDbType.Text);
-        await copy.WriteAsync(at.UtcDateTime, NpgsqlDbType.TimestampTz);
-        await copy.WriteAsync(recorded.UtcDateTime, NpgsqlDbType.TimestampTz);
-        await copy.WriteAsync("bench", NpgsqlDbType.Text);
-        if (channel is null)
-        {
-            await copy.WriteNullAsync();
-        }
-        else
-        {
-            await copy.WriteAsync(channel, NpgsqlDbType.Text);
-        }
-
-        if (amount is null)
-        {
-            await copy.WriteNullAsync();
-        }
-        else
-        {
-            await copy.WriteAsync(amount.Value, NpgsqlDbType.Numeric);
-        }
-
-        await copy.WriteAsync(JsonSerializer.Serialize(data, AdoNetCustomerLog.Json), NpgsqlDbType.Jsonb);
+        return LogSeeder.SeedAsync(node, customers, i => (CustomerId(i),
+        [
+            new CustomerEvent("p", CustomerEventTypes.ProfileChanged, now.AddDays(-400), "bench", null, new EventData(Profile: new CustomerProfile("First" + i, "Last" + i, Region: Regions[i % 4]))),
+            new CustomerEvent("b", CustomerEventTypes.Purchase, now.AddDays(-(i % 365) - 1), "bench", "web", new EventData(Amount: Amount(i))),
+        ]));
     }
 
     private static async Task<(TimeSpan Elapsed, BackfillProgress Progress)> BackfillAsync(BenchNode node, string segmentId, string expression)
