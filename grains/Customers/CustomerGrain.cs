@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using OrleansCrm.Campaigns;
 using OrleansCrm.Decisions;
 
 namespace OrleansCrm.Customers;
@@ -14,7 +15,7 @@ namespace OrleansCrm.Customers;
 public sealed class CustomerGrain(
     [PersistentState("customer", StorageNames.Crm)] IPersistentState<CustomerState> state,
     ICustomerLog log,
-    OrleansCrm.Campaigns.ICampaignActionStore actions,
+    ICampaignActionStore actions,
     DecisionCatalog decisions,
     TimeProvider clock,
     ILogger<CustomerGrain> logger) : Grain, ICustomerGrain, IRemindable
@@ -106,7 +107,7 @@ public sealed class CustomerGrain(
         return matches;
     }
 
-    public async Task<OrleansCrm.Campaigns.CampaignDecisionResult> DecideCampaignAsync(OrleansCrm.Campaigns.CampaignStep campaignStep)
+    public async Task<CampaignDecisionResult> DecideCampaignAsync(CampaignStep campaignStep)
     {
         var step = campaignStep;
         await RefreshIfStaleAsync();
@@ -119,7 +120,7 @@ public sealed class CustomerGrain(
         if (!S.Exists)
         {
             ReleaseIfHousekeepingOnly();
-            return new(OrleansCrm.Campaigns.ContactOutcomes.Suppressed, "unknown-customer", null, Repeat: false);
+            return new(ContactOutcomes.Suppressed, "unknown-customer", null, Repeat: false);
         }
 
         var result = await DecideStepAsync(step);
@@ -128,7 +129,7 @@ public sealed class CustomerGrain(
     }
 
     /// <summary>Decides a campaign step (or answers the recorded decision), writes it, and emits the action.</summary>
-    private async Task<OrleansCrm.Campaigns.CampaignDecisionResult> DecideStepAsync(OrleansCrm.Campaigns.CampaignStep step)
+    private async Task<CampaignDecisionResult> DecideStepAsync(CampaignStep step)
     {
         var key = $"{step.CampaignId}/{step.StepId}";
         if (S.CampaignDecisions.TryGetValue(key, out var recorded))
@@ -142,41 +143,41 @@ public sealed class CustomerGrain(
         if (step.Branch is { } branch && Branch(step.CampaignId, branch) is { } off)
         {
             // Not on this follow-up's branch: recorded, so a repeated call answers the same.
-            S.CampaignDecisions[key] = new CampaignDecisionRecord(step.CampaignId, step.StepId, OrleansCrm.Campaigns.ContactOutcomes.Suppressed, off, null, now,
+            S.CampaignDecisions[key] = new CampaignDecisionRecord(step.CampaignId, step.StepId, ContactOutcomes.Suppressed, off, null, now,
                 DateOnly.FromDateTime(now.UtcDateTime), campaign.Priority, Pending: false, null, null, false, null);
             await WriteAsync();
-            return new(OrleansCrm.Campaigns.ContactOutcomes.Suppressed, off, null, Repeat: false);
+            return new(ContactOutcomes.Suppressed, off, null, Repeat: false);
         }
 
-        var zone = OrleansCrm.Campaigns.ContactPolicy.TimeZoneOf(S, campaign);
+        var zone = ContactPolicy.TimeZoneOf(S, campaign);
         var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, zone).DateTime);
         var decision = (campaign.ExcludeSegments ?? []).FirstOrDefault(S.Segments.Contains) is { } excluded
-            ? new OrleansCrm.Campaigns.ContactDecision(OrleansCrm.Campaigns.ContactOutcomes.Suppressed, "excluded-segment", null)
-            : OrleansCrm.Campaigns.ContactPolicy.Decide(
+            ? new ContactDecision(ContactOutcomes.Suppressed, "excluded-segment", null)
+            : ContactPolicy.Decide(
                 S,
                 Id,
                 step.CampaignId,
                 campaign,
                 [.. S.CampaignDecisions.Values
-                    .Where(r => r.LocalDay == today && r.CampaignId != step.CampaignId && r.Outcome is OrleansCrm.Campaigns.ContactOutcomes.Send or OrleansCrm.Campaigns.ContactOutcomes.Defer)
-                    .Select(r => new OrleansCrm.Campaigns.CampaignClaim(r.CampaignId, r.Priority, r.Outcome == OrleansCrm.Campaigns.ContactOutcomes.Send))],
+                    .Where(r => r.LocalDay == today && r.CampaignId != step.CampaignId && r.Outcome is ContactOutcomes.Send or ContactOutcomes.Defer)
+                    .Select(r => new CampaignClaim(r.CampaignId, r.Priority, r.Outcome == ContactOutcomes.Send))],
                 now);
-        var contact = decision.Outcome is OrleansCrm.Campaigns.ContactOutcomes.Send or OrleansCrm.Campaigns.ContactOutcomes.Defer;
-        OrleansCrm.Campaigns.RenderedMessage? message = null;
+        var contact = decision.Outcome is ContactOutcomes.Send or ContactOutcomes.Defer;
+        RenderedMessage? message = null;
         if (contact && campaign.Templates?.GetValueOrDefault(decision.Channel!) is { } template)
         {
-            message = OrleansCrm.Campaigns.MessageTemplates.Render(template, CustomerAggregate.View(S, Id, now, decisions.Current), step.CampaignId, campaign.Name, campaign.OfferId, step.OfferName);
+            message = MessageTemplates.Render(template, CustomerAggregate.View(S, Id, now, decisions.Current), step.CampaignId, campaign.Name, campaign.OfferId, step.OfferName);
         }
         else if (contact)
         {
             // The customer's preferred channel was chosen but the campaign wrote no message for it.
-            decision = decision with { Outcome = OrleansCrm.Campaigns.ContactOutcomes.Suppressed, Reason = "no-template", NotBefore = null };
+            decision = decision with { Outcome = ContactOutcomes.Suppressed, Reason = "no-template", NotBefore = null };
             contact = false;
         }
 
         S.CampaignDecisions[key] = new CampaignDecisionRecord(
             step.CampaignId, step.StepId, decision.Outcome, decision.Reason, decision.Channel, now, today, campaign.Priority,
-            Pending: contact || decision.Outcome == OrleansCrm.Campaigns.ContactOutcomes.Control, message?.Subject, message?.Body, message?.Html ?? false, decision.NotBefore);
+            Pending: contact || decision.Outcome == ContactOutcomes.Control, message?.Subject, message?.Body, message?.Html ?? false, decision.NotBefore);
         PruneCampaignDecisions(now);
         await WriteAsync();
         await EmitCampaignActionsAsync();
@@ -210,7 +211,7 @@ public sealed class CustomerGrain(
         while (S.PendingTriggers.Count > 0)
         {
             var trigger = S.PendingTriggers[0];
-            var campaign = GrainFactory.GetGrain<OrleansCrm.Campaigns.ICampaignGrain>(trigger.CampaignId);
+            var campaign = GrainFactory.GetGrain<ICampaignGrain>(trigger.CampaignId);
             var step = await campaign.GetTriggerStepAsync();
             S.PendingTriggers.RemoveAt(0);
             if (step is null)
@@ -239,10 +240,10 @@ public sealed class CustomerGrain(
 
     /// <summary>Why this customer is not on a journey follow-up's branch, or null when it is: it must have been
     /// contacted by the journey's first message, and have responded since (or not), as the step asks.</summary>
-    private string? Branch(string campaignId, OrleansCrm.Campaigns.JourneyBranch branch)
+    private string? Branch(string campaignId, JourneyBranch branch)
     {
         if (!S.CampaignDecisions.TryGetValue($"{campaignId}/{branch.EntryStepId}", out var entry)
-            || entry.Outcome is not (OrleansCrm.Campaigns.ContactOutcomes.Send or OrleansCrm.Campaigns.ContactOutcomes.Defer))
+            || entry.Outcome is not (ContactOutcomes.Send or ContactOutcomes.Defer))
         {
             return "not-in-journey";
         }
@@ -268,13 +269,13 @@ public sealed class CustomerGrain(
         foreach (var (key, record) in S.CampaignDecisions.Where(kv => kv.Value.Pending).ToList())
         {
             // The control group is written to the log too (nothing is sent), so responses can be compared.
-            var holdout = record.Outcome == OrleansCrm.Campaigns.ContactOutcomes.Control;
+            var holdout = record.Outcome == ContactOutcomes.Control;
             var contact = new CustomerEvent($"campaign/{key}", holdout ? CustomerEventTypes.CampaignHoldout : CustomerEventTypes.CampaignContact, record.At, "campaign", record.Channel,
                 new EventData(Subject: record.Subject, Campaign: record.CampaignId));
             var appended = await log.AppendAsync(Id, [contact]);
             if (!holdout)
             {
-                await actions.AddAsync(new OrleansCrm.Campaigns.CampaignAction(
+                await actions.AddAsync(new CampaignAction(
                     0, $"{key}/{Id}", record.CampaignId, record.StepId, Id, record.Channel!, record.Subject, record.Body ?? "", record.Html, record.NotBefore, record.At, "pending"));
             }
 

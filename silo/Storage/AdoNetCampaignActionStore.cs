@@ -142,9 +142,7 @@ public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<
         ReadTime(reader, 10),
         reader.GetString(11));
 
-    private object Time(DateTimeOffset at) => _postgres ? at.UtcDateTime : at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+    private object Time(DateTimeOffset at) => Db.Time(_postgres, at);
 
-    private DateTimeOffset ReadTime(System.Data.Common.DbDataReader reader, int column) => _postgres
-        ? new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(column), DateTimeKind.Utc))
-        : DateTimeOffset.Parse(reader.GetString(column), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+    private DateTimeOffset ReadTime(System.Data.Common.DbDataReader reader, int column) => reader.ReadTime(column, _postgres);
 }

@@ -233,11 +233,7 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
 
     private Task<DbConnection> OpenAsync() => Db.OpenAsync(storage);
 
-    private object Time(DateTimeOffset at) => _postgres
-        ? at.UtcDateTime
-        : at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+    private object Time(DateTimeOffset at) => Db.Time(_postgres, at);
 
-    private DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => _postgres
-        ? new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(ordinal), DateTimeKind.Utc))
-        : DateTimeOffset.Parse(reader.GetString(ordinal), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+    private DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => reader.ReadTime(ordinal, _postgres);
 }

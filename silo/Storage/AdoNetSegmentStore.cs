@@ -60,7 +60,7 @@ public sealed class AdoNetSegmentStore(StorageSettings storage, IOptions<Cluster
             upsert.Add("s", _serviceId);
             upsert.Add("g", segmentId);
             upsert.Add("h", shard);
-            upsert.Add("t", _postgres ? now : now.ToString("O", CultureInfo.InvariantCulture));
+            upsert.Add("t", Db.Time(_postgres, now));
             var rows = new List<string>(apply.Count);
             for (var i = 0; i < apply.Count; i++)
             {
@@ -121,10 +121,7 @@ public sealed class AdoNetSegmentStore(StorageSettings storage, IOptions<Cluster
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            var since = _postgres
-                ? new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(1), DateTimeKind.Utc))
-                : DateTimeOffset.Parse(reader.GetString(1), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
-            members.Add(new SegmentMember(reader.GetString(0), since));
+            members.Add(new SegmentMember(reader.GetString(0), reader.ReadTime(1, _postgres)));
         }
 
         return members;

@@ -25,6 +25,18 @@ internal static class Db
         return command;
     }
 
+    /// <summary>A moment as the database keeps it: PostgreSQL <c>timestamptz</c>; SQLite ISO 8601 UTC text with seven
+    /// fractional digits, which sorts as text.</summary>
+    public static object Time(bool postgres, DateTimeOffset at) => postgres
+        ? at.UtcDateTime
+        : at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Reads a moment written by <see cref="Time"/>.</summary>
+    public static DateTimeOffset ReadTime(this DbDataReader reader, int ordinal, bool postgres) => postgres
+        ? new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(ordinal), DateTimeKind.Utc))
+        : DateTimeOffset.Parse(reader.GetString(ordinal), System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal);
+
     /// <summary>Adds a named parameter; null becomes SQL NULL.</summary>
     public static void Add(this DbCommand command, string name, object? value)
     {

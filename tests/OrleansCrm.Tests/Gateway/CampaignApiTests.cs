@@ -24,6 +24,16 @@ public sealed class CampaignApiTests(EmbeddedCrmFixture crm)
         policy = new { quietFromHour = 0, quietToHour = 0 },
     };
 
+    /// <summary>A segment of the customers tagged <paramref name="run"/>, backfilled.</summary>
+    private async Task DefineSegmentAsync(string run)
+    {
+        using var segment = await crm.Http.PutAsJsonAsync(Url($"/api/v1/segments/{run}"), new { name = run, expression = $"""tags contains "{run}" """ });
+        await Poll.UntilAsync(
+            async () => (await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/segments/{run}"))).GetProperty("backfill").GetProperty("finished").GetBoolean(),
+            TimeSpan.FromSeconds(60),
+            "segment backfill");
+    }
+
     [Fact]
     public async Task A_bad_campaign_is_refused_naming_each_field_and_a_broken_template_names_its_place()
     {
@@ -60,11 +70,7 @@ public sealed class CampaignApiTests(EmbeddedCrmFixture crm)
             Assert.Equal(HttpStatusCode.OK, consent.StatusCode);
         }
 
-        using var segment = await crm.Http.PutAsJsonAsync(Url($"/api/v1/segments/{run}"), new { name = run, expression = $"""tags contains "{run}" """ });
-        await Poll.UntilAsync(
-            async () => (await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/segments/{run}"))).GetProperty("backfill").GetProperty("finished").GetBoolean(),
-            TimeSpan.FromSeconds(60),
-            "segment backfill");
+        await DefineSegmentAsync(run);
         using var define = await crm.Http.PutAsJsonAsync(Url($"/api/v1/campaigns/{run}"), Definition(run));
         using var launch = await crm.Http.PostAsync(Url($"/api/v1/campaigns/{run}/launch"), null);
         var done = await Poll.UntilAsync(
@@ -204,11 +210,7 @@ public sealed class CampaignApiTests(EmbeddedCrmFixture crm)
             });
         }
 
-        using var segment = await crm.Http.PutAsJsonAsync(Url($"/api/v1/segments/{run}"), new { name = run, expression = $"""tags contains "{run}" """ });
-        await Poll.UntilAsync(
-            async () => (await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/segments/{run}"))).GetProperty("backfill").GetProperty("finished").GetBoolean(),
-            TimeSpan.FromSeconds(60),
-            "segment backfill");
+        await DefineSegmentAsync(run);
         using var define = await crm.Http.PutAsJsonAsync(Url($"/api/v1/campaigns/{run}"), Definition(run));
         using var launch = await crm.Http.PostAsync(Url($"/api/v1/campaigns/{run}/launch"), null);
 
