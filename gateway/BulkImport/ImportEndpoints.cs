@@ -16,6 +16,7 @@ public static class ImportEndpoints
 {
     private const int MaxInFlight = 64;
     private const int MaxEventsPerCall = 100;
+    private const int MaxAttempts = 5;
 
     public static IEndpointRouteBuilder MapImportEndpoints(this IEndpointRouteBuilder app)
     {
@@ -255,7 +256,17 @@ public static class ImportEndpoints
         {
             try
             {
-                var result = await cluster.GetCustomer(customer).RecordEventsAsync([.. batch.Select(b => b.Event)], createIfMissing);
+                var result = await RecordWithRetriesAsync(customer, [.. batch.Select(b => b.Event)]);
+                if (result is null)
+                {
+                    foreach (var (line, _) in batch)
+                    {
+                        job.Reject(line, "customerId", $"the cluster did not answer for customer '{customer}' after {MaxAttempts} tries; importing the file again adds only what is missing");
+                    }
+
+                    return;
+                }
+
                 var duplicates = result.Acks.Count(a => a.Duplicate);
                 job.Done(result.Acks.Length - duplicates, duplicates);
             }
@@ -276,6 +287,31 @@ public static class ImportEndpoints
             finally
             {
                 _slots.Release();
+            }
+        }
+
+        /// <summary>
+        /// Sends one customer's batch, trying again when the cluster times out or a silo is going away. Event ids
+        /// come from the rows, so a batch the first try did store comes back as duplicates, never twice.
+        /// Null when every try failed.
+        /// </summary>
+        private async Task<RecordResult?> RecordWithRetriesAsync(string customer, CustomerEvent[] events)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return await cluster.GetCustomer(customer).RecordEventsAsync(events, createIfMissing);
+                }
+                catch (Exception e) when (e is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException)
+                {
+                    if (attempt == MaxAttempts)
+                    {
+                        return null;
+                    }
+
+                    await Task.Delay(TimeSpan.FromMilliseconds(250 * (1 << attempt)));
+                }
             }
         }
     }
