@@ -66,7 +66,7 @@ public static class CampaignEndpoints
     }
 
     private static async Task<Results<Ok<CampaignStatus>, ProblemHttpResult>> GetAsync(string campaignId, IClusterClient cluster) =>
-        await cluster.GetGrain<ICampaignGrain>(campaignId).GetStatusAsync() is { } status
+        await cluster.GetGrain<ICampaignGrain>(campaignId).GetProgressAsync() is { } status
             ? TypedResults.Ok(status)
             : TypedResults.Problem(title: "Campaign not found", statusCode: StatusCodes.Status404NotFound);
 
@@ -105,23 +105,23 @@ public static class CampaignEndpoints
         return TypedResults.NoContent();
     }
 
-    private static async Task<Results<Ok<ActionPage>, ValidationProblem>> FeedAsync(IClusterClient cluster, long after = 0, int limit = 100, string? campaignId = null)
+    private static async Task<Results<Ok<ActionPage>, ValidationProblem>> FeedAsync(IClusterClient cluster, string? after = null, int limit = 100, string? campaignId = null)
     {
         if (limit is < 1 or > 1000)
         {
             return Problems.Invalid("limit", "must be from 1 to 1000");
         }
 
-        if (after < 0)
+        if (!FeedCursor.TryParse(after, out var cursor))
         {
-            return Problems.Invalid("after", "must be a sequence returned by a previous page (0 to start)");
+            return Problems.Invalid("after", "must be the next value of a previous page (omit it, or 0, to start)");
         }
 
-        var page = await cluster.GetGrain<ICampaignFeedGrain>(0).ReadAsync(after, limit, campaignId);
-        return TypedResults.Ok(new ActionPage(page, page.Length > 0 ? page[^1].Sequence : after));
+        var page = await cluster.GetGrain<ICampaignFeedGrain>(0).ReadAsync(cursor, limit, campaignId);
+        return TypedResults.Ok(new ActionPage(page.Actions, page.Next.ToString()));
     }
 
     /// <summary>A page of the feed; <see cref="Next"/> is what to pass as <c>after</c> for the following page (the
-    /// same value when nothing new arrived yet).</summary>
-    public sealed record ActionPage(CampaignAction[] Actions, long Next);
+    /// same value when nothing new was released yet).</summary>
+    public sealed record ActionPage(CampaignAction[] Actions, string Next);
 }

@@ -84,6 +84,8 @@ public static class GatewayExtensions
         app.MapDecisionEndpoints();
         app.MapSegmentEndpoints();
         app.MapCampaignEndpoints();
+        app.MapCapacityEndpoints();
+        app.MapProspectEndpoints();
         if (settings.Gateway.Dashboard)
         {
             app.MapOrleansDashboard("/dashboard");

@@ -81,7 +81,7 @@ public static class SegmentEndpoints
     /// member at that moment re-evaluate, so joins and leaves go through the same outbox as every other segment. A failed upload changes
     /// nothing visible and may simply be repeated.
     /// </summary>
-    private static async Task<Results<Ok<SegmentSaved>, ValidationProblem, ProblemHttpResult>> PutStaticAsync(string segmentId, string name, string?[] listed, IClusterClient cluster, TimeProvider clock)
+    internal static async Task<Results<Ok<SegmentSaved>, ValidationProblem, ProblemHttpResult>> PutStaticAsync(string segmentId, string name, string?[] listed, IClusterClient cluster, TimeProvider clock)
     {
         if (listed.Length > MaxListedCustomers)
         {

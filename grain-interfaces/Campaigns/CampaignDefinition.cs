@@ -74,6 +74,12 @@ public static class CampaignTypes
     public const string Triggered = "triggered";
     public const string Prospect = "prospect";
 
+    /// <summary>The static segment a prospect campaign's uploaded list becomes, and the only one it targets.</summary>
+    public static string ProspectSegment(string campaignId) => $"prospects-{campaignId}";
+
+    /// <summary>The tag every uploaded prospect carries until it becomes a customer.</summary>
+    public const string ProspectTag = "prospect";
+
     public static readonly string[] All = [SingleStep, Journey, Periodic, Triggered, Prospect];
 }
 

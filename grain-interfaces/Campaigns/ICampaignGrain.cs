@@ -41,10 +41,16 @@ public interface ICampaignGrain : IGrainWithStringKey
     /// <summary>The definition, the run's state and its live counters; null when no such campaign was defined.</summary>
     [Alias("Status")]
     Task<CampaignStatus?> GetStatusAsync();
+
+    /// <summary>The status with where its actions are (<see cref="CampaignStatus.Delivery"/>), counted in the outbox.</summary>
+    [Alias("Progress")]
+    Task<CampaignStatus?> GetProgressAsync();
 }
 
 /// <summary>An action a campaign emitted for one customer: the message to send on a channel (not before
-/// <see cref="NotBefore"/>), keyed for idempotency by campaign, step and customer.</summary>
+/// <see cref="NotBefore"/>), keyed for idempotency by campaign, step and customer. On a channel with a daily limit
+/// it carries the day the capacity planner gave it and, on a channel worked by agents, the agent whose call list it
+/// is on.</summary>
 [GenerateSerializer, Immutable, Alias("crm.CampaignAction")]
 public sealed record CampaignAction(
     long Sequence,
@@ -58,19 +64,67 @@ public sealed record CampaignAction(
     bool Html,
     DateTimeOffset? NotBefore,
     DateTimeOffset CreatedAt,
-    string DeliveryState);
+    string DeliveryState,
+    int Priority = 0,
+    string? PlannedDay = null,
+    string? AgentId = null);
 
-/// <summary>The actions campaigns emitted, in the order they were stored: the pull feed integrators read.</summary>
+/// <summary>The actions campaigns released, in the order they were released: the pull feed integrators read. An
+/// action waiting for capacity joins the feed on the day it is planned for.</summary>
 [Alias("crm.ICampaignFeedGrain")]
 public interface ICampaignFeedGrain : IGrainWithIntegerKey
 {
+    /// <summary>The next actions after <paramref name="after"/> (<see cref="FeedCursor.Start"/> to begin), and the
+    /// cursor to pass next time.</summary>
     [Alias("Read")]
-    Task<CampaignAction[]> ReadAsync(long afterSequence, int limit, string? campaignId);
+    Task<FeedPage> ReadAsync(FeedCursor after, int limit, string? campaignId);
 }
 
-/// <summary>A campaign step as a customer receives it.</summary>
+/// <summary>A position in the action feed: the releasing transaction and the release sequence (PostgreSQL orders
+/// by both so a late commit never lands behind the cursor; SQLite's transaction is always 0). Written as
+/// <c>tx.seq</c>.</summary>
+[GenerateSerializer, Immutable, Alias("crm.FeedCursor")]
+public readonly record struct FeedCursor(long Transaction, long Sequence)
+{
+    public static FeedCursor Start => default;
+
+    public override string ToString() => FormattableString.Invariant($"{Transaction}.{Sequence}");
+
+    /// <summary>Reads <c>tx.seq</c> (or <c>0</c> for the start); false for anything else.</summary>
+    public static bool TryParse(string? text, out FeedCursor cursor)
+    {
+        cursor = Start;
+        if (string.IsNullOrEmpty(text) || text == "0")
+        {
+            return true;
+        }
+
+        var parts = text.Split('.');
+        if (parts.Length == 2
+            && long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var tx)
+            && long.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seq))
+        {
+            cursor = new FeedCursor(tx, seq);
+            return true;
+        }
+
+        return false;
+    }
+}
+
+/// <summary>A page of the action feed and the cursor after it (the same cursor when nothing new was released).</summary>
+[GenerateSerializer, Immutable, Alias("crm.FeedPage")]
+public sealed record FeedPage(CampaignAction[] Actions, FeedCursor Next);
+
+/// <summary>Where a campaign's actions are: waiting for capacity, released and waiting to be delivered, delivered
+/// (pushed to the webhook or called by an agent), failed.</summary>
+[GenerateSerializer, Immutable, Alias("crm.DeliveryCounts")]
+public sealed record DeliveryCounts(long WaitingForCapacity, long Queued, long Delivered, long Failed);
+
+/// <summary>A campaign step as a customer receives it; <see cref="Segment"/> is the target segment the launch found
+/// the customer in (the first in the definition's order), which results are broken down by.</summary>
 [GenerateSerializer, Immutable, Alias("crm.CampaignStep")]
-public sealed record CampaignStep(string CampaignId, string StepId, CampaignDefinition Definition, string? OfferName, JourneyBranch? Branch = null);
+public sealed record CampaignStep(string CampaignId, string StepId, CampaignDefinition Definition, string? OfferName, JourneyBranch? Branch = null, string? Segment = null);
 
 /// <summary>For a journey's follow-up: the step id of the journey's first message and the condition to check.</summary>
 [GenerateSerializer, Immutable, Alias("crm.JourneyBranch")]
@@ -105,7 +159,8 @@ public sealed record CampaignStatus(
     DateTimeOffset? LaunchedAt,
     DateTimeOffset? FinishedAt,
     DateTimeOffset? NextRunAt = null,
-    CampaignRun[]? Runs = null);
+    CampaignRun[]? Runs = null,
+    DeliveryCounts? Delivery = null);
 
 /// <summary>A finished run of a campaign (a periodic campaign runs again and again).</summary>
 [GenerateSerializer, Immutable, Alias("crm.CampaignRun")]
@@ -202,4 +257,10 @@ public sealed record CampaignResults(
     decimal Cost,
     decimal IncrementalRevenue,
     double? Roi,
-    CampaignResultGroup[] ByChannel);
+    CampaignResultGroup[] ByChannel,
+    CampaignSegmentResult[]? BySegment = null);
+
+/// <summary>The customers a launch found in one target segment: contacted against control, and the uplift of the
+/// response rate (null without both groups).</summary>
+[GenerateSerializer, Immutable, Alias("crm.CampaignSegmentResult")]
+public sealed record CampaignSegmentResult(string Segment, CampaignResultGroup Contacted, CampaignResultGroup Control, double? Uplift);

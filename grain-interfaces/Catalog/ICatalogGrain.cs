@@ -51,4 +51,5 @@ public static class CatalogKinds
     public const string Rfm = "rfm";
     public const string Segments = "segments";
     public const string Webhook = "webhook";
+    public const string Capacity = "capacity";
 }

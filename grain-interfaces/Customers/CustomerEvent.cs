@@ -37,7 +37,8 @@ public sealed record EventData(
     DateTimeOffset? DueAt = null,
     CustomerProfile? Profile = null,
     string? Note = null,
-    string? OfferId = null)
+    string? OfferId = null,
+    string? Segment = null)
 {
     public static EventData Empty { get; } = new();
 }

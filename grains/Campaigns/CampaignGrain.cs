@@ -102,6 +102,12 @@ public sealed class CampaignGrain(
             throw new CampaignValidationException(errors);
         }
 
+        if (definition.Type == CampaignTypes.Prospect)
+        {
+            // A prospect campaign targets its own uploaded list (PUT /api/v1/campaigns/{id}/prospects), nothing else.
+            definition = definition with { Segments = [CampaignTypes.ProspectSegment(this.GetPrimaryKeyString())] };
+        }
+
         S.Definition = definition;
         S.Version++;
         S.State = CampaignStates.Draft;
@@ -209,13 +215,6 @@ public sealed class CampaignGrain(
         }
 
         var rows = await store.ResultsAsync(this.GetPrimaryKeyString(), definition.AttributionDays);
-        static CampaignResultGroup Group(string name, IEnumerable<(string Kind, string Channel, long Customers, long Responders, long Converters, decimal Revenue)> rows)
-        {
-            var list = rows.ToList();
-            long n = list.Sum(r => r.Customers), responders = list.Sum(r => r.Responders), converters = list.Sum(r => r.Converters);
-            return new(name, n, responders, converters, list.Sum(r => r.Revenue), n == 0 ? 0 : (double)responders / n, n == 0 ? 0 : (double)converters / n);
-        }
-
         var contacted = Group("contacted", rows.Where(r => r.Kind == "campaign.contact"));
         var control = Group("control", rows.Where(r => r.Kind == "campaign.holdout"));
         double? uplift = null, low = null, high = null;
@@ -243,10 +242,30 @@ public sealed class CampaignGrain(
             cost,
             Math.Round(incremental, 2),
             cost > 0 ? (double)((incremental - cost) / cost) : null,
-            [.. rows.Where(r => r.Kind == "campaign.contact").GroupBy(r => r.Channel).Select(g => Group(g.Key, g))]);
+            [.. rows.Where(r => r.Kind == "campaign.contact").GroupBy(r => r.Channel).Select(g => Group(g.Key, g))],
+            [.. rows.GroupBy(r => r.Segment).Where(g => g.Key.Length > 0).Select(g => SegmentResult(g.Key, g))]);
+    }
+
+    private static CampaignResultGroup Group(string name, IEnumerable<ExposureResult> rows)
+    {
+        var list = rows.ToList();
+        long n = list.Sum(r => r.Customers), responders = list.Sum(r => r.Responders), converters = list.Sum(r => r.Converters);
+        return new(name, n, responders, converters, list.Sum(r => r.Revenue), n == 0 ? 0 : (double)responders / n, n == 0 ? 0 : (double)converters / n);
+    }
+
+    /// <summary>One target segment's contacted against its own control group.</summary>
+    private static CampaignSegmentResult SegmentResult(string segment, IEnumerable<ExposureResult> rows)
+    {
+        var list = rows.ToList();
+        var contacted = Group("contacted", list.Where(r => r.Kind == "campaign.contact"));
+        var control = Group("control", list.Where(r => r.Kind == "campaign.holdout"));
+        return new CampaignSegmentResult(segment, contacted, control, contacted.Customers > 0 && control.Customers > 0 ? contacted.ResponseRate - control.ResponseRate : null);
     }
 
     public Task<CampaignStatus?> GetStatusAsync() => Task.FromResult(S.Definition is null ? null : Status());
+
+    public async Task<CampaignStatus?> GetProgressAsync() =>
+        S.Definition is null ? null : Status() with { Delivery = await store.CountsAsync(this.GetPrimaryKeyString()) };
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
@@ -320,7 +339,8 @@ public sealed class CampaignGrain(
         }
 
         var definition = S.Definition!;
-        var pages = await Task.WhenAll(definition.Segments.Distinct(StringComparer.Ordinal).Select(segment =>
+        var segments = definition.Segments.Distinct(StringComparer.Ordinal).ToArray();
+        var pages = await Task.WhenAll(segments.Select(segment =>
             GrainFactory.GetGrain<ISegmentShardGrain>(SegmentShards.Key(segment, shard)).MembersAsync(S.Cursors[shard], Page)));
 
         // A segment whose page is full may hold ids beyond what the others returned: stop at its last one.
@@ -329,9 +349,21 @@ public sealed class CampaignGrain(
             .Where(id => limit is null || string.CompareOrdinal(id, limit) <= 0)
             .Order(StringComparer.Ordinal).ToArray();
         var step = CurrentStep(definition);
+
+        // Each customer is counted in the first target segment (in the definition's order) that lists it.
+        var foundIn = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var p = pages.Length - 1; p >= 0; p--)
+        {
+            foreach (var id in pages[p])
+            {
+                foundIn[id] = segments[p];
+            }
+        }
+
+        var steps = segments.ToDictionary(s => s, s => step with { Segment = s }, StringComparer.Ordinal);
         var results = new CampaignDecisionResult[customers.Length];
         await Parallel.ForAsync(0, customers.Length, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellation, TaskScheduler = TaskScheduler.Current }, async (i, _) =>
-            results[i] = await GrainFactory.GetCustomer(customers[i]).DecideCampaignAsync(step));
+            results[i] = await GrainFactory.GetCustomer(customers[i]).DecideCampaignAsync(steps[foundIn[customers[i]]]));
 
         foreach (var result in results)
         {
@@ -453,6 +485,5 @@ public sealed class CampaignGrain(
 [GrainType("campaign-feed")]
 public sealed class CampaignFeedGrain(ICampaignActionStore store) : Grain, ICampaignFeedGrain
 {
-    public async Task<CampaignAction[]> ReadAsync(long afterSequence, int limit, string? campaignId) =>
-        [.. await store.ReadAsync(afterSequence, Math.Clamp(limit, 1, 1000), campaignId)];
+    public Task<FeedPage> ReadAsync(FeedCursor after, int limit, string? campaignId) => store.ReadAsync(after, Math.Clamp(limit, 1, 1000), campaignId);
 }

@@ -177,7 +177,8 @@ public sealed class CustomerGrain(
 
         S.CampaignDecisions[key] = new CampaignDecisionRecord(
             step.CampaignId, step.StepId, decision.Outcome, decision.Reason, decision.Channel, now, today, campaign.Priority,
-            Pending: contact || decision.Outcome == ContactOutcomes.Control, message?.Subject, message?.Body, message?.Html ?? false, decision.NotBefore);
+            Pending: contact || decision.Outcome == ContactOutcomes.Control, message?.Subject, message?.Body, message?.Html ?? false, decision.NotBefore, step.Segment,
+            contact ? campaign.OfferId : null, contact && campaign.OfferId is not null ? (decision.NotBefore ?? now).AddDays(campaign.AttributionDays) : null);
         PruneCampaignDecisions(now);
         await WriteAsync();
         await EmitCampaignActionsAsync();
@@ -271,12 +272,12 @@ public sealed class CustomerGrain(
             // The control group is written to the log too (nothing is sent), so responses can be compared.
             var holdout = record.Outcome == ContactOutcomes.Control;
             var contact = new CustomerEvent($"campaign/{key}", holdout ? CustomerEventTypes.CampaignHoldout : CustomerEventTypes.CampaignContact, record.At, "campaign", record.Channel,
-                new EventData(Subject: record.Subject, Campaign: record.CampaignId));
+                new EventData(Subject: record.Subject, Campaign: record.CampaignId, Segment: record.Segment));
             var appended = await log.AppendAsync(Id, [contact]);
             if (!holdout)
             {
                 await actions.AddAsync(new CampaignAction(
-                    0, $"{key}/{Id}", record.CampaignId, record.StepId, Id, record.Channel!, record.Subject, record.Body ?? "", record.Html, record.NotBefore, record.At, "pending"));
+                    0, $"{key}/{Id}", record.CampaignId, record.StepId, Id, record.Channel!, record.Subject, record.Body ?? "", record.Html, record.NotBefore, record.At, "pending", record.Priority));
             }
 
             S.CampaignDecisions[key] = record with { Pending = false, Subject = null, Body = null };
@@ -801,6 +802,32 @@ public sealed class CustomerGrain(
         foreach (var e in applied.Where(e => e.Type == CustomerEventTypes.OfferOutcome))
         {
             await GrainFactory.GetGrain<IOfferLearningGrain>(e.Data.OfferId!).RecordAsync(CustomerDecisions.LearningKey(group, e.Channel), e.Data.Outcome!, $"{Id}/{e.EventId}");
+        }
+
+        await ReportCampaignResponsesAsync(applied, group);
+    }
+
+    /// <summary>
+    /// A campaign contact that carried an offer teaches next-best-action too: a response within the campaign's
+    /// attribution window (a purchase, an e-mail click, an inbound call) counts as the offer accepted on the contact's
+    /// channel; a window that closed without one counts as declined, reported with the customer's next event. One
+    /// outcome per contact (the outcome id is the contact's key, so the learning grain ignores a second report).
+    /// </summary>
+    private async Task ReportCampaignResponsesAsync(IEnumerable<CustomerEvent> applied, string group)
+    {
+        var now = clock.GetUtcNow();
+        var responses = applied.Where(e => e.Type is CustomerEventTypes.Purchase or CustomerEventTypes.EmailClicked or CustomerEventTypes.CallInbound).ToList();
+        foreach (var (key, record) in S.CampaignDecisions.Where(kv => kv.Value is { OfferId: not null, Learned: false, Pending: false, RespondBy: not null }).ToList())
+        {
+            var responded = responses.Any(e => e.OccurredAt > record.At && e.OccurredAt <= record.RespondBy);
+            if (!responded && now <= record.RespondBy)
+            {
+                continue;
+            }
+
+            await GrainFactory.GetGrain<IOfferLearningGrain>(record.OfferId!).RecordAsync(
+                CustomerDecisions.LearningKey(group, record.Channel), responded ? "accepted" : "declined", $"{Id}/campaign/{key}");
+            S.CampaignDecisions[key] = record with { Learned = true };
         }
     }
 

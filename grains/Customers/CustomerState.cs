@@ -115,7 +115,11 @@ public sealed record CampaignDecisionRecord(
     string? Subject,
     string? Body,
     bool Html,
-    DateTimeOffset? NotBefore);
+    DateTimeOffset? NotBefore,
+    string? Segment = null,
+    string? OfferId = null,
+    DateTimeOffset? RespondBy = null,
+    bool Learned = false);
 
 [GenerateSerializer, Immutable, Alias("crm.SegmentMessage")]
 public sealed record SegmentMessage(string SegmentId, bool Member, long Sequence);

@@ -78,6 +78,7 @@ public static class SiloExtensions
             await DefaultDecisions.InstallAsync(grains);
             await grains.GetGrain<IRfmGrain>(0).EnsureScheduledAsync();
             await grains.GetGrain<OrleansCrm.Campaigns.IWebhookDeliveryGrain>(0).EnsureRunningAsync();
+            await grains.GetGrain<OrleansCrm.Campaigns.ICapacityPlannerGrain>(0).EnsureRunningAsync();
         });
         return silo;
     }

@@ -6,18 +6,27 @@ using OrleansCrm.Hosting.Configuration;
 
 namespace OrleansCrm.Silo.Storage;
 
-/// <summary><see cref="ICampaignActionStore"/> on the deployment's database (<c>db/&lt;kind&gt;/0005_campaign_actions.sql</c>).</summary>
+/// <summary><see cref="ICampaignActionStore"/> on the deployment's database (<c>db/&lt;kind&gt;/0005</c> to <c>0007</c>).</summary>
 public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<ClusterOptions> cluster) : ICampaignActionStore
 {
     private readonly bool _postgres = storage.Kind == StorageKind.Postgres;
     private readonly string _serviceId = cluster.Value.ServiceId;
 
+    private const string Columns = "seq, idempotency_key, campaign_id, step_id, customer_id, channel, subject, body, html, not_before, created_at, delivery_state, priority, planned_day, agent_id";
+
     public async Task<bool> AddAsync(CampaignAction action)
     {
+        // Released at once unless the channel has a daily limit; then the capacity planner releases it.
+        const string Limited = "EXISTS (SELECT 1 FROM crm_channel_limits WHERE service_id = @s AND channel = @ch)";
+        var (releaseTx, releaseSeq) = _postgres
+            ? ("pg_current_xact_id()::text::bigint", "nextval('crm_campaign_action_release')")
+            : ("0", "(SELECT coalesce(max(release_seq), 0) + 1 FROM crm_campaign_actions WHERE service_id = @s AND release_tx = 0)");
         await using var connection = await Db.OpenAsync(storage);
-        await using var insert = Db.Command(connection, null, """
-            INSERT INTO crm_campaign_actions (service_id, idempotency_key, campaign_id, step_id, customer_id, channel, subject, body, html, not_before, created_at, delivery_state, attempts)
-            VALUES (@s, @k, @c, @st, @cu, @ch, @su, @b, @h, @nb, @ca, 'pending', 0)
+        await using var insert = Db.Command(connection, null, $"""
+            INSERT INTO crm_campaign_actions (service_id, idempotency_key, campaign_id, step_id, customer_id, channel, subject, body, html, not_before, created_at,
+                                              delivery_state, attempts, priority, release_tx, release_seq)
+            VALUES (@s, @k, @c, @st, @cu, @ch, @su, @b, @h, @nb, @ca, 'pending', 0, @p,
+                    CASE WHEN {Limited} THEN NULL ELSE {releaseTx} END, CASE WHEN {Limited} THEN NULL ELSE {releaseSeq} END)
             ON CONFLICT (service_id, idempotency_key) DO NOTHING
             """);
         insert.Add("s", _serviceId);
@@ -31,18 +40,24 @@ public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<
         insert.Add("h", _postgres ? action.Html : action.Html ? 1 : 0);
         insert.Add("nb", action.NotBefore is { } notBefore ? Time(notBefore) : null);
         insert.Add("ca", Time(action.CreatedAt));
+        insert.Add("p", action.Priority);
         return await insert.ExecuteNonQueryAsync() == 1;
     }
 
-    public async Task<IReadOnlyList<CampaignAction>> ReadAsync(long afterSequence, int limit, string? campaignId)
+    public async Task<FeedPage> ReadAsync(FeedCursor after, int limit, string? campaignId)
     {
+        var window = _postgres
+            ? "(release_tx, release_seq) > (@tx, @rs) AND release_tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+            : "release_tx = 0 AND release_seq > @rs";
         await using var connection = await Db.OpenAsync(storage);
         await using var select = Db.Command(connection, null, $"""
-            SELECT seq, idempotency_key, campaign_id, step_id, customer_id, channel, subject, body, html, not_before, created_at, delivery_state
-            FROM crm_campaign_actions WHERE service_id = @s AND seq > @a {(campaignId is null ? "" : "AND campaign_id = @c")} ORDER BY seq LIMIT @l
+            SELECT {Columns}, release_tx, release_seq
+            FROM crm_campaign_actions WHERE service_id = @s AND release_seq IS NOT NULL AND {window} {(campaignId is null ? "" : "AND campaign_id = @c")}
+            ORDER BY release_tx, release_seq LIMIT @l
             """);
         select.Add("s", _serviceId);
-        select.Add("a", afterSequence);
+        select.Add("tx", after.Transaction);
+        select.Add("rs", after.Sequence);
         select.Add("l", limit);
         if (campaignId is not null)
         {
@@ -50,21 +65,24 @@ public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<
         }
 
         var actions = new List<CampaignAction>();
+        var next = after;
         await using var reader = await select.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
             actions.Add(Read(reader));
+            next = new FeedCursor(reader.GetInt64(15), reader.GetInt64(16));
         }
 
-        return actions;
+        return new FeedPage([.. actions], next);
     }
 
     public async Task<IReadOnlyList<(CampaignAction Action, int Attempts)>> DueForDeliveryAsync(DateTimeOffset now, int limit)
     {
         await using var connection = await Db.OpenAsync(storage);
-        await using var select = Db.Command(connection, null, """
-            SELECT seq, idempotency_key, campaign_id, step_id, customer_id, channel, subject, body, html, not_before, created_at, delivery_state, attempts
-            FROM crm_campaign_actions WHERE service_id = @s AND delivery_state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= @n)
+        await using var select = Db.Command(connection, null, $"""
+            SELECT {Columns}, attempts
+            FROM crm_campaign_actions
+            WHERE service_id = @s AND delivery_state = 'pending' AND release_seq IS NOT NULL AND agent_id IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= @n)
             ORDER BY seq LIMIT @l
             """);
         select.Add("s", _serviceId);
@@ -74,7 +92,7 @@ public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<
         await using var reader = await select.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            due.Add((Read(reader), reader.GetInt32(12)));
+            due.Add((Read(reader), reader.GetInt32(15)));
         }
 
         return due;
@@ -97,36 +115,228 @@ public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<
         await update.ExecuteNonQueryAsync();
     }
 
-    public async Task<IReadOnlyList<(string Kind, string Channel, long Customers, long Responders, long Converters, decimal Revenue)>> ResultsAsync(string campaignId, int attributionDays)
+    public async Task<IReadOnlyList<ExposureResult>> ResultsAsync(string campaignId, int attributionDays)
     {
-        var (campaign, outcome, window) = _postgres
-            ? ("e.data->>'campaign'", "x.data->>'outcome'", "x.occurred_at <= e.occurred_at + (@d * interval '1 day')")
-            : ("json_extract(e.data, '$.campaign')", "json_extract(x.data, '$.outcome')", "julianday(x.occurred_at) <= julianday(e.occurred_at) + @d");
+        var (campaign, segment, outcome, window) = _postgres
+            ? ("e.data->>'campaign'", "e.data->>'segment'", "x.data->>'outcome'", "x.occurred_at <= e.occurred_at + (@d * interval '1 day')")
+            : ("json_extract(e.data, '$.campaign')", "json_extract(e.data, '$.segment')", "json_extract(x.data, '$.outcome')", "julianday(x.occurred_at) <= julianday(e.occurred_at) + @d");
         var after = $"x.service_id = e.service_id AND x.customer_id = e.customer_id AND x.occurred_at > e.occurred_at AND {window}";
         await using var connection = await Db.OpenAsync(storage);
         await using var select = Db.Command(connection, null, $"""
-            SELECT e.type, coalesce(e.channel, ''), count(*),
+            SELECT e.type, coalesce(e.channel, ''), coalesce({segment}, ''), count(*),
                    sum(CASE WHEN EXISTS (SELECT 1 FROM crm_customer_events x WHERE {after}
                        AND (x.type IN ('purchase', 'email.clicked', 'call.inbound') OR (x.type = 'offer.outcome' AND {outcome} = 'accepted'))) THEN 1 ELSE 0 END),
                    sum(CASE WHEN EXISTS (SELECT 1 FROM crm_customer_events x WHERE {after} AND x.type = 'purchase') THEN 1 ELSE 0 END),
                    coalesce(sum((SELECT sum(x.amount) FROM crm_customer_events x WHERE {after} AND x.type = 'purchase')), 0)
             FROM crm_customer_events e
             WHERE e.service_id = @s AND e.type IN ('campaign.contact', 'campaign.holdout') AND {campaign} = @c
-            GROUP BY e.type, coalesce(e.channel, '')
+            GROUP BY e.type, coalesce(e.channel, ''), coalesce({segment}, '')
             """);
         select.Add("s", _serviceId);
         select.Add("c", campaignId);
         select.Add("d", attributionDays);
-        var rows = new List<(string, string, long, long, long, decimal)>();
+        var rows = new List<ExposureResult>();
         await using var reader = await select.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2), Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture),
-                Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture), Convert.ToDecimal(reader.GetValue(5), CultureInfo.InvariantCulture)));
+            rows.Add(new ExposureResult(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), Long(reader, 4), Long(reader, 5),
+                Convert.ToDecimal(reader.GetValue(6), CultureInfo.InvariantCulture)));
         }
 
         return rows;
     }
+
+    public async Task SetChannelLimitsAsync(IReadOnlyDictionary<string, int> limits)
+    {
+        await using var connection = await Db.OpenAsync(storage);
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var delete = Db.Command(connection, transaction, "DELETE FROM crm_channel_limits WHERE service_id = @s"))
+        {
+            delete.Add("s", _serviceId);
+            await delete.ExecuteNonQueryAsync();
+        }
+
+        foreach (var (channel, limit) in limits)
+        {
+            await using var insert = Db.Command(connection, transaction, "INSERT INTO crm_channel_limits (service_id, channel, daily_limit) VALUES (@s, @c, @l)");
+            insert.Add("s", _serviceId);
+            insert.Add("c", channel);
+            insert.Add("l", limit);
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await transaction.CommitAsync();
+    }
+
+    public async Task<IReadOnlyList<string>> WaitingChannelsAsync()
+    {
+        await using var connection = await Db.OpenAsync(storage);
+        await using var select = Db.Command(connection, null, "SELECT DISTINCT channel FROM crm_campaign_actions WHERE service_id = @s AND release_seq IS NULL");
+        select.Add("s", _serviceId);
+        var channels = new List<string>();
+        await using var reader = await select.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            channels.Add(reader.GetString(0));
+        }
+
+        return channels;
+    }
+
+    public async Task<(int Total, Dictionary<string, int> PerAgent)> PlannedAsync(string channel, string day)
+    {
+        await using var connection = await Db.OpenAsync(storage);
+        await using var select = Db.Command(connection, null, """
+            SELECT coalesce(agent_id, ''), count(*) FROM crm_campaign_actions
+            WHERE service_id = @s AND channel = @c AND planned_day = @d GROUP BY coalesce(agent_id, '')
+            """);
+        select.Add("s", _serviceId);
+        select.Add("c", channel);
+        select.Add("d", day);
+        var perAgent = new Dictionary<string, int>(StringComparer.Ordinal);
+        var total = 0;
+        await using var reader = await select.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var count = (int)reader.GetInt64(1);
+            total += count;
+            if (reader.GetString(0) is { Length: > 0 } agent)
+            {
+                perAgent[agent] = count;
+            }
+        }
+
+        return (total, perAgent);
+    }
+
+    public async Task<int> ReleaseAsync(string channel, string day, string? agentId, int count)
+    {
+        if (count <= 0)
+        {
+            return 0;
+        }
+
+        const string Waiting = "SELECT seq FROM crm_campaign_actions WHERE service_id = @s AND channel = @c AND release_seq IS NULL ORDER BY priority DESC, seq LIMIT @n";
+        await using var connection = await Db.OpenAsync(storage);
+        if (_postgres)
+        {
+            await using var update = Db.Command(connection, null, $"""
+                UPDATE crm_campaign_actions
+                SET planned_day = @d, agent_id = @a, release_tx = pg_current_xact_id()::text::bigint, release_seq = nextval('crm_campaign_action_release')
+                WHERE service_id = @s AND seq IN ({Waiting})
+                """);
+            AddRelease(update, channel, day, agentId, count);
+            return await update.ExecuteNonQueryAsync();
+        }
+
+        // SQLite: one writer at a time, so the largest release number read in this transaction stays the largest.
+        await using var transaction = await connection.BeginTransactionAsync();
+        var seqs = new List<long>();
+        long last;
+        await using (var select = Db.Command(connection, transaction, Waiting))
+        {
+            AddRelease(select, channel, day, agentId, count);
+            await using var reader = await select.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                seqs.Add(reader.GetInt64(0));
+            }
+        }
+
+        await using (var max = Db.Command(connection, transaction, "SELECT coalesce(max(release_seq), 0) FROM crm_campaign_actions WHERE service_id = @s AND release_tx = 0"))
+        {
+            max.Add("s", _serviceId);
+            last = Convert.ToInt64(await max.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+        }
+
+        foreach (var seq in seqs)
+        {
+            await using var update = Db.Command(connection, transaction,
+                "UPDATE crm_campaign_actions SET planned_day = @d, agent_id = @a, release_tx = 0, release_seq = @r WHERE service_id = @s AND seq = @q");
+            AddRelease(update, channel, day, agentId, count);
+            update.Add("r", ++last);
+            update.Add("q", seq);
+            await update.ExecuteNonQueryAsync();
+        }
+
+        await transaction.CommitAsync();
+        return seqs.Count;
+    }
+
+    public async Task<IReadOnlyList<CallListEntry>> CallListAsync(string agentId, string day)
+    {
+        await using var connection = await Db.OpenAsync(storage);
+        await using var select = Db.Command(connection, null, """
+            SELECT seq, campaign_id, customer_id, subject, body, priority, delivery_state FROM crm_campaign_actions
+            WHERE service_id = @s AND agent_id = @a AND planned_day = @d ORDER BY priority DESC, seq
+            """);
+        select.Add("s", _serviceId);
+        select.Add("a", agentId);
+        select.Add("d", day);
+        var calls = new List<CallListEntry>();
+        await using var reader = await select.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            calls.Add(new CallListEntry(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.GetString(4), Convert.ToInt32(reader.GetValue(5), CultureInfo.InvariantCulture), reader.GetString(6)));
+        }
+
+        return calls;
+    }
+
+    public async Task<bool> CompleteCallAsync(string agentId, long sequence, DateTimeOffset at)
+    {
+        await using var connection = await Db.OpenAsync(storage);
+        await using var update = Db.Command(connection, null, """
+            UPDATE crm_campaign_actions SET delivery_state = 'delivered', delivered_at = @at, attempts = attempts + 1
+            WHERE service_id = @s AND seq = @q AND agent_id = @a AND delivery_state = 'pending'
+            """);
+        update.Add("s", _serviceId);
+        update.Add("q", sequence);
+        update.Add("a", agentId);
+        update.Add("at", Time(at));
+        if (await update.ExecuteNonQueryAsync() == 1)
+        {
+            return true;
+        }
+
+        // Called before: answering true again keeps a retried request harmless.
+        await using var select = Db.Command(connection, null, "SELECT count(*) FROM crm_campaign_actions WHERE service_id = @s AND seq = @q AND agent_id = @a");
+        select.Add("s", _serviceId);
+        select.Add("q", sequence);
+        select.Add("a", agentId);
+        return Convert.ToInt64(await select.ExecuteScalarAsync(), CultureInfo.InvariantCulture) > 0;
+    }
+
+    public async Task<DeliveryCounts> CountsAsync(string campaignId)
+    {
+        await using var connection = await Db.OpenAsync(storage);
+        await using var select = Db.Command(connection, null, """
+            SELECT sum(CASE WHEN release_seq IS NULL THEN 1 ELSE 0 END),
+                   sum(CASE WHEN release_seq IS NOT NULL AND delivery_state = 'pending' THEN 1 ELSE 0 END),
+                   sum(CASE WHEN delivery_state = 'delivered' THEN 1 ELSE 0 END),
+                   sum(CASE WHEN delivery_state = 'failed' THEN 1 ELSE 0 END)
+            FROM crm_campaign_actions WHERE service_id = @s AND campaign_id = @c
+            """);
+        select.Add("s", _serviceId);
+        select.Add("c", campaignId);
+        await using var reader = await select.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return new DeliveryCounts(Long(reader, 0), Long(reader, 1), Long(reader, 2), Long(reader, 3));
+    }
+
+    private void AddRelease(System.Data.Common.DbCommand command, string channel, string day, string? agentId, int count)
+    {
+        command.Add("s", _serviceId);
+        command.Add("c", channel);
+        command.Add("d", day);
+        command.Add("a", agentId);
+        command.Add("n", count);
+    }
+
+    /// <summary>A count or sum that may be NULL (no rows) or, on PostgreSQL, numeric.</summary>
+    private static long Long(System.Data.Common.DbDataReader reader, int column) =>
+        reader.IsDBNull(column) ? 0 : Convert.ToInt64(reader.GetValue(column), CultureInfo.InvariantCulture);
 
     private CampaignAction Read(System.Data.Common.DbDataReader reader) => new(
         reader.GetInt64(0),
@@ -140,7 +350,10 @@ public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<
         _postgres ? reader.GetBoolean(8) : reader.GetInt64(8) == 1,
         reader.IsDBNull(9) ? null : ReadTime(reader, 9),
         ReadTime(reader, 10),
-        reader.GetString(11));
+        reader.GetString(11),
+        Convert.ToInt32(reader.GetValue(12), CultureInfo.InvariantCulture),
+        reader.IsDBNull(13) ? null : reader.GetString(13),
+        reader.IsDBNull(14) ? null : reader.GetString(14));
 
     private object Time(DateTimeOffset at) => Db.Time(_postgres, at);
 

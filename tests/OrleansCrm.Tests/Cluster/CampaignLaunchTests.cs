@@ -48,17 +48,17 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
     private async Task<List<CampaignAction>> ActionsAsync(string campaignId)
     {
         var all = new List<CampaignAction>();
-        long after = 0;
+        var after = FeedCursor.Start;
         while (true)
         {
             var page = await Cluster.Client.GetGrain<ICampaignFeedGrain>(0).ReadAsync(after, 100, campaignId);
-            all.AddRange(page);
-            if (page.Length < 100)
+            all.AddRange(page.Actions);
+            if (page.Actions.Length < 100)
             {
                 return all;
             }
 
-            after = page[^1].Sequence;
+            after = page.Next;
         }
     }
 
@@ -156,6 +156,51 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
         Assert.Equal(15, actions.Count);
         Assert.True(first.Concat(joined).ToHashSet().SetEquals(actions.Select(a => a.CustomerId)));
         Assert.Equal(2, actions.Select(a => a.StepId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Results_are_broken_down_by_the_target_segment_each_customer_was_found_in()
+    {
+        var run = "sg" + Guid.NewGuid().ToString("N")[..6];
+        var (first, second) = ($"{run}-a", $"{run}-b");
+        var ids = await CustomersAsync(run, 9, i => [Consent(true), new CustomerEvent("seg", CustomerEventTypes.ProfileChanged, DateTimeOffset.UtcNow.AddDays(-2), "t", null,
+            new EventData(Profile: new CustomerProfile(Tags: i < 3 ? [run, first] : i < 5 ? [run, first, second] : [run, second])))]);
+        await TestSegments.DefineAsync(Cluster.Client, (first, $"""tags contains "{first}" """), (second, $"""tags contains "{second}" """));
+        await TestSegments.WaitBackfilledAsync(Cluster.Client, first, TimeSpan.FromSeconds(60));
+        await TestSegments.WaitBackfilledAsync(Cluster.Client, second, TimeSpan.FromSeconds(60));
+
+        var status = await LaunchAndWaitAsync(run, Campaign(first) with { Segments = [first, second] });
+        var results = (await Cluster.Client.GetGrain<ICampaignGrain>(run).GetResultsAsync())!;
+
+        // Customers in both segments count once, in the first segment the campaign names.
+        Assert.Equal((9L, 9L), (status.Targeted, status.Sent));
+        Assert.Equal(9, ids.Length);
+        Assert.Equal(
+            new[] { (first, 5L), (second, 4L) },
+            results.BySegment!.OrderBy(g => g.Segment, StringComparer.Ordinal).Select(g => (g.Segment, g.Contacted.Customers)).ToArray());
+    }
+
+    [Fact]
+    public async Task A_response_to_a_campaign_offer_teaches_next_best_action_once_per_contact()
+    {
+        var run = "lo" + Guid.NewGuid().ToString("N")[..6];
+        var offer = "offer-" + run;
+        var ids = await CustomersAsync(run, 3, _ => [Consent(true)]);
+        await TestSegments.DefineAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
+        await TestSegments.WaitBackfilledAsync(Cluster.Client, run, TimeSpan.FromSeconds(60));
+        await LaunchAndWaitAsync(run, Campaign(run) with { OfferId = offer });
+
+        async Task RespondAsync(string id, string eventId) => await Cluster.Client.GetCustomer(id).RecordEventsAsync(
+            [new CustomerEvent(eventId, CustomerEventTypes.Purchase, DateTimeOffset.UtcNow.AddSeconds(1), "t", "web", new EventData(Amount: 20))], createIfMissing: false);
+        await RespondAsync(ids[0], "buy-1");
+        await RespondAsync(ids[0], "buy-2");
+        await RespondAsync(ids[1], "buy-1");
+        var learning = await Cluster.Client.GetGrain<OrleansCrm.Decisions.IOfferLearningGrain>(offer).GetAsync();
+
+        // Two contacted customers responded (the second purchase of the first is the same contact's answer); the
+        // third's window is still open, so nothing is known about it yet.
+        var email = learning.Groups.Where(g => g.Key.EndsWith("|email", StringComparison.Ordinal)).Select(g => g.Value).ToList();
+        Assert.Equal((2L, 0L), (email.Sum(c => c.Accepted), email.Sum(c => c.Declined)));
     }
 
     [Fact]

@@ -52,6 +52,60 @@ public sealed class CampaignApiTests(EmbeddedCrmFixture crm)
     }
 
     [Fact]
+    public async Task A_prospect_campaign_reaches_an_uploaded_list_of_people_who_are_not_customers_yet()
+    {
+        var run = "pr" + Guid.NewGuid().ToString("N")[..6];
+        var customer = $"{run}-customer";
+        using var put = await crm.Http.PutCustomerAsync(crm.Gateway, customer, new { firstName = "Old" });
+        using var define = await crm.Http.PutAsJsonAsync(Url($"/api/v1/campaigns/{run}"), new
+        {
+            name = "Welcome",
+            type = "prospect",
+            channels = new[] { "email" },
+            templates = new Dictionary<string, object> { ["email"] = new { subject = "Welcome", body = "Hello {{ customer.firstName }}" } },
+            policy = new { quietFromHour = 0, quietToHour = 0 },
+        });
+        var csv = $"""
+            prospectId,firstName,email,consent
+            {run}-1,Ada,ada@example.com,email
+            {run}-2,Bo,bo@example.com,email;sms
+            {run}-3,Cy,not-an-address,email
+            {customer},Old,old@example.com,email
+            {run}-4,Di,di@example.com,
+            """;
+        async Task<HttpResponseMessage> UploadAsync(string campaign) =>
+            await crm.Http.PutAsync(Url($"/api/v1/campaigns/{campaign}/prospects"), new StringContent(csv, Encoding.UTF8, "text/csv"));
+
+        using var first = await UploadAsync(run);
+        using var again = await UploadAsync(run);
+        using var notProspect = await crm.Http.PutAsJsonAsync(Url($"/api/v1/campaigns/{run}-single"), Definition(run));
+        using var wrongType = await UploadAsync($"{run}-single");
+        using var launch = await crm.Http.PostAsync(Url($"/api/v1/campaigns/{run}/launch"), null);
+        var done = await Poll.UntilAsync(
+            async () => await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/campaigns/{run}")) is var s && s.GetProperty("state").GetString() == "completed" ? (JsonElement?)s : null,
+            TimeSpan.FromSeconds(60),
+            "the prospect campaign to complete");
+        var feed = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/actions?campaignId={run}&limit=100"));
+        var view = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/customers/{run}-1"));
+
+        Assert.Equal(HttpStatusCode.OK, define.StatusCode);
+        var upload = await first.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(3, upload.GetProperty("listed").GetInt32());
+        Assert.Equal([4L, 5L], upload.GetProperty("rejected").EnumerateArray().Select(r => r.GetProperty("line").GetInt64()).ToArray());
+        Assert.Equal("prospectId", upload.GetProperty("rejected")[1].GetProperty("field").GetString());
+        Assert.Equal(3, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("listed").GetInt32());
+        Assert.Equal(HttpStatusCode.BadRequest, wrongType.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, launch.StatusCode);
+        Assert.Equal((3L, 2L), (done!.Value.GetProperty("targeted").GetInt64(), done.Value.GetProperty("sent").GetInt64()));
+        Assert.Equal(1L, done.Value.GetProperty("suppressed").GetProperty("no-consent").GetInt64());
+        var actions = feed.GetProperty("actions").EnumerateArray().ToList();
+        Assert.Equal(new[] { $"{run}-1", $"{run}-2" }, actions.Select(a => a.GetProperty("customerId").GetString()).Order(StringComparer.Ordinal).ToArray());
+        Assert.Contains(actions, a => a.GetProperty("body").GetString() == "Hello Ada");
+        Assert.Contains("prospect", view.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+    }
+
+    [Fact]
     public async Task A_launched_campaign_shows_progress_and_integrators_read_each_action_once_from_the_feed()
     {
         var run = "ca" + Guid.NewGuid().ToString("N")[..6];
@@ -80,13 +134,13 @@ public sealed class CampaignApiTests(EmbeddedCrmFixture crm)
         using var pause = await crm.Http.PostAsync(Url($"/api/v1/campaigns/{run}/pause"), null);
 
         var actions = new List<JsonElement>();
-        long after = 0;
+        var after = "0";
         while (true)
         {
             var page = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/actions?campaignId={run}&limit=5&after={after}"));
             var items = page.GetProperty("actions").EnumerateArray().ToList();
             actions.AddRange(items);
-            after = page.GetProperty("next").GetInt64();
+            after = page.GetProperty("next").GetString()!;
             if (items.Count < 5)
             {
                 break;
@@ -139,13 +193,13 @@ public sealed class CampaignApiTests(EmbeddedCrmFixture crm)
         async Task<List<JsonElement>> ActionsAsync()
         {
             var all = new List<JsonElement>();
-            long after = 0;
+            var after = "0";
             while (true)
             {
                 var page = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/actions?campaignId=large-deposit-investment&limit=1000&after={after}"));
                 var items = page.GetProperty("actions").EnumerateArray().ToList();
                 all.AddRange(items.Where(a => a.GetProperty("customerId").GetString() == id));
-                after = page.GetProperty("next").GetInt64();
+                after = page.GetProperty("next").GetString()!;
                 if (items.Count < 1000)
                 {
                     return all;
