@@ -14,7 +14,10 @@ namespace OrleansCrm.Gateway.BulkImport;
 /// </summary>
 public static class ImportEndpoints
 {
+    /// <summary>Calls in flight on PostgreSQL; SQLite takes one writer at a time, and more callers only wait for
+    /// its lock (sleeping, unfairly), so an import on the embedded default keeps few calls in flight.</summary>
     private const int MaxInFlight = 64;
+    private const int MaxInFlightSqlite = 8;
     private const int MaxEventsPerCall = 100;
     private const int MaxAttempts = 5;
 
@@ -34,6 +37,7 @@ public static class ImportEndpoints
         HttpRequest request,
         IClusterClient cluster,
         ImportRegistry registry,
+        OrleansCrm.Hosting.Configuration.CrmSettings settings,
         string? mapping = null,
         string? attributes = null,
         string? type = null,
@@ -87,7 +91,7 @@ public static class ImportEndpoints
         {
             return Problems.Invalid("type", "event imports take the type from each row");
         }
-        using var sender = new BatchSender(cluster, job, create);
+        using var sender = new BatchSender(cluster, job, create, settings.Storage.Kind == OrleansCrm.Hosting.Configuration.StorageKind.Sqlite ? MaxInFlightSqlite : MaxInFlight);
         var started = asOf ?? DateTimeOffset.UtcNow;
         try
         {
@@ -210,13 +214,13 @@ public static class ImportEndpoints
         }
     }
 
-    /// <summary>Groups consecutive rows of a customer and keeps at most <see cref="MaxInFlight"/> grain calls
+    /// <summary>Groups consecutive rows of a customer and keeps at most <paramref name="maxInFlight"/> grain calls
     /// running; <see cref="AddAsync"/> waits when they are all busy (backpressure on the request body).</summary>
-    private sealed class BatchSender(IClusterClient cluster, ImportJob job, bool createIfMissing) : IDisposable
+    private sealed class BatchSender(IClusterClient cluster, ImportJob job, bool createIfMissing, int maxInFlight) : IDisposable
     {
         public void Dispose() => _slots.Dispose();
 
-        private readonly SemaphoreSlim _slots = new(MaxInFlight);
+        private readonly SemaphoreSlim _slots = new(maxInFlight);
         private readonly List<Task> _running = [];
         private readonly List<(long Line, CustomerEvent Event)> _pending = [];
         private string? _customer;
