@@ -56,7 +56,7 @@ public static class CapacityEndpoints
         return TypedResults.Ok(await cluster.GetGrain<ICapacityPlannerGrain>(0).PlanAsync(date));
     }
 
-    private static async Task<Results<Ok<CallList>, ValidationProblem, ProblemHttpResult>> CallsAsync(string agentId, IClusterClient cluster, string? day = null)
+    private static async Task<Results<Ok<CallList>, ValidationProblem, ProblemHttpResult>> CallsAsync(string agentId, IClusterClient cluster, TimeProvider clock, string? day = null)
     {
         if (!TryDay(day, out var date))
         {
@@ -69,8 +69,7 @@ public static class CapacityEndpoints
             return TypedResults.Problem(title: "Agent not found", detail: $"No agent '{agentId}' in the capacity settings.", statusCode: StatusCodes.Status404NotFound);
         }
 
-        var zone = CampaignValidation.TimeZoneOf(settings.TimeZone) ?? TimeZoneInfo.Utc;
-        var planned = (date ?? DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, zone).DateTime)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var planned = date?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? settings.Day(clock.GetUtcNow());
         var calls = await cluster.GetGrain<ICallListGrain>(0).ReadAsync(agentId, planned);
         return TypedResults.Ok(new CallList(agent.Id, agent.Name, planned, agent.DailyQuota, calls));
     }

@@ -26,6 +26,11 @@ public sealed record CapacitySettings(
         return limits;
     }
 
+    /// <summary>The day <paramref name="now"/> falls on where capacity is counted, as the outbox keeps it (yyyy-MM-dd).</summary>
+    public string Day(DateTimeOffset now) =>
+        DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, CampaignValidation.TimeZoneOf(TimeZone) ?? TimeZoneInfo.Utc).DateTime)
+            .ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>Problems by field name (<c>channels.phone</c>, <c>agents[2].dailyQuota</c>); empty when valid.</summary>
     public Dictionary<string, string[]> Validate()
     {

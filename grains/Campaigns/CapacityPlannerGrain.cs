@@ -38,8 +38,7 @@ public sealed class CapacityPlannerGrain(ICampaignActionStore store, TimeProvide
             _limitsVersion = document.Version;
         }
 
-        var zone = CampaignValidation.TimeZoneOf(settings.TimeZone) ?? TimeZoneInfo.Utc;
-        var planned = (day ?? DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(clock.GetUtcNow(), zone).DateTime)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var planned = day?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? settings.Day(clock.GetUtcNow());
         var released = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var channel in await store.WaitingChannelsAsync())
         {
