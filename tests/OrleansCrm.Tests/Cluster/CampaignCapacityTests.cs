@@ -36,8 +36,7 @@ public abstract class CampaignCapacityTests(StorageClusterFixture fixture)
                 createIfMissing: true);
         }
 
-        await TestSegments.DefineAsync(Cluster.Client, (tag, $"""tags contains "{tag}" """));
-        await TestSegments.WaitBackfilledAsync(Cluster.Client, tag, TimeSpan.FromSeconds(60));
+        await TestSegments.DefineBackfilledAsync(Cluster.Client, (tag, $"""tags contains "{tag}" """));
         return ids;
     }
 

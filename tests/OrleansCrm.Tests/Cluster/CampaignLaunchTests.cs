@@ -82,8 +82,7 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
             13 => [Consent(true), Profile("tz", new CustomerProfile(Attributes: new() { ["timeZone"] = night }))],
             _ => [Consent(true)],
         });
-        await TestSegments.DefineAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
-        await TestSegments.WaitBackfilledAsync(Cluster.Client, run, TimeSpan.FromSeconds(60));
+        await TestSegments.DefineBackfilledAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
 
         var status = await LaunchAndWaitAsync(run, Campaign(run) with { TimeZone = day, Policy = new ContactPolicySettings(QuietFromHour: 21, QuietToHour: 8) });
         await Cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
@@ -117,8 +116,7 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
     {
         var run = "cg" + Guid.NewGuid().ToString("N")[..6];
         var ids = await CustomersAsync(run, 200, _ => [Consent(true)]);
-        await TestSegments.DefineAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
-        await TestSegments.WaitBackfilledAsync(Cluster.Client, run, TimeSpan.FromSeconds(60));
+        await TestSegments.DefineBackfilledAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
 
         var status = await LaunchAndWaitAsync(run, Campaign(run, controlShare: 0.25));
         var actions = (await ActionsAsync(run)).Select(a => a.CustomerId).ToHashSet();
@@ -135,8 +133,7 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
     {
         var run = "pc" + Guid.NewGuid().ToString("N")[..6];
         var first = await CustomersAsync(run, 10, _ => [Consent(true)]);
-        await TestSegments.DefineAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
-        await TestSegments.WaitBackfilledAsync(Cluster.Client, run, TimeSpan.FromSeconds(60));
+        await TestSegments.DefineBackfilledAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
         var campaign = Cluster.Client.GetGrain<ICampaignGrain>(run);
         await campaign.DefineAsync(Campaign(run) with { Type = CampaignTypes.Periodic, Schedule = "*/10 * * * * *" });
 
@@ -165,9 +162,7 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
         var (first, second) = ($"{run}-a", $"{run}-b");
         var ids = await CustomersAsync(run, 9, i => [Consent(true), new CustomerEvent("seg", CustomerEventTypes.ProfileChanged, DateTimeOffset.UtcNow.AddDays(-2), "t", null,
             new EventData(Profile: new CustomerProfile(Tags: i < 3 ? [run, first] : i < 5 ? [run, first, second] : [run, second])))]);
-        await TestSegments.DefineAsync(Cluster.Client, (first, $"""tags contains "{first}" """), (second, $"""tags contains "{second}" """));
-        await TestSegments.WaitBackfilledAsync(Cluster.Client, first, TimeSpan.FromSeconds(60));
-        await TestSegments.WaitBackfilledAsync(Cluster.Client, second, TimeSpan.FromSeconds(60));
+        await TestSegments.DefineBackfilledAsync(Cluster.Client, (first, $"""tags contains "{first}" """), (second, $"""tags contains "{second}" """));
 
         var status = await LaunchAndWaitAsync(run, Campaign(first) with { Segments = [first, second] });
         var results = (await Cluster.Client.GetGrain<ICampaignGrain>(run).GetResultsAsync())!;
@@ -186,8 +181,7 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
         var run = "lo" + Guid.NewGuid().ToString("N")[..6];
         var offer = "offer-" + run;
         var ids = await CustomersAsync(run, 3, _ => [Consent(true)]);
-        await TestSegments.DefineAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
-        await TestSegments.WaitBackfilledAsync(Cluster.Client, run, TimeSpan.FromSeconds(60));
+        await TestSegments.DefineBackfilledAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
         await LaunchAndWaitAsync(run, Campaign(run) with { OfferId = offer });
 
         async Task RespondAsync(string id, string eventId) => await Cluster.Client.GetCustomer(id).RecordEventsAsync(
@@ -208,8 +202,7 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
     {
         var run = "rs" + Guid.NewGuid().ToString("N")[..6];
         var ids = await CustomersAsync(run, 40, _ => [Consent(true)]);
-        await TestSegments.DefineAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
-        await TestSegments.WaitBackfilledAsync(Cluster.Client, run, TimeSpan.FromSeconds(60));
+        await TestSegments.DefineBackfilledAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
         await LaunchAndWaitAsync(run, Campaign(run, controlShare: 0.5) with { CostPerContact = 2m });
         var control = ids.Where(id => ContactPolicy.InControlGroup(run, id, 0.5)).ToList();
         var contacted = ids.Except(control).ToList();
@@ -248,8 +241,7 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
         var run = "jr" + Guid.NewGuid().ToString("N")[..6];
         var sms = new CustomerEvent("sms", CustomerEventTypes.ConsentChanged, DateTimeOffset.UtcNow.AddDays(-2), "t", "sms", new EventData(Purpose: "marketing", Granted: true));
         var ids = await CustomersAsync(run, 6, _ => [Consent(true), sms]);
-        await TestSegments.DefineAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
-        await TestSegments.WaitBackfilledAsync(Cluster.Client, run, TimeSpan.FromSeconds(60));
+        await TestSegments.DefineBackfilledAsync(Cluster.Client, (run, $"""tags contains "{run}" """));
         var wait = TimeSpan.FromSeconds(8);
         var journey = Campaign(run) with
         {

@@ -32,6 +32,16 @@ public static class TestSegments
         }
     }
 
+    /// <summary>Defines the segments and waits until each one's backfill has finished.</summary>
+    public static async Task DefineBackfilledAsync(IClusterClient client, params (string Id, string Expression)[] definitions)
+    {
+        await DefineAsync(client, definitions);
+        foreach (var (id, _) in definitions)
+        {
+            await WaitBackfilledAsync(client, id, TimeSpan.FromSeconds(60));
+        }
+    }
+
     public static async Task WaitBackfilledAsync(IClusterClient client, string segmentId, TimeSpan timeout) =>
         await Poll.UntilAsync(async () => (await client.GetGrain<ISegmentBackfillGrain>(segmentId).GetProgressAsync()).Finished, timeout, $"backfill of {segmentId}");
 }
