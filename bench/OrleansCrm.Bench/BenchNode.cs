@@ -38,6 +38,9 @@ public sealed class BenchNode : IAsyncDisposable
 
     public HttpClient Http { get; }
 
+    /// <summary>The administrator key the bench's node is configured with and its client presents.</summary>
+    private const string BenchAdminKey = "bench-admin-key-0123456789abcdef01234567";
+
     public static async Task<BenchNode> StartAsync(string? postgres, int concurrency)
     {
         var folder = Directory.CreateTempSubdirectory("crm-bench-").FullName;
@@ -47,7 +50,7 @@ public sealed class BenchNode : IAsyncDisposable
         var settings = new CrmSettings(
             "bench", "orleans-crm-bench", storage,
             new SiloSettings("127.0.0.1", 21111, 31000, false, true),
-            new GatewaySettings("http://127.0.0.1:5099", TimeSpan.FromSeconds(30), Dashboard: false),
+            new GatewaySettings("http://127.0.0.1:5099", TimeSpan.FromSeconds(30), Dashboard: false, AdminKey: BenchAdminKey, RequestsPerMinute: 10_000_000),
             new LogSettings(Serilog.Events.LogEventLevel.Warning, Serilog.Events.LogEventLevel.Warning, false),
             Path.Combine(folder, "cluster.json"));
 
@@ -60,6 +63,7 @@ public sealed class BenchNode : IAsyncDisposable
         app.MapCrmGateway(settings);
         await app.StartAsync();
         var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 }) { BaseAddress = new Uri("http://127.0.0.1:5099"), Timeout = TimeSpan.FromMinutes(5) };
+        http.DefaultRequestHeaders.Add("X-Api-Key", BenchAdminKey);
         return new BenchNode(app, storage, settings, http, folder);
     }
 

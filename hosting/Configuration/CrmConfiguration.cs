@@ -23,7 +23,7 @@ public static class CrmConfiguration
         [""] = ["clusterId", "serviceId", "storage", "silo", "gateway", "log"],
         ["storage"] = ["kind", "connectionString"],
         ["silo"] = ["advertisedAddress", "siloPort", "gatewayPort", "listenOnAnyAddress", "hostGateway"],
-        ["gateway"] = ["urls", "callTimeoutSeconds", "dashboard"],
+        ["gateway"] = ["urls", "callTimeoutSeconds", "dashboard", "adminKey", "requestsPerMinute", "tokenLifetimeMinutes"],
         ["log"] = ["level", "orleansLevel", "format"],
     };
 
@@ -146,7 +146,19 @@ public static class CrmConfiguration
         }
 
         var timeout = reader.Number("gateway:callTimeoutSeconds", 10, min: 1, max: 300);
-        var gateway = new GatewaySettings(urls, TimeSpan.FromSeconds(timeout), reader.Flag("gateway:dashboard", true));
+        var adminKey = reader.Text("gateway:adminKey", "");
+        if (adminKey.Length is > 0 and < 32)
+        {
+            throw reader.Problem("gateway:adminKey", $"must be at least 32 characters (it is a password for an administrator), got {adminKey.Length}");
+        }
+
+        var gateway = new GatewaySettings(
+            urls,
+            TimeSpan.FromSeconds(timeout),
+            reader.Flag("gateway:dashboard", true),
+            adminKey.Length == 0 ? null : adminKey,
+            reader.Number("gateway:requestsPerMinute", 6000, min: 1, max: 10_000_000),
+            TimeSpan.FromMinutes(reader.Number("gateway:tokenLifetimeMinutes", 60, min: 1, max: 24 * 60)));
 
         var format = reader.Text("log:format", "text");
         if (format is not ("text" or "json"))

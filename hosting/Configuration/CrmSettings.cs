@@ -39,6 +39,18 @@ public sealed record SiloSettings(
     bool ListenOnAnyAddress,
     bool HostGateway);
 
-public sealed record GatewaySettings(string Urls, TimeSpan CallTimeout, bool Dashboard);
+/// <summary>The HTTP gateway. <paramref name="AdminKey"/>: an administrator API key given by configuration (for
+/// automation that provisions a fresh cluster; best set through <c>CRM_GATEWAY__ADMINKEY</c>), or null.
+/// <paramref name="RequestsPerMinute"/>: each user's or key's budget before 429.</summary>
+public sealed record GatewaySettings(
+    string Urls,
+    TimeSpan CallTimeout,
+    bool Dashboard,
+    string? AdminKey = null,
+    int RequestsPerMinute = 6000,
+    TimeSpan? TokenLifetime = null)
+{
+    public TimeSpan TokenTtl => TokenLifetime ?? TimeSpan.FromHours(1);
+}
 
 public sealed record LogSettings(Serilog.Events.LogEventLevel Level, Serilog.Events.LogEventLevel OrleansLevel, bool Json);

@@ -19,7 +19,7 @@ public sealed class CampaignSiloFailureTests
     public async Task A_silo_killed_mid_launch_loses_no_action_and_sends_none_twice()
     {
         await using var pg = TestPostgres.Reserve();
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+        using var http = TestAuth.AdminClient(TimeSpan.FromMinutes(2));
         await using var cluster = await ProcessCluster.StartAsync(pg, http, silos: 2, "ck");
         var run = cluster.ClusterId;
         var api = cluster.Http;

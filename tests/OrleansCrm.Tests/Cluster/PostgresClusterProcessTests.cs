@@ -12,7 +12,7 @@ public sealed class PostgresClusterProcessTests
     public async Task Two_silos_and_a_gateway_form_one_cluster_that_keeps_answering_when_a_silo_stops()
     {
         await using var pg = TestPostgres.Reserve();
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var http = TestAuth.AdminClient(TimeSpan.FromSeconds(30));
         await using var cluster = await ProcessCluster.StartAsync(pg, http, silos: 2, "pg");
         var (clusterId, gateway, silo1, silo2) = (cluster.ClusterId, cluster.Gateway, cluster.Silos[0], cluster.Silos[1]);
 

@@ -17,7 +17,7 @@ public sealed class SegmentSiloFailureTests
     public async Task Membership_equals_a_brute_force_evaluation_after_a_silo_is_killed_mid_traffic()
     {
         await using var pg = TestPostgres.Reserve();
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+        using var http = TestAuth.AdminClient(TimeSpan.FromSeconds(20));
         await using var cluster = await ProcessCluster.StartAsync(pg, http, silos: 2, "sk");
         var clusterId = cluster.ClusterId;
         var api = cluster.Http;

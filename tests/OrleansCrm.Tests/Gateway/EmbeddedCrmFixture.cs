@@ -9,7 +9,7 @@ public sealed class EmbeddedCrmFixture : IAsyncLifetime
 
     public CrmProcess Crm { get; private set; } = null!;
 
-    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromMinutes(5) };
+    public HttpClient Http { get; } = TestAuth.AdminClient(TimeSpan.FromMinutes(5));
 
     public Uri Gateway => Crm.Http!;
 

@@ -11,7 +11,7 @@ public sealed class EmbeddedRestartTests
     public async Task Data_written_before_a_stop_is_read_back_after_a_start()
     {
         var folder = Directory.CreateTempSubdirectory("crm-restart-").FullName;
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var http = TestAuth.AdminClient(TimeSpan.FromSeconds(30));
         var config = TestConfig.Sqlite(Path.Combine(folder, "data", "crm.db"), Ports.Free(), Ports.Free(), Ports.Free());
         var ids = Enumerable.Range(0, 5).Select(i => $"restart-{i}").ToArray();
 
@@ -48,7 +48,7 @@ public sealed class SecondInstanceTests
     public async Task A_second_node_on_the_same_ports_stops_with_one_line_and_leaves_the_first_running()
     {
         var folder = Directory.CreateTempSubdirectory("crm-twice-").FullName;
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var http = TestAuth.AdminClient(TimeSpan.FromSeconds(30));
         var config = TestConfig.Sqlite(Path.Combine(folder, "data", "crm.db"), Ports.Free(), Ports.Free(), Ports.Free());
         await using var first = CrmProcess.Start(Repo.SiloDll, folder, config, "first");
         await first.WaitReadyAsync(http, TimeSpan.FromSeconds(90));

@@ -198,7 +198,7 @@ public static class TestConfig
             ["gatewayPort"] = gatewayPort,
             ["hostGateway"] = hostGateway,
         },
-        ["gateway"] = new JsonObject { ["urls"] = $"http://127.0.0.1:{httpPort}", ["callTimeoutSeconds"] = 5 },
+        ["gateway"] = new JsonObject { ["urls"] = $"http://127.0.0.1:{httpPort}", ["callTimeoutSeconds"] = 5, ["adminKey"] = TestAuth.AdminKey, ["requestsPerMinute"] = 10_000_000 },
         ["log"] = new JsonObject { ["level"] = "Information" },
     };
 
