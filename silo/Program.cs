@@ -9,7 +9,8 @@ namespace OrleansCrm.Silo;
 
 /// <summary>
 /// <c>run</c> (the default): apply the schema, then host a silo and, unless <c>silo.hostGateway</c> is false, the
-/// HTTP gateway in the same process. <c>migrate</c>: apply the schema and exit.
+/// HTTP gateway in the same process. <c>migrate</c>: apply the schema and exit. <c>create-admin --login NAME</c>: make
+/// the first administrator, the password read from standard input.
 /// </summary>
 public static class Program
 {
@@ -23,6 +24,8 @@ public static class Program
                 var result = await SchemaMigrator.MigrateAsync(settings.Storage);
                 await Console.Out.WriteLineAsync($"schema up to date on {settings.Storage.Kind}: {result.Applied} script(s) applied, {result.AlreadyPresent} already present");
                 return 0;
+            case "create-admin":
+                return await Administrators.CreateFromCommandLineAsync(settings, rest[1..], Console.In, Console.Out);
             case "run":
                 PortCheck.EnsureSiloPortsFree(settings);
                 if (settings.Silo.HostGateway)
@@ -31,10 +34,11 @@ public static class Program
                 }
 
                 await SchemaMigrator.MigrateAsync(settings.Storage);
+                await Administrators.EnsureInitialAsync(settings);
                 await RunAsync(settings, configPath, hostArgs);
                 return 0;
             default:
-                throw new ConfigurationProblemException($"command line: unknown command \"{verb}\" (use run or migrate)");
+                throw new ConfigurationProblemException($"command line: unknown command \"{verb}\" (use run, migrate or create-admin)");
         }
     });
 

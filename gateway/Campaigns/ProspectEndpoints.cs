@@ -117,7 +117,7 @@ public static class ProspectEndpoints
         });
 
         var listed = rows.Where((_, i) => accepted[i]).Select(r => (string?)r.Id).ToArray();
-        var saved = await SegmentEndpoints.PutStaticAsync(CampaignTypes.ProspectSegment(campaignId), $"Prospects of {status.Definition.Name}", listed, cluster, clock);
+        var saved = await SegmentEndpoints.PutStaticAsync(CampaignTypes.ProspectSegment(campaignId), $"Prospects of {status.Definition.Name}", listed, cluster, clock, status.Definition.OrgUnit ?? "");
         if (saved.Result is not Ok<SegmentEndpoints.SegmentSaved>)
         {
             return TypedResults.Problem(title: "The prospect list could not be stored", statusCode: StatusCodes.Status500InternalServerError);

@@ -1,6 +1,8 @@
+using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using OrleansCrm.Customers;
+using OrleansCrm.Gateway.Access;
 using OrleansCrm.Gateway.Hosting;
 
 namespace OrleansCrm.Gateway.Customers;
@@ -155,7 +157,7 @@ public static class CustomerEndpoints
         return TypedResults.Ok(await cluster.GetCustomer(customerId).MergeAsync(other));
     }
 
-    private static async Task<Results<Ok<LookupResult>, ValidationProblem>> LookupAsync(IClusterClient cluster, string? email = null, string? phone = null, string? ext = null)
+    private static async Task<Results<Ok<LookupResult>, ValidationProblem>> LookupAsync(IClusterClient cluster, ClaimsPrincipal user, string? email = null, string? phone = null, string? ext = null)
     {
         var given = new[] { ("email", email), ("phone", phone), ("ext", ext) }.Where(p => !string.IsNullOrWhiteSpace(p.Item2)).ToList();
         if (given.Count != 1)
@@ -174,7 +176,15 @@ public static class CustomerEndpoints
             return Problems.Invalid("ext", "must be system:id");
         }
 
-        return TypedResults.Ok(await cluster.GetGrain<ICustomerDirectoryGrain>(0).FindAsync(kind, value));
+        var found = await cluster.GetGrain<ICustomerDirectoryGrain>(0).FindAsync(kind, value);
+        if (user.OrgUnit().Length == 0)
+        {
+            return TypedResults.Ok(found);
+        }
+
+        // Holders outside the caller's unit are left out, as if they did not exist.
+        var units = await Task.WhenAll(found.CustomerIds.Select(id => cluster.GetCustomer(id).GetOrgUnitAsync()));
+        return TypedResults.Ok(found with { CustomerIds = [.. found.CustomerIds.Where((_, i) => units[i] is { } unit && user.Sees(unit))] });
     }
 
     private static string? IdempotencyKey(HttpRequest request, out string? key)

@@ -5,6 +5,7 @@ using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Runtime;
 using OrleansCrm.Customers;
+using OrleansCrm.Gateway.Access;
 using OrleansCrm.Gateway.Customers;
 using OrleansCrm.Gateway.Decisions;
 using OrleansCrm.Gateway.Campaigns;
@@ -60,6 +61,11 @@ public static class GatewayExtensions
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ImportRegistry>();
+        builder.Services.AddSingleton<TokenService>();
+        builder.Services.AddSingleton<ApiKeys>();
+        builder.Services.AddSingleton<AuditTrail>();
+        builder.Services.AddAuthentication(CrmPrincipal.Scheme)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, CrmAuthenticationHandler>(CrmPrincipal.Scheme, null);
         // Bodies are bounded (imports lift the limit for themselves, as they stream).
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 32L * 1024 * 1024);
         // Unreadable bodies reach ClusterExceptionHandler, which names the offending JSON path.
@@ -76,16 +82,25 @@ public static class GatewayExtensions
             o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.000} ms");
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseMiddleware<PathAccess>();
 
-        app.MapOpenApi("/openapi/{documentName}.json");
+        // Open: health, signing in (and the static screens).
         app.MapCrmHealth();
-        app.MapCustomerEndpoints();
-        app.MapImportEndpoints();
-        app.MapDecisionEndpoints();
-        app.MapSegmentEndpoints();
-        app.MapCampaignEndpoints();
-        app.MapCapacityEndpoints();
-        app.MapProspectEndpoints();
+        app.MapSignInEndpoints();
+
+        // Everything else passes the access filter: credentials, role, organisation unit, audit.
+        app.MapOpenApi("/openapi/{documentName}.json");
+        var api = app.MapGroup("").AddEndpointFilterFactory(AccessFilter.Create);
+        api.MapAccessEndpoints();
+        api.MapCustomerEndpoints();
+        api.MapImportEndpoints();
+        api.MapDecisionEndpoints();
+        api.MapSegmentEndpoints();
+        api.MapCampaignEndpoints();
+        api.MapCapacityEndpoints();
+        api.MapProspectEndpoints();
+        AccessFilter.CheckPolicies(app);
         if (settings.Gateway.Dashboard)
         {
             app.MapOrleansDashboard("/dashboard");

@@ -1,3 +1,5 @@
+using System.Security.Claims;
+using OrleansCrm.Gateway.Access;
 using System.Globalization;
 using CsvHelper;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -21,7 +23,7 @@ public static class SegmentEndpoints
     public static IEndpointRouteBuilder MapSegmentEndpoints(this IEndpointRouteBuilder app)
     {
         var segments = app.MapGroup("/api/v1/segments").WithTags("Segments");
-        segments.MapGet("/", async (IClusterClient cluster) => TypedResults.Ok(await ReadAsync(cluster)))
+        segments.MapGet("/", async (IClusterClient cluster, ClaimsPrincipal user) => TypedResults.Ok((await ReadAsync(cluster)).Where(s => user.Sees(s.OrgUnit)).ToList()))
             .WithName("ListSegments").WithSummary("The segment definitions and their version");
         segments.MapPost("/preview", PreviewAsync).WithName("PreviewSegment")
             .WithSummary("How many customers a definition would hold now, and some of them, before it is saved");
@@ -37,7 +39,7 @@ public static class SegmentEndpoints
         return app;
     }
 
-    private static async Task<Results<Ok<SegmentSaved>, ValidationProblem, ProblemHttpResult>> PutAsync(string segmentId, SegmentRequest? body, IClusterClient cluster, TimeProvider clock)
+    private static async Task<Results<Ok<SegmentSaved>, ValidationProblem, ProblemHttpResult>> PutAsync(string segmentId, SegmentRequest? body, IClusterClient cluster, TimeProvider clock, ClaimsPrincipal user)
     {
         if (CustomerKeys.Validate(segmentId) is { } idProblem || segmentId.Contains('/', StringComparison.Ordinal) || segmentId == "preview")
         {
@@ -56,7 +58,7 @@ public static class SegmentEndpoints
 
         if (body.CustomerIds is { } ids)
         {
-            return await PutStaticAsync(segmentId, body.Name, ids, cluster, clock);
+            return await PutStaticAsync(segmentId, body.Name, ids, cluster, clock, user.OrgUnit());
         }
 
         if (ParseProblem(body.Expression!) is { } problem)
@@ -68,7 +70,8 @@ public static class SegmentEndpoints
         await CatalogDocuments.UpdateAsync<SegmentSet>(cluster, CatalogKinds.Segments, current =>
         {
             var set = current?.Segments ?? [];
-            definition = new SegmentDefinition(segmentId, body.Name, body.Expression!, (set.FirstOrDefault(s => s.Id == segmentId)?.Version ?? 0) + 1, clock.GetUtcNow());
+            var existing = set.FirstOrDefault(s => s.Id == segmentId);
+            definition = new SegmentDefinition(segmentId, body.Name, body.Expression!, (existing?.Version ?? 0) + 1, clock.GetUtcNow(), OrgUnit: existing?.OrgUnit ?? user.OrgUnit());
             return new SegmentSet([.. set.Where(s => s.Id != segmentId), definition]);
         });
         await cluster.GetGrain<ISegmentBackfillGrain>(segmentId).StartAsync(definition!.Version);
@@ -81,7 +84,7 @@ public static class SegmentEndpoints
     /// member at that moment re-evaluate, so joins and leaves go through the same outbox as every other segment. A failed upload changes
     /// nothing visible and may simply be repeated.
     /// </summary>
-    internal static async Task<Results<Ok<SegmentSaved>, ValidationProblem, ProblemHttpResult>> PutStaticAsync(string segmentId, string name, string?[] listed, IClusterClient cluster, TimeProvider clock)
+    internal static async Task<Results<Ok<SegmentSaved>, ValidationProblem, ProblemHttpResult>> PutStaticAsync(string segmentId, string name, string?[] listed, IClusterClient cluster, TimeProvider clock, string orgUnit = "")
     {
         if (listed.Length > MaxListedCustomers)
         {
@@ -106,7 +109,8 @@ public static class SegmentEndpoints
         var version = await CatalogDocuments.UpdateAsync<SegmentSet>(cluster, CatalogKinds.Segments, current =>
         {
             var set = current?.Segments ?? [];
-            definition = new SegmentDefinition(segmentId, name, "", (set.FirstOrDefault(s => s.Id == segmentId)?.Version ?? 0) + 1, clock.GetUtcNow(), stamp, holders.Count(h => h is not null));
+            var existing = set.FirstOrDefault(s => s.Id == segmentId);
+            definition = new SegmentDefinition(segmentId, name, "", (existing?.Version ?? 0) + 1, clock.GetUtcNow(), stamp, holders.Count(h => h is not null), existing?.OrgUnit ?? orgUnit);
             return new SegmentSet([.. set.Where(s => s.Id != segmentId), definition]);
         });
 

@@ -22,7 +22,8 @@ public sealed record CampaignDefinition(
     decimal CostPerContact = 0,
     int AttributionDays = 14,
     string? Schedule = null,
-    JourneyStep[]? Steps = null);
+    JourneyStep[]? Steps = null,
+    string? OrgUnit = null);
 
 /// <summary>A follow-up of a journey: after <see cref="Wait"/> from the end of the previous step, the customers who got
 /// the journey's first message receive this one when <see cref="When"/> holds for them: <c>all</c>,

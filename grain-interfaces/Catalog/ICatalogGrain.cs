@@ -52,4 +52,5 @@ public static class CatalogKinds
     public const string Segments = "segments";
     public const string Webhook = "webhook";
     public const string Capacity = "capacity";
+    public const string SigningKey = "signing-key";
 }

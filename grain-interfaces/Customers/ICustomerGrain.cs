@@ -26,6 +26,11 @@ public interface ICustomerGrain : IGrainWithStringKey
     [Alias("GetView")]
     Task<CustomerView?> GetViewAsync();
 
+    /// <summary>The organisation unit the customer belongs to ("" for none), or null when no such customer was
+    /// recorded: what the gateway checks a caller's reach against, without building the view.</summary>
+    [Alias("GetOrgUnit")]
+    Task<string?> GetOrgUnitAsync();
+
     /// <summary>The offers worth making now, best first, each with its reason (also part of the view).</summary>
     [Alias("GetNextBestActions")]
     Task<OrleansCrm.Customers.NextBestAction[]> GetNextBestActionsAsync();

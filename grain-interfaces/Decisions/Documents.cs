@@ -51,7 +51,7 @@ public sealed record SegmentSet(List<SegmentDefinition>? Segments);
 /// <summary>One segment. A dynamic segment has an <see cref="Expression"/>; a static one (an uploaded list of customer
 /// ids) has a <see cref="ListStamp"/> instead: the listed customers carry that stamp, and membership means carrying the
 /// definition's current stamp.</summary>
-public sealed record SegmentDefinition(string Id, string Name, string Expression, int Version, DateTimeOffset UpdatedAt, long? ListStamp = null, int? ListSize = null)
+public sealed record SegmentDefinition(string Id, string Name, string Expression, int Version, DateTimeOffset UpdatedAt, long? ListStamp = null, int? ListSize = null, string? OrgUnit = null)
 {
     public bool IsStatic => ListStamp is not null;
 }

@@ -403,6 +403,17 @@ public sealed class CustomerGrain(
         return S.Exists ? CustomerAggregate.View(S, Id, clock.GetUtcNow(), decisions.Current) : null;
     }
 
+    public async Task<string?> GetOrgUnitAsync()
+    {
+        await RefreshIfStaleAsync();
+        if (S.MergedInto is { } survivor)
+        {
+            return await GrainFactory.GetCustomer(survivor).GetOrgUnitAsync();
+        }
+
+        return S.Exists ? S.OrgUnit ?? "" : null;
+    }
+
     public async Task<NextBestAction[]> GetNextBestActionsAsync()
     {
         _housekeepingOnly = false;
@@ -641,9 +652,9 @@ public sealed class CustomerGrain(
 
         foreach (var segment in segments)
         {
-            var member = segment.ListStamp is { } stamp
+            var member = segment.Reaches(S.OrgUnit) && (segment.ListStamp is { } stamp
                 ? S.StaticLists.TryGetValue(segment.Id, out var stamps) && stamps.Contains(stamp)
-                : segment.Expression!.Evaluate(facts);
+                : segment.Expression!.Evaluate(facts));
             if (member != S.Segments.Contains(segment.Id))
             {
                 Emit(segment.Id, member);

@@ -25,10 +25,16 @@ public sealed record DecisionSnapshot(
 
 /// <summary>A segment definition compiled once per version on each silo: an expression, or (static segments) the
 /// stamp the listed customers carry.</summary>
-public sealed record CompiledSegment(string Id, int Version, OrleansCrm.Segments.SegmentExpression? Expression, long? ListStamp = null)
+/// <summary>A segment ready to evaluate. <paramref name="OrgUnit"/>: the unit it was made in; only customers of that
+/// unit's subtree can be members, so a segment never lists customers its makers may not see.</summary>
+public sealed record CompiledSegment(string Id, int Version, OrleansCrm.Segments.SegmentExpression? Expression, long? ListStamp = null, string OrgUnit = "")
 {
-    public static CompiledSegment From(SegmentDefinition d) =>
-        d.ListStamp is { } stamp ? new(d.Id, d.Version, null, stamp) : new(d.Id, d.Version, OrleansCrm.Segments.SegmentExpression.Parse(d.Expression));
+    public static CompiledSegment From(SegmentDefinition d) => d.ListStamp is { } stamp
+        ? new(d.Id, d.Version, null, stamp, d.OrgUnit ?? "")
+        : new(d.Id, d.Version, OrleansCrm.Segments.SegmentExpression.Parse(d.Expression), null, d.OrgUnit ?? "");
+
+    /// <summary>Whether a customer of <paramref name="customerUnit"/> may be a member at all.</summary>
+    public bool Reaches(string? customerUnit) => OrgUnit.Length == 0 || OrleansCrm.Access.OrgUnits.Contains(OrgUnit, customerUnit);
 }
 
 /// <summary>

@@ -69,6 +69,7 @@ public static class SiloExtensions
         silo.Services.AddSingleton(storage);
         silo.Services.AddSingleton<ICustomerLog, AdoNetCustomerLog>();
         silo.Services.AddSingleton<ISegmentStore, AdoNetSegmentStore>();
+        silo.Services.AddSingleton<OrleansCrm.Access.IAccessStore, AdoNetAccessStore>();
         silo.Services.AddSingleton<OrleansCrm.Campaigns.ICampaignActionStore, AdoNetCampaignActionStore>();
         silo.Services.AddSingleton<DecisionCatalog>();
         silo.Services.AddHostedService(sp => sp.GetRequiredService<DecisionCatalog>());

@@ -1,0 +1,266 @@
+using System.Data.Common;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using OrleansCrm.Access;
+using OrleansCrm.Hosting.Configuration;
+
+namespace OrleansCrm.Silo.Storage;
+
+/// <summary>
+/// <see cref="IAccessStore"/> on the deployment's database (<c>db/&lt;kind&gt;/0008_access.sql</c>). Audit appends from
+/// concurrent callers are group-committed: one writer drains whatever is waiting into one transaction and answers
+/// every caller after the commit, so a busy gateway pays one commit per batch, not per request.
+/// </summary>
+public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
+{
+    private const int MaxBatch = 500;
+    private readonly StorageSettings _storage;
+    private readonly bool _postgres;
+    private readonly string _serviceId;
+    private readonly Channel<(AuditEntry[] Entries, TaskCompletionSource Done)> _audit =
+        Channel.CreateUnbounded<(AuditEntry[], TaskCompletionSource)>(new UnboundedChannelOptions { SingleReader = true });
+
+    private readonly Task _writer;
+
+    public AdoNetAccessStore(StorageSettings storage, IOptions<ClusterOptions> cluster)
+    {
+        _storage = storage;
+        _postgres = storage.Kind == StorageKind.Postgres;
+        _serviceId = cluster.Value.ServiceId;
+        _writer = Task.Run(WriteAuditLoopAsync);
+    }
+
+    public async Task<UserRecord?> FindUserAsync(string login)
+    {
+        var users = await ReadUsersAsync("AND login = @l", login);
+        return users.FirstOrDefault();
+    }
+
+    public Task<UserRecord[]> ListUsersAsync() => ReadUsersAsync("", null);
+
+    public async Task<bool> SaveUserAsync(UserRecord user, bool create)
+    {
+        await using var connection = await Db.OpenAsync(_storage);
+        await using var command = Db.Command(connection, null, create
+            ? $"""
+              INSERT INTO crm_users (service_id, login, password_hash, roles, org_unit, enabled, created_at, changed_at)
+              VALUES (@s, @l, @p, @r, @o, @e, @c, @t) ON CONFLICT (service_id, login) DO NOTHING
+              """
+            : "UPDATE crm_users SET password_hash = @p, roles = @r, org_unit = @o, enabled = @e, changed_at = @t WHERE service_id = @s AND login = @l");
+        command.Add("s", _serviceId);
+        command.Add("l", user.Login);
+        command.Add("p", user.PasswordHash);
+        command.Add("r", string.Join(',', user.Roles));
+        command.Add("o", user.OrgUnit);
+        command.Add("e", _postgres ? user.Enabled : user.Enabled ? 1 : 0);
+        command.Add("c", Db.Time(_postgres, user.CreatedAt));
+        command.Add("t", Db.Time(_postgres, user.ChangedAt));
+        return await command.ExecuteNonQueryAsync() == 1;
+    }
+
+    public async Task<ApiKeyRecord?> FindApiKeyAsync(string id) => (await ReadKeysAsync("AND key_id = @k", id)).FirstOrDefault();
+
+    public Task<ApiKeyRecord[]> ListApiKeysAsync() => ReadKeysAsync("", null);
+
+    public async Task CreateApiKeyAsync(ApiKeyRecord key)
+    {
+        await using var connection = await Db.OpenAsync(_storage);
+        await using var command = Db.Command(connection, null, """
+            INSERT INTO crm_api_keys (service_id, key_id, name, secret_hash, roles, org_unit, created_by, created_at, revoked_at)
+            VALUES (@s, @k, @n, @h, @r, @o, @b, @c, NULL)
+            """);
+        command.Add("s", _serviceId);
+        command.Add("k", key.Id);
+        command.Add("n", key.Name);
+        command.Add("h", key.SecretHash);
+        command.Add("r", string.Join(',', key.Roles));
+        command.Add("o", key.OrgUnit);
+        command.Add("b", key.CreatedBy);
+        command.Add("c", Db.Time(_postgres, key.CreatedAt));
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<bool> RevokeApiKeyAsync(string id, DateTimeOffset at)
+    {
+        await using var connection = await Db.OpenAsync(_storage);
+        await using var command = Db.Command(connection, null,
+            "UPDATE crm_api_keys SET revoked_at = COALESCE(revoked_at, @t) WHERE service_id = @s AND key_id = @k");
+        command.Add("s", _serviceId);
+        command.Add("k", id);
+        command.Add("t", Db.Time(_postgres, at));
+        return await command.ExecuteNonQueryAsync() == 1;
+    }
+
+    public async Task AppendAuditAsync(IReadOnlyList<AuditEntry> entries)
+    {
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _audit.Writer.WriteAsync(([.. entries], done));
+        await done.Task;
+    }
+
+    public async Task<AuditRecord[]> QueryAuditAsync(string? actor, string? customerId, long after, int limit)
+    {
+        await using var connection = await Db.OpenAsync(_storage);
+        await using var command = Db.Command(connection, null, $"""
+            SELECT seq, at, actor, action, resource, customer_id, status, outcome, request_id FROM crm_audit
+            WHERE service_id = @s AND seq > @a {(actor is null ? "" : "AND actor = @actor")} {(customerId is null ? "" : "AND customer_id = @c")}
+            ORDER BY seq LIMIT @n
+            """);
+        command.Add("s", _serviceId);
+        command.Add("a", after);
+        command.Add("n", limit);
+        if (actor is not null)
+        {
+            command.Add("actor", actor);
+        }
+
+        if (customerId is not null)
+        {
+            command.Add("c", customerId);
+        }
+
+        var records = new List<AuditRecord>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            records.Add(new AuditRecord(
+                reader.GetInt64(0),
+                new AuditEntry(
+                    reader.ReadTime(1, _postgres),
+                    reader.GetString(2),
+                    reader.GetString(3),
+                    reader.GetString(4),
+                    reader.IsDBNull(5) ? null : reader.GetString(5),
+                    Convert.ToInt32(reader.GetValue(6), System.Globalization.CultureInfo.InvariantCulture),
+                    reader.GetString(7),
+                    reader.IsDBNull(8) ? null : reader.GetString(8))));
+        }
+
+        return [.. records];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _audit.Writer.TryComplete();
+        await _writer;
+    }
+
+    private async Task WriteAuditLoopAsync()
+    {
+        var batch = new List<(AuditEntry[] Entries, TaskCompletionSource Done)>();
+        while (await _audit.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            var rows = 0;
+            while (rows < MaxBatch && _audit.Reader.TryRead(out var item))
+            {
+                batch.Add(item);
+                rows += item.Entries.Length;
+            }
+
+            try
+            {
+                await InsertAuditAsync(batch.SelectMany(b => b.Entries).ToList());
+                batch.ForEach(b => b.Done.TrySetResult());
+            }
+            catch (Exception e) when (e is DbException or InvalidOperationException or TimeoutException)
+            {
+                batch.ForEach(b => b.Done.TrySetException(e));
+            }
+        }
+    }
+
+    private async Task InsertAuditAsync(List<AuditEntry> entries)
+    {
+        await using var connection = await Db.OpenAsync(_storage);
+        await using var transaction = await connection.BeginTransactionAsync();
+        // At most 100 rows per statement keeps the parameter count far below either database's limit.
+        foreach (var chunk in entries.Chunk(100))
+        {
+            await using var insert = Db.Command(connection, transaction, "");
+            insert.Add("s", _serviceId);
+            var rows = new List<string>(chunk.Length);
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                var e = chunk[i];
+                rows.Add($"(@s, @at{i}, @ac{i}, @an{i}, @r{i}, @c{i}, @st{i}, @o{i}, @q{i})");
+                insert.Add($"at{i}", Db.Time(_postgres, e.At));
+                insert.Add($"ac{i}", e.Actor);
+                insert.Add($"an{i}", e.Action);
+                insert.Add($"r{i}", e.Resource);
+                insert.Add($"c{i}", e.CustomerId);
+                insert.Add($"st{i}", e.Status);
+                insert.Add($"o{i}", e.Outcome);
+                insert.Add($"q{i}", e.RequestId);
+            }
+
+            insert.CommandText = $"INSERT INTO crm_audit (service_id, at, actor, action, resource, customer_id, status, outcome, request_id) VALUES {string.Join(", ", rows)}";
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await transaction.CommitAsync();
+    }
+
+    private async Task<UserRecord[]> ReadUsersAsync(string filter, string? login)
+    {
+        await using var connection = await Db.OpenAsync(_storage);
+        await using var command = Db.Command(connection, null,
+            $"SELECT login, password_hash, roles, org_unit, enabled, created_at, changed_at FROM crm_users WHERE service_id = @s {filter} ORDER BY login");
+        command.Add("s", _serviceId);
+        if (login is not null)
+        {
+            command.Add("l", login);
+        }
+
+        var users = new List<UserRecord>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            users.Add(new UserRecord(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.GetString(2).Split(',', StringSplitOptions.RemoveEmptyEntries),
+                reader.GetString(3),
+                _postgres ? reader.GetBoolean(4) : reader.GetInt64(4) == 1,
+                reader.ReadTime(5, _postgres),
+                reader.ReadTime(6, _postgres)));
+        }
+
+        return [.. users];
+    }
+
+    private async Task<ApiKeyRecord[]> ReadKeysAsync(string filter, string? id)
+    {
+        await using var connection = await Db.OpenAsync(_storage);
+        await using var command = Db.Command(connection, null,
+            $"SELECT key_id, name, secret_hash, roles, org_unit, created_by, created_at, revoked_at FROM crm_api_keys WHERE service_id = @s {filter} ORDER BY created_at, key_id");
+        command.Add("s", _serviceId);
+        if (id is not null)
+        {
+            command.Add("k", id);
+        }
+
+        var keys = new List<ApiKeyRecord>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            keys.Add(new ApiKeyRecord(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.GetString(2),
+                reader.GetString(3).Split(',', StringSplitOptions.RemoveEmptyEntries),
+                reader.GetString(4),
+                reader.GetString(5),
+                reader.ReadTime(6, _postgres),
+                reader.IsDBNull(7) ? null : reader.ReadTime(7, _postgres)));
+        }
+
+        return [.. keys];
+    }
+}
