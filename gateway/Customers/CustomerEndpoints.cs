@@ -13,6 +13,9 @@ public static class CustomerEndpoints
     public const int MaxEventBytes = 64 * 1024;
     public const int MaxHistoryPage = 500;
 
+    /// <summary>The most customers a lookup by name answers (the first claimants).</summary>
+    public const int MaxNameMatches = 100;
+
     public static IEndpointRouteBuilder MapCustomerEndpoints(this IEndpointRouteBuilder app)
     {
         var customers = app.MapGroup("/api/v1/customers").WithTags("Customers");
@@ -31,7 +34,7 @@ public static class CustomerEndpoints
             .WithSummary("Record a batch of events (NDJSON, one envelope with customerId per line)")
             .Accepts<EventEnvelope>("application/x-ndjson");
         app.MapGet("/api/v1/lookup", LookupAsync).WithTags("Customers").WithName("LookupCustomer")
-            .WithSummary("Find customers by e-mail, phone or external id (system:id)");
+            .WithSummary("Find customers by e-mail, phone, external id (system:id) or name (full or last; case and accents ignored)");
         return app;
     }
 
@@ -157,12 +160,13 @@ public static class CustomerEndpoints
         return TypedResults.Ok(await cluster.GetCustomer(customerId).MergeAsync(other));
     }
 
-    private static async Task<Results<Ok<LookupResult>, ValidationProblem>> LookupAsync(IClusterClient cluster, ClaimsPrincipal user, string? email = null, string? phone = null, string? ext = null)
+    private static async Task<Results<Ok<LookupResult>, ValidationProblem>> LookupAsync(
+        IClusterClient cluster, ClaimsPrincipal user, string? email = null, string? phone = null, string? ext = null, string? name = null)
     {
-        var given = new[] { ("email", email), ("phone", phone), ("ext", ext) }.Where(p => !string.IsNullOrWhiteSpace(p.Item2)).ToList();
+        var given = new[] { ("email", email), ("phone", phone), ("ext", ext), ("name", name) }.Where(p => !string.IsNullOrWhiteSpace(p.Item2)).ToList();
         if (given.Count != 1)
         {
-            return Problems.Invalid("email", "give exactly one of email, phone or ext (system:id)");
+            return Problems.Invalid("email", "give exactly one of email, phone, ext (system:id) or name");
         }
 
         var (kind, value) = given[0];
@@ -177,6 +181,12 @@ public static class CustomerEndpoints
         }
 
         var found = await cluster.GetGrain<ICustomerDirectoryGrain>(0).FindAsync(kind, value);
+        if (kind == "name" && found.CustomerIds.Length > MaxNameMatches)
+        {
+            // A common name can have thousands of holders; an agent narrows by full name, phone or e-mail instead.
+            found = found with { CustomerIds = found.CustomerIds[..MaxNameMatches] };
+        }
+
         if (user.OrgUnit().Length == 0)
         {
             return TypedResults.Ok(found);

@@ -4,7 +4,8 @@ namespace OrleansCrm.Customers;
 [Alias("crm.ICustomerDirectoryGrain")]
 public interface ICustomerDirectoryGrain : IGrainWithIntegerKey
 {
-    /// <summary><paramref name="kind"/> is <c>email</c>, <c>phone</c> or <c>ext</c> (value <c>system:id</c>).</summary>
+    /// <summary><paramref name="kind"/> is <c>email</c>, <c>phone</c>, <c>ext</c> (value <c>system:id</c>) or <c>name</c>
+    /// (a full name, <c>first last</c>, or a last name; case and accents do not matter).</summary>
     [Alias("Find")]
     Task<LookupResult> FindAsync(string kind, string value);
 }
@@ -16,7 +17,8 @@ public sealed record LookupResult(string Kind, string Normalised, string[] Custo
     public bool Conflict => CustomerIds.Length > 1;
 }
 
-/// <summary>The owners of one normalised contact point, keyed <c>email:…</c>, <c>phone:…</c> or <c>ext:…</c>.</summary>
+/// <summary>The owners of one normalised contact point, keyed <c>email:…</c>, <c>phone:…</c>, <c>ext:…</c> or
+/// <c>name:…</c> (many customers share a name: there more than one holder is normal, not a conflict).</summary>
 [Alias("crm.IContactIndexGrain")]
 public interface IContactIndexGrain : IGrainWithStringKey
 {
@@ -27,6 +29,11 @@ public interface IContactIndexGrain : IGrainWithStringKey
     /// <summary>Moves <paramref name="fromCustomerId"/>'s claim to <paramref name="toCustomerId"/> (after a merge).</summary>
     [Alias("Reassign")]
     Task<string[]> ReassignAsync(string fromCustomerId, string toCustomerId);
+
+    /// <summary>Removes <paramref name="customerId"/> as a holder (its name changed, or it was erased); returns the
+    /// holders left.</summary>
+    [Alias("Release")]
+    Task<string[]> ReleaseAsync(string customerId);
 
     [Alias("Holders")]
     Task<string[]> GetHoldersAsync();

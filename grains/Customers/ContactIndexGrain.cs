@@ -52,5 +52,15 @@ public sealed class ContactIndexGrain(
         return [.. holders];
     }
 
+    public async Task<string[]> ReleaseAsync(string customerId)
+    {
+        if (state.State.Holders.Remove(customerId))
+        {
+            await state.WriteStateAsync();
+        }
+
+        return [.. state.State.Holders];
+    }
+
     public Task<string[]> GetHoldersAsync() => Task.FromResult<string[]>([.. state.State.Holders]);
 }

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using PhoneNumbers;
 
 namespace OrleansCrm.Customers;
@@ -37,6 +39,95 @@ public static class ContactPoints
 
     public static string ExternalId(string system, string id) => $"{system.Trim().ToLowerInvariant()}:{id.Trim()}";
 
-    /// <summary>The lookup index key of a contact point: <c>email:…</c>, <c>phone:…</c> or <c>ext:system:id</c>.</summary>
+    /// <summary>
+    /// A person's name as the lookup compares it: lower-case, accents folded ("Zoë" → "zoe", "Ørsted" → "orsted"),
+    /// whitespace collapsed to single spaces, trimmed. Empty when nothing is left. The folding is a table of the Latin
+    /// letters (the processes run with invariant globalization, where Unicode normalisation is not available).
+    /// </summary>
+    public static string Name(string? name)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            return "";
+        }
+
+        var folded = new StringBuilder(name.Length);
+        var space = false;
+        foreach (var c in name)
+        {
+            if (CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark)
+            {
+                continue;
+            }
+
+            if (char.IsWhiteSpace(c))
+            {
+                space = folded.Length > 0;
+                continue;
+            }
+
+            if (space)
+            {
+                folded.Append(' ');
+                space = false;
+            }
+
+            var lower = char.ToLowerInvariant(c);
+            var at = Accented.IndexOf(lower, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                folded.Append(Plain[at]);
+                continue;
+            }
+
+            // Letters that are not a base letter with a mark.
+            folded.Append(lower switch
+            {
+                'ß' => "ss",
+                'æ' => "ae",
+                'œ' => "oe",
+                'ø' => "o",
+                'ł' => "l",
+                'đ' => "d",
+                'ð' => "d",
+                'þ' => "th",
+                'ı' => "i",
+                'ŀ' => "l",
+                'ĳ' => "ij",
+                _ => lower.ToString(),
+            });
+        }
+
+        return folded.ToString();
+    }
+
+    // Lower-case Latin letters with diacritics (U+00E0 to U+024F that decompose to one ASCII letter) and that letter.
+    private const string Accented = "àáâãäåçèéêëìíîïñòóôõöùúûüýÿāăąćĉċčďēĕėęěĝğġģĥĩīĭįĵķĺļľńņňōŏőŕŗřśŝşšţťũūŭůűųŵŷźżžơưǎǐǒǔǖǘǚǜǟǡǧǩǫǭǰǵǹǻȁȃȅȇȉȋȍȏȑȓȕȗșțȟȧȩȫȭȯȱȳ";
+    private const string Plain = "aaaaaaceeeeiiiinooooouuuuyyaaaccccdeeeeegggghiiiijklllnnnooorrrssssttuuuuuuwyzzzouaiouuuuuaagkoojgnaaaeeiioorruusthaeooooy";
+
+    /// <summary>The name index keys a customer claims: its full name (<c>first last</c>) and its last name, each
+    /// normalised by <see cref="Name"/>; none when both are empty.</summary>
+    public static IReadOnlyList<string> NameKeys(string? firstName, string? lastName)
+    {
+        var full = Name($"{firstName} {lastName}");
+        var last = Name(lastName);
+        var keys = new List<string>(2);
+        if (full.Length > 0)
+        {
+            keys.Add(IndexKey(NameKind, full));
+        }
+
+        if (last.Length > 0 && last != full)
+        {
+            keys.Add(IndexKey(NameKind, last));
+        }
+
+        return keys;
+    }
+
+    /// <summary>The lookup kind of names; its claims move with the name rather than accumulate like e-mails.</summary>
+    public const string NameKind = "name";
+
+    /// <summary>The lookup index key of a contact point: <c>email:…</c>, <c>phone:…</c>, <c>ext:system:id</c> or <c>name:…</c>.</summary>
     public static string IndexKey(string kind, string normalised) => $"{kind}:{normalised}";
 }

@@ -11,9 +11,11 @@ public sealed class CustomerDirectoryGrain : Grain, ICustomerDirectoryGrain
         {
             "email" => ContactPoints.Email(value),
             "phone" => ContactPoints.Phone(value),
+            ContactPoints.NameKind when ContactPoints.Name(value) is var name && name.Any(char.IsLetter) => name,
+            ContactPoints.NameKind => throw new CustomerRuleException("name", "must contain letters"),
             "ext" when value.IndexOf(':', StringComparison.Ordinal) is > 0 and var colon =>
                 ContactPoints.ExternalId(value[..colon], value[(colon + 1)..]),
-            _ => throw new CustomerRuleException(kind == "ext" ? "ext" : "kind", kind == "ext" ? "must be system:id" : "must be email, phone or ext"),
+            _ => throw new CustomerRuleException(kind == "ext" ? "ext" : "kind", kind == "ext" ? "must be system:id" : "must be email, phone, ext or name"),
         };
         var holders = await GrainFactory.GetGrain<IContactIndexGrain>(ContactPoints.IndexKey(kind, normalised)).GetHoldersAsync();
         return new LookupResult(kind, normalised, holders);

@@ -885,7 +885,14 @@ public sealed class CustomerGrain(
             return [];
         }
 
-        var missing = ContactKeys(S.Emails.Keys, S.Phones.Keys, S.ExternalIds).Where(k => !S.IndexedContacts.Contains(k)).ToList();
+        // Names move with the profile: a claim on a name the customer no longer has is released (e-mails, phones and
+        // external ids accumulate instead, so they are never released here).
+        var names = ContactPoints.NameKeys(S.FirstName, S.LastName);
+        var staleNames = S.IndexedContacts.Where(k => k.StartsWith(ContactPoints.NameKind + ":", StringComparison.Ordinal) && !names.Contains(k)).ToList();
+        await Task.WhenAll(staleNames.Select(k => GrainFactory.GetGrain<IContactIndexGrain>(k).ReleaseAsync(Id)));
+        S.IndexedContacts.ExceptWith(staleNames);
+
+        var missing = ContactKeys(S.Emails.Keys, S.Phones.Keys, S.ExternalIds).Concat(names).Where(k => !S.IndexedContacts.Contains(k)).ToList();
         if (missing.Count == 0)
         {
             return [];
@@ -897,7 +904,7 @@ public sealed class CustomerGrain(
         {
             S.IndexedContacts.Add(missing[i]);
             var others = holders[i].Where(h => h != Id).ToArray();
-            if (others.Length > 0)
+            if (others.Length > 0 && !missing[i].StartsWith(ContactPoints.NameKind + ":", StringComparison.Ordinal))
             {
                 conflicts.Add($"{missing[i]} is also held by {string.Join(", ", others)}");
             }
