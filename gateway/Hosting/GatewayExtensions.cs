@@ -84,6 +84,7 @@ public static class GatewayExtensions
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseMiddleware<PathAccess>();
+        app.UseCrmScreens();
 
         // Open: health, signing in (and the static screens).
         app.MapCrmHealth();
@@ -106,6 +107,31 @@ public static class GatewayExtensions
             app.MapOrleansDashboard("/dashboard");
         }
 
+        return app;
+    }
+
+    /// <summary>
+    /// The web screens: the static files of <c>wwwroot</c> beside the binary (the build copies them into the gateway's
+    /// and the silo's output), found from <see cref="AppContext.BaseDirectory"/> so any working folder works. Open to
+    /// all; the screens call the API, which asks for the session. <c>/</c> serves <c>index.html</c>.
+    /// </summary>
+    public static WebApplication UseCrmScreens(this WebApplication app)
+    {
+        var root = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        if (!Directory.Exists(root))
+        {
+            Log.Warning("No web screens: {WebRoot} does not exist", root);
+            return app;
+        }
+
+        var files = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(root);
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = files,
+            // Screens and modules change with each release; the browser asks again rather than run a stale copy.
+            OnPrepareResponse = ctx => ctx.Context.Response.Headers.CacheControl = "no-cache",
+        });
         return app;
     }
 

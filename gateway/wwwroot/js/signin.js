@@ -1,0 +1,33 @@
+import { api, screens, allowed } from './api.js';
+
+// Only a path on this site: an absolute address in ?next= would make the page an open redirect.
+function nextPage(roles) {
+  const next = new URLSearchParams(location.search).get('next');
+  if (next && next.startsWith('/') && !next.startsWith('//') && !next.includes('signin.html')) return next;
+  const own = screens.filter(s => allowed(s, roles));
+  return own.length === 1 ? own[0].href : 'index.html';
+}
+
+document.getElementById('signin-form').addEventListener('submit', async event => {
+  event.preventDefault();
+  const status = document.getElementById('signin-status');
+  const login = document.getElementById('login').value.trim();
+  const password = document.getElementById('password').value;
+  if (!login || !password) {
+    status.textContent = 'Enter your login and password.';
+    status.className = 'status error';
+    return;
+  }
+  const button = document.getElementById('signin-button');
+  button.disabled = true;
+  status.textContent = 'Signing in…';
+  status.className = 'status';
+  try {
+    const session = await api('/api/v1/auth/session', { method: 'POST', body: { login, password } });
+    location.assign(nextPage(session.roles ?? []));
+  } catch (error) {
+    status.textContent = error.status === 401 ? 'The login or password is wrong.' : error.message;
+    status.className = 'status error';
+    button.disabled = false;
+  }
+});
