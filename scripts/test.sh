@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite on this machine: installs PostgreSQL if it is missing, starts a private server as a
+# Runs the whole test suite on this machine: installs PostgreSQL and Chromium if they are missing, starts a private server as a
 # non-root user on a free loopback port, runs every test against it, stops it, and prints "N passed, N failed" last.
 # Usage: scripts/test.sh [extra dotnet test arguments, e.g. --filter Name~Schema]
 set -uo pipefail
@@ -28,6 +28,18 @@ if ! bin=$(pg_bin); then
       || fail "PostgreSQL is missing and cannot be installed without root: apt-get install postgresql-15"
   fi
   bin=$(pg_bin) || fail "postgresql-15 installed but initdb was not found"
+fi
+
+# 1b. Chromium for the browser tests (Debian's package; Playwright drives it, nothing is downloaded), once if absent.
+if [ ! -x /usr/bin/chromium ]; then
+  say "Chromium not found; installing chromium"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2 || fail "could not install chromium"
+  else
+    sudo -n apt-get update -qq >&2 && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2 \
+      || fail "Chromium is missing and cannot be installed without root: apt-get install chromium"
+  fi
+  [ -x /usr/bin/chromium ] || fail "chromium installed but /usr/bin/chromium was not found"
 fi
 
 # 2. A private server. PostgreSQL refuses to run as root, so as root it runs as the 'postgres' user.
@@ -103,5 +115,6 @@ done
 [ "$found" -eq 1 ] || fail "the test run produced no results (dotnet test exit $status)"
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then failed=1; say "no test ran"; fi
+[ -d "$root/artifacts/screenshots" ] && say "Screenshots of the web screens: $root/artifacts/screenshots"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
