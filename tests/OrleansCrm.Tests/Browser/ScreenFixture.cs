@@ -19,7 +19,7 @@ public sealed class ScreenFixture : IAsyncLifetime
     private readonly EmbeddedCrmFixture _crm = new();
     private IPlaywright? _playwright;
 
-    /// <summary>Letters only, so the names made from it are names (the name lookup ignores digits nowhere, but people's names have none).</summary>
+    /// <summary>This run's mark in logins, names and ids; letters only, as it goes into customers' last names.</summary>
     public string Run { get; } = new([.. Guid.NewGuid().ToString("N")[..8].Select(c => (char)('a' + (c % 26)))]);
 
     public IBrowser Browser { get; private set; } = null!;
