@@ -180,7 +180,8 @@ public sealed class AccessMatrixTests(AccessCrmFixture crm) : IClassFixture<Acce
             return 403;
         }
 
-        if (policy.Scope == Scope.Organisation && unit.Length > 0)
+        // Agents reach only their own call list; the matrix asks for agent a1's, which is no key's.
+        if ((policy.Scope == Scope.Organisation && unit.Length > 0) || (policy.Scope == Scope.Agent && role == Roles.Agent))
         {
             return 403;
         }
