@@ -60,6 +60,7 @@ public static class GatewayExtensions
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ImportRegistry>();
+        builder.Services.AddPrivacy();
         // Bodies are bounded (imports lift the limit for themselves, as they stream).
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 32L * 1024 * 1024);
         // Unreadable bodies reach ClusterExceptionHandler, which names the offending JSON path.
@@ -80,6 +81,7 @@ public static class GatewayExtensions
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapCrmHealth();
         app.MapCustomerEndpoints();
+        app.MapPrivacyEndpoints();
         app.MapImportEndpoints();
         app.MapDecisionEndpoints();
         app.MapSegmentEndpoints();
