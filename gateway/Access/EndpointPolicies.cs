@@ -70,6 +70,8 @@ public static class EndpointPolicies
         ["LookupCustomer"] = new([A, PM, I], Scope.None, Audit.Read),
         ["PostEventBatch"] = new([I], Scope.Organisation, Audit.Change),
         ["Import"] = new([I], Scope.Organisation, Audit.Change),
+        ["ExportCustomer"] = new([PM], Scope.Customer, Audit.Read),
+        ["EraseCustomer"] = new([PM], Scope.Customer, Audit.Change),
         ["GetImport"] = new([I], Scope.None, Audit.None),
 
         // Decisions: rules, offers, models.

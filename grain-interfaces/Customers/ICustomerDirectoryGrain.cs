@@ -28,6 +28,11 @@ public interface IContactIndexGrain : IGrainWithStringKey
     [Alias("Reassign")]
     Task<string[]> ReassignAsync(string fromCustomerId, string toCustomerId);
 
+    /// <summary>Drops the claims of <paramref name="customerIds"/> (an erasure); when no holder is left the index entry
+    /// is deleted, so its stored row no longer names the contact point. True when a claim was dropped.</summary>
+    [Alias("Release")]
+    Task<bool> ReleaseAsync(string[] customerIds);
+
     [Alias("Holders")]
     Task<string[]> GetHoldersAsync();
 }

@@ -52,5 +52,25 @@ public sealed class ContactIndexGrain(
         return [.. holders];
     }
 
+    public async Task<bool> ReleaseAsync(string[] customerIds)
+    {
+        if (state.State.Holders.RemoveAll(customerIds.Contains) == 0)
+        {
+            return false;
+        }
+
+        if (state.State.Holders.Count == 0)
+        {
+            // The grain key is the contact point itself: only deleting the row (DeleteStateOnClear) forgets it.
+            await state.ClearStateAsync();
+        }
+        else
+        {
+            await state.WriteStateAsync();
+        }
+
+        return true;
+    }
+
     public Task<string[]> GetHoldersAsync() => Task.FromResult<string[]>([.. state.State.Holders]);
 }
