@@ -127,7 +127,7 @@ public static class AccessEndpoints
             : TypedResults.Problem(title: "Login taken", detail: $"A user '{user.Login}' exists already.", statusCode: StatusCodes.Status409Conflict);
     }
 
-    private static async Task<Results<Ok<UserView>, ValidationProblem, ProblemHttpResult>> ChangeUserAsync(string login, UserChange? body, IClusterClient cluster, TimeProvider clock)
+    private static async Task<Results<Ok<UserView>, ValidationProblem, ProblemHttpResult>> ChangeUserAsync(string login, UserChange? body, IClusterClient cluster, TimeProvider clock, ApiKeys keys)
     {
         if (body is null)
         {
@@ -164,6 +164,7 @@ public static class AccessEndpoints
             ChangedAt = clock.GetUtcNow(),
         };
         await access.SaveUserAsync(changed, create: false);
+        keys.ForgetUser(login);
         return TypedResults.Ok(UserView.Of(changed));
     }
 

@@ -77,6 +77,9 @@ public static class AccessFilter
         var route = http.Request.RouteValues;
         switch (scope)
         {
+            case Scope.Agent when route.TryGetValue("agentId", out var raw) && raw is string agentId
+                && !user.IsInRole(Roles.CampaignManager) && !user.IsInRole(Roles.Administrator) && agentId != user.Actor():
+                return new ProblemHttpResultLike(403, "Not allowed", "Agents work on their own call list only.");
             case Scope.Organisation when user.OrgUnit().Length > 0:
                 return new ProblemHttpResultLike(403, "Not allowed", "Bulk operations over many customers need a caller of the whole organisation (org unit \"\").");
             case Scope.Customer when route.TryGetValue("customerId", out var raw) && raw is string id && CustomerKeys.Validate(id) is null:

@@ -52,8 +52,16 @@ public sealed class CrmAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        var user = await tokens.ValidateAsync(token);
-        return user is null ? AuthenticateResult.Fail("The token is malformed, expired or not signed by this cluster.") : Success(user);
+        var signed = await tokens.ValidateAsync(token);
+        if (signed is null)
+        {
+            return AuthenticateResult.Fail("The token is malformed, expired or not signed by this cluster.");
+        }
+
+        // The token names the user; what the user may do now (enabled, roles, unit) is read from the user record, so
+        // disabling a user or changing their roles takes effect within the cache lifetime, not at token expiry.
+        var current = await keys.CurrentUserAsync(signed.Actor());
+        return current is null ? AuthenticateResult.Fail("The user no longer exists or may not sign in.") : Success(current);
     }
 
     private AuthenticateResult Success(ClaimsPrincipal principal) =>
@@ -83,7 +91,24 @@ public sealed class ApiKeys(IClusterClient cluster, CrmSettings settings, TimePr
 
     public static string Hash(string fullKey) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(fullKey)));
 
+    private readonly ConcurrentDictionary<string, (UserRecord? User, DateTimeOffset At)> _users = new(StringComparer.Ordinal);
+
     public void Forget(string id) => _cache.TryRemove(id, out _);
+
+    public void ForgetUser(string login) => _users.TryRemove(login, out _);
+
+    /// <summary>The principal of an enabled user as the user record says now (cached for 30 s), or null.</summary>
+    public async Task<ClaimsPrincipal?> CurrentUserAsync(string login)
+    {
+        var now = clock.GetUtcNow();
+        if (!_users.TryGetValue(login, out var entry) || now - entry.At > CacheFor)
+        {
+            entry = (await cluster.GetGrain<IAccessGrain>(0).FindUserAsync(login), now);
+            _users[login] = entry;
+        }
+
+        return entry.User is { Enabled: true } user ? CrmPrincipal.Create(user.Login, "user", user.Roles, user.OrgUnit) : null;
+    }
 
     public async Task<ClaimsPrincipal?> AuthenticateAsync(string presented)
     {

@@ -17,6 +17,10 @@ public enum Scope
     /// <summary>The campaign named by the route's <c>campaignId</c>.</summary>
     Campaign,
 
+    /// <summary>The agent named by the route's <c>agentId</c>: agents reach only their own call list (the agent id is
+    /// their login); campaign managers reach every agent's.</summary>
+    Agent,
+
     /// <summary>Many customers at once (bulk import, event batches): only callers of the whole organisation.</summary>
     Organisation,
 }
@@ -66,6 +70,8 @@ public static class EndpointPolicies
         ["LookupCustomer"] = new([A, PM, I], Scope.None, Audit.Read),
         ["PostEventBatch"] = new([I], Scope.Organisation, Audit.Change),
         ["Import"] = new([I], Scope.Organisation, Audit.Change),
+        ["ExportCustomer"] = new([PM], Scope.Customer, Audit.Read),
+        ["EraseCustomer"] = new([PM], Scope.Customer, Audit.Change),
         ["GetImport"] = new([I], Scope.None, Audit.None),
 
         // Decisions: rules, offers, models.
@@ -104,8 +110,8 @@ public static class EndpointPolicies
         ["GetCapacity"] = new([CM], Scope.None, Audit.None),
         ["PutCapacity"] = new([CM], Scope.None, Audit.Change),
         ["PlanCapacity"] = new([CM], Scope.None, Audit.Change),
-        ["CallList"] = new([A, CM], Scope.None, Audit.Read),
-        ["CallDone"] = new([A], Scope.None, Audit.Change),
+        ["CallList"] = new([A, CM], Scope.Agent, Audit.Read),
+        ["CallDone"] = new([A, CM], Scope.Agent, Audit.Change),
 
         // Administration: users, keys, the audit trail.
         ["ListUsers"] = new([], Scope.None, Audit.None),

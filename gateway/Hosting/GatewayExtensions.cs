@@ -95,6 +95,7 @@ public static class GatewayExtensions
         var api = app.MapGroup("").AddEndpointFilterFactory(AccessFilter.Create);
         api.MapAccessEndpoints();
         api.MapCustomerEndpoints();
+        api.MapPrivacyEndpoints();
         api.MapImportEndpoints();
         api.MapDecisionEndpoints();
         api.MapSegmentEndpoints();

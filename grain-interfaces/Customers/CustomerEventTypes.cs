@@ -33,6 +33,10 @@ public static class CustomerEventTypes
     /// are measured against those who were contacted.</summary>
     public const string CampaignHoldout = "campaign.holdout";
 
+    /// <summary>The customer's personal data was erased (written by the erasure itself, never accepted from callers):
+    /// replaying the log after it leaves the state anonymised.</summary>
+    public const string CustomerErased = "customer.erased";
+
     public static IReadOnlySet<string> All { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         Purchase, Deposit, Withdrawal, PaymentDue, PaymentPaid, WebVisit, EmailOpened, EmailClicked,

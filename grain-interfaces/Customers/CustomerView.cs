@@ -30,7 +30,9 @@ public sealed record CustomerView(
     string[] MergedFrom,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    long EventCount);
+    long EventCount,
+    bool Erased = false,
+    DateTimeOffset? ErasedAt = null);
 
 [GenerateSerializer, Immutable, Alias("crm.ProductHolding")]
 public sealed record ProductHolding(string ProductId, string? Name, string? Category, DateTimeOffset? OpenedAt, DateTimeOffset? ClosedAt, string Status);

@@ -30,10 +30,10 @@ public interface IContactIndexGrain : IGrainWithStringKey
     [Alias("Reassign")]
     Task<string[]> ReassignAsync(string fromCustomerId, string toCustomerId);
 
-    /// <summary>Removes <paramref name="customerId"/> as a holder (its name changed, or it was erased); returns the
-    /// holders left.</summary>
+    /// <summary>Drops the claims of <paramref name="customerIds"/> (an erasure, or a name the customer no longer has); when no holder is left the index entry
+    /// is deleted, so its stored row no longer names the contact point. True when a claim was dropped.</summary>
     [Alias("Release")]
-    Task<string[]> ReleaseAsync(string customerId);
+    Task<bool> ReleaseAsync(string[] customerIds);
 
     [Alias("Holders")]
     Task<string[]> GetHoldersAsync();

@@ -44,6 +44,13 @@ public interface ICampaignActionStore
     /// <summary>Marks an action on the agent's call list as called; false when it is not on that agent's list.</summary>
     Task<bool> CompleteCallAsync(string agentId, long sequence, DateTimeOffset at);
 
+    /// <summary>Every action for the given customers, in the order they were stored (a privacy export).</summary>
+    Task<IReadOnlyList<CampaignAction>> ForCustomersAsync(IReadOnlyList<string> customerIds);
+
+    /// <summary>Blanks the personal parts (rendered subject and body, the last delivery error) of every action for the
+    /// given customers (an erasure); returns how many rows changed, so a repeat returns 0.</summary>
+    Task<int> BlankAsync(IReadOnlyList<string> customerIds);
+
     /// <summary>Where a campaign's actions are.</summary>
     Task<DeliveryCounts> CountsAsync(string campaignId);
 }

@@ -52,14 +52,24 @@ public sealed class ContactIndexGrain(
         return [.. holders];
     }
 
-    public async Task<string[]> ReleaseAsync(string customerId)
+    public async Task<bool> ReleaseAsync(string[] customerIds)
     {
-        if (state.State.Holders.Remove(customerId))
+        if (state.State.Holders.RemoveAll(customerIds.Contains) == 0)
+        {
+            return false;
+        }
+
+        if (state.State.Holders.Count == 0)
+        {
+            // The grain key is the contact point itself: only deleting the row (DeleteStateOnClear) forgets it.
+            await state.ClearStateAsync();
+        }
+        else
         {
             await state.WriteStateAsync();
         }
 
-        return [.. state.State.Holders];
+        return true;
     }
 
     public Task<string[]> GetHoldersAsync() => Task.FromResult<string[]>([.. state.State.Holders]);

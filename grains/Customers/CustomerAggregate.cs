@@ -77,6 +77,9 @@ public static class CustomerAggregate
             case CustomerEventTypes.ProfileChanged:
                 ApplyProfile(s, d.Profile!, e.OccurredAt, merging);
                 break;
+            case CustomerEventTypes.CustomerErased:
+                CustomerRedaction.Anonymise(s, e.OccurredAt);
+                break;
             case CustomerEventTypes.OfferOutcome:
                 if (!s.OfferAnswers.TryGetValue(d.OfferId!, out var answer) || e.OccurredAt >= answer.At)
                 {
@@ -230,7 +233,9 @@ public static class CustomerAggregate
             [.. s.MergedFrom],
             s.CreatedAt,
             s.UpdatedAt,
-            s.EventCount);
+            s.EventCount,
+            s.Erasure is not null,
+            s.Erasure?.At);
     }
 
     private static void ApplyProduct(CustomerState s, CustomerEvent e)

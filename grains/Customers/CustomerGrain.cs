@@ -16,6 +16,7 @@ public sealed class CustomerGrain(
     [PersistentState("customer", StorageNames.Crm)] IPersistentState<CustomerState> state,
     ICustomerLog log,
     ICampaignActionStore actions,
+    OrleansCrm.Segments.ISegmentStore segmentStore,
     DecisionCatalog decisions,
     TimeProvider clock,
     ILogger<CustomerGrain> logger) : Grain, ICustomerGrain, IRemindable
@@ -75,9 +76,9 @@ public sealed class CustomerGrain(
     public async Task<string?> ListInStaticSegmentAsync(string segmentId, long stamp)
     {
         await RefreshIfStaleAsync();
-        if (!S.Exists || S.MergedInto is not null)
+        if (!S.Exists || S.MergedInto is not null || S.Erasure is not null)
         {
-            // A merged customer's list entry belongs to the survivor.
+            // A merged customer's list entry belongs to the survivor; an erased customer is listed nowhere.
             var holder = S.MergedInto is { } survivor ? await GrainFactory.GetCustomer(survivor).ListInStaticSegmentAsync(segmentId, stamp) : null;
             ReleaseIfHousekeepingOnly();
             return holder;
@@ -100,7 +101,7 @@ public sealed class CustomerGrain(
     public async Task<bool?> MatchesAsync(string expression)
     {
         await RefreshIfStaleAsync();
-        bool? matches = S.MergedInto is not null || !S.Exists
+        bool? matches = S.MergedInto is not null || !S.Exists || S.Erasure is not null
             ? null
             : OrleansCrm.Segments.SegmentExpression.Parse(expression).Evaluate(CustomerDecisions.Facts(S, null, clock.GetUtcNow(), decisions.Current));
         ReleaseIfHousekeepingOnly();
@@ -121,6 +122,12 @@ public sealed class CustomerGrain(
         {
             ReleaseIfHousekeepingOnly();
             return new(ContactOutcomes.Suppressed, "unknown-customer", null, Repeat: false);
+        }
+
+        if (S.Erasure is not null)
+        {
+            ReleaseIfHousekeepingOnly();
+            return new(ContactOutcomes.Suppressed, "erased", null, Repeat: false);
         }
 
         var result = await DecideStepAsync(step);
@@ -357,6 +364,12 @@ public sealed class CustomerGrain(
             throw new CustomerNotFoundException(Id);
         }
 
+        if (S.Erasure is not null)
+        {
+            // Closed for good: any event could bring personal data back (docs/privacy.md).
+            throw new CustomerRuleException("customerId", $"customer '{Id}' was erased and accepts no further events");
+        }
+
         var now = clock.GetUtcNow();
         foreach (var e in events)
         {
@@ -474,6 +487,11 @@ public sealed class CustomerGrain(
             throw new CustomerNotFoundException(Id);
         }
 
+        if (S.Erasure is not null)
+        {
+            throw new CustomerRuleException("customerId", $"customer '{Id}' was erased; it cannot absorb another customer");
+        }
+
         var handOver = await GrainFactory.GetCustomer(otherCustomerId).HandOverAsync(Id);
         var absorbed = 0;
         foreach (var key in handOver.LogKeys)
@@ -529,6 +547,11 @@ public sealed class CustomerGrain(
             throw new CustomerRuleException("otherCustomerId", $"customer '{Id}' was already merged into '{existing}'");
         }
 
+        if (S.Erasure is not null)
+        {
+            throw new CustomerRuleException("otherCustomerId", $"customer '{Id}' was erased; it cannot be merged");
+        }
+
         if (S.MergedFrom.Contains(survivorId))
         {
             throw new CustomerRuleException("otherCustomerId", $"customer '{survivorId}' was merged into '{Id}'; it cannot absorb it back");
@@ -542,6 +565,128 @@ public sealed class CustomerGrain(
         }
 
         return new HandOver(Id, [Id], [.. S.Emails.Keys], [.. S.Phones.Keys], new Dictionary<string, string>(S.ExternalIds, StringComparer.Ordinal));
+    }
+
+    public async Task<CustomerExport> ExportAsync()
+    {
+        _housekeepingOnly = false;
+        await RefreshIfStaleAsync();
+        if (S.MergedInto is { } survivor)
+        {
+            return await GrainFactory.GetCustomer(survivor).ExportAsync();
+        }
+
+        if (!S.Exists)
+        {
+            throw new CustomerNotFoundException(Id);
+        }
+
+        string[] ids = [Id, .. S.MergedFrom];
+        var held = await actions.ForCustomersAsync(ids);
+        var memberships = await segmentStore.MembershipsAsync(ids);
+        return new CustomerExport(CustomerAggregate.View(S, Id, clock.GetUtcNow(), decisions.Current), [.. held], [.. memberships], [.. S.MergedFrom]);
+    }
+
+    public async Task<ErasureReport> EraseAsync(string? reason)
+    {
+        _housekeepingOnly = false;
+        await RefreshIfStaleAsync();
+        if (S.MergedInto is { } survivor)
+        {
+            // The same person: erasing either id erases the survivor and everything merged into it.
+            return await GrainFactory.GetCustomer(survivor).EraseAsync(reason);
+        }
+
+        if (!S.Exists)
+        {
+            throw new CustomerNotFoundException(Id);
+        }
+
+        if (S.Erasure?.Report is { } done)
+        {
+            return done;
+        }
+
+        // 1. The state, first: from this write on the customer accepts no events and belongs to no segment. The
+        // erasure is an event in the log too, so a state rebuilt from the log is anonymised again.
+        var now = clock.GetUtcNow();
+        S.Erasure ??= new ErasureRecord(now, reason, null);
+        var erased = new CustomerEvent("erasure", CustomerEventTypes.CustomerErased, S.Erasure.At, CustomerRedaction.ErasureSource, null, EventData.Empty);
+        var appended = await log.AppendAsync(Id, [erased]);
+        if (appended[0].Sequence > S.AppliedSequence)
+        {
+            CustomerAggregate.Apply(S, erased, now);
+            S.AppliedSequence = appended[0].Sequence;
+        }
+
+        CustomerRedaction.Anonymise(S, S.Erasure.At);
+        var memberBefore = S.Segments.Count;
+        EvaluateSegments(now, decisions.Current);
+        var segmentsLeft = memberBefore - S.Segments.Count;
+        S.UpdatedAt = now;
+        await ScheduleSegmentClockAsync(now);
+        await WriteAsync();
+        await DeliverSegmentMessagesAsync();
+
+        // 2. Every customer merged into this one (and into those), whose states still hold their own copies.
+        var ids = new List<string> { Id };
+        var contactKeys = new HashSet<string>(S.IndexedContacts, StringComparer.Ordinal);
+        foreach (var merged in S.MergedFrom)
+        {
+            var forgotten = await GrainFactory.GetCustomer(merged).ForgetAsync(Id);
+            ids.AddRange(forgotten.CustomerIds.Where(id => !ids.Contains(id)));
+            contactKeys.UnionWith(forgotten.ContactKeys);
+        }
+
+        // 3. The lookup index, the log payloads and the action outbox; each step is idempotent, so a retry after a
+        // failure here completes what this call started.
+        string[] holders = [.. ids];
+        var released = await Task.WhenAll(contactKeys.Select(k => GrainFactory.GetGrain<IContactIndexGrain>(k).ReleaseAsync(holders)));
+        var logRows = 0;
+        foreach (var id in ids)
+        {
+            logRows += await log.RedactAsync(id, CustomerRedaction.Redact);
+        }
+
+        var blanked = await actions.BlankAsync(ids);
+
+        var report = new ErasureReport(Id, S.Erasure.At, logRows, released.Count(r => r), segmentsLeft, blanked);
+        S.Erasure = S.Erasure with { Report = report };
+        S.IndexedContacts.Clear();
+        await WriteAsync();
+        logger.LogInformation("Customer {CustomerId} erased: {LogRows} log rows redacted, {Contacts} contact points released, {Segments} segments left, {Actions} actions blanked",
+            Id, logRows, report.ContactPointsReleased, segmentsLeft, blanked);
+        return report;
+    }
+
+    public async Task<ForgottenCustomer> ForgetAsync(string survivorId)
+    {
+        _housekeepingOnly = false;
+        await RefreshIfStaleAsync();
+        if (S.MergedInto != survivorId)
+        {
+            throw new CustomerRuleException("customerId", $"customer '{Id}' was not merged into '{survivorId}'");
+        }
+
+        var ids = new List<string> { Id };
+        var contactKeys = new HashSet<string>(S.IndexedContacts, StringComparer.Ordinal);
+        contactKeys.UnionWith(ContactKeys(S.Emails.Keys, S.Phones.Keys, S.ExternalIds));
+        if (S.Erasure is null || S.IndexedContacts.Count > 0)
+        {
+            CustomerRedaction.Anonymise(S, clock.GetUtcNow());
+            S.IndexedContacts.Clear();
+            S.UpdatedAt = clock.GetUtcNow();
+            await WriteAsync();
+        }
+
+        foreach (var merged in S.MergedFrom)
+        {
+            var forgotten = await GrainFactory.GetCustomer(merged).ForgetAsync(Id);
+            ids.AddRange(forgotten.CustomerIds.Where(id => !ids.Contains(id)));
+            contactKeys.UnionWith(forgotten.ContactKeys);
+        }
+
+        return new ForgottenCustomer([.. ids], [.. contactKeys]);
     }
 
     /// <summary>Applies the events the log newly accepted (or left unapplied by a failed write) and stores the state
@@ -652,7 +797,8 @@ public sealed class CustomerGrain(
 
         foreach (var segment in segments)
         {
-            var member = segment.Reaches(S.OrgUnit) && (segment.ListStamp is { } stamp
+            // An erased customer leaves every segment and joins none; a segment reaches only its unit's subtree.
+            var member = S.Erasure is null && segment.Reaches(S.OrgUnit) && (segment.ListStamp is { } stamp
                 ? S.StaticLists.TryGetValue(segment.Id, out var stamps) && stamps.Contains(stamp)
                 : segment.Expression!.Evaluate(facts));
             if (member != S.Segments.Contains(segment.Id))
@@ -714,7 +860,7 @@ public sealed class CustomerGrain(
     /// (durable, at least a minute away) in case the customer is deactivated or its silo dies meanwhile.</summary>
     private async Task ScheduleSegmentClockAsync(DateTimeOffset now)
     {
-        var next = S.Exists && S.MergedInto is null ? NextFlip(S, now, decisions.Current) : null;
+        var next = S.Exists && S.MergedInto is null && S.Erasure is null ? NextFlip(S, now, decisions.Current) : null;
         _segmentTimer?.Dispose();
         _segmentTimer = null;
         if (next is { } at)
@@ -889,7 +1035,7 @@ public sealed class CustomerGrain(
         // external ids accumulate instead, so they are never released here).
         var names = ContactPoints.NameKeys(S.FirstName, S.LastName);
         var staleNames = S.IndexedContacts.Where(k => k.StartsWith(ContactPoints.NameKind + ":", StringComparison.Ordinal) && !names.Contains(k)).ToList();
-        await Task.WhenAll(staleNames.Select(k => GrainFactory.GetGrain<IContactIndexGrain>(k).ReleaseAsync(Id)));
+        await Task.WhenAll(staleNames.Select(k => GrainFactory.GetGrain<IContactIndexGrain>(k).ReleaseAsync([Id])));
         S.IndexedContacts.ExceptWith(staleNames);
 
         var missing = ContactKeys(S.Emails.Keys, S.Phones.Keys, S.ExternalIds).Concat(names).Where(k => !S.IndexedContacts.Contains(k)).ToList();

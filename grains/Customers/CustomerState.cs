@@ -94,7 +94,15 @@ public sealed class CustomerState
     /// <summary>Campaigns a rule triggered (campaign id, the event that fired it), written with that event and
     /// removed in the write that records the customer's decision for the campaign.</summary>
     [Id(40)] public List<CampaignTrigger> PendingTriggers { get; set; } = [];
+
+    /// <summary>Set when the customer's personal data was erased; the customer then accepts no further events.</summary>
+    [Id(41)] public ErasureRecord? Erasure { get; set; }
 }
+
+/// <summary>When and why a customer was erased; <see cref="Report"/> is set once every step has completed, and is
+/// what a repeated erase answers.</summary>
+[GenerateSerializer, Immutable, Alias("crm.ErasureRecord")]
+public sealed record ErasureRecord(DateTimeOffset At, string? Reason, ErasureReport? Report);
 
 [GenerateSerializer, Immutable, Alias("crm.CampaignTrigger")]
 public sealed record CampaignTrigger(string CampaignId, string EventId);

@@ -16,6 +16,10 @@ public interface ICustomerLog
     /// <summary>Events newest first (by occurred-at, then sequence), strictly before <paramref name="before"/>.</summary>
     Task<IReadOnlyList<LoggedEvent>> ReadPageAsync(string customerId, (DateTimeOffset OccurredAt, long Sequence)? before, int limit);
 
+    /// <summary>Rewrites the payload of every logged event of the customer with <paramref name="redact"/> (an erasure);
+    /// returns how many rows changed, so a repeat returns 0.</summary>
+    Task<int> RedactAsync(string customerId, Func<EventData, EventData> redact);
+
     /// <summary>Per customer with purchases: days since the last one (as of <paramref name="now"/>), how many, how much.</summary>
     Task<IReadOnlyList<PurchaseAggregate>> ReadPurchaseAggregatesAsync(DateTimeOffset now);
 

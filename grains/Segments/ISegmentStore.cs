@@ -28,6 +28,9 @@ public interface ISegmentStore
     /// <summary>How many customers the log knows.</summary>
     Task<long> CustomerCountAsync();
 
+    /// <summary>Every membership row (current or left) of the given customers (a privacy export).</summary>
+    Task<IReadOnlyList<OrleansCrm.Customers.SegmentMembership>> MembershipsAsync(IReadOnlyList<string> customerIds);
+
     /// <summary>Up to <paramref name="limit"/> customer ids drawn at random from the log.</summary>
     Task<IReadOnlyList<string>> SampleCustomersAsync(int limit);
 }

@@ -53,6 +53,10 @@ public static class SiloExtensions
         {
             o.Invariant = storage.Invariant;
             o.ConnectionString = storage.ConnectionString;
+
+            // A cleared state leaves no row: a contact index entry's key is the e-mail or phone it indexes, and an
+            // erasure must not leave that behind (docs/privacy.md).
+            o.DeleteStateOnClear = true;
         });
         silo.AddAdoNetGrainStorage(StorageNames.PubSub, o =>
         {

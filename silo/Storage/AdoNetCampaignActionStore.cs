@@ -334,6 +334,57 @@ public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<
         command.Add("n", count);
     }
 
+    public async Task<IReadOnlyList<CampaignAction>> ForCustomersAsync(IReadOnlyList<string> customerIds)
+    {
+        var actions = new List<CampaignAction>();
+        if (customerIds.Count == 0)
+        {
+            return actions;
+        }
+
+        await using var connection = await Db.OpenAsync(storage);
+        await using var select = Db.Command(connection, null, "");
+        select.CommandText = $"SELECT {Columns} FROM crm_campaign_actions WHERE service_id = @s AND customer_id IN ({CustomerList(select, customerIds)}) ORDER BY seq";
+        await using var reader = await select.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            actions.Add(Read(reader));
+        }
+
+        return actions;
+    }
+
+    public async Task<int> BlankAsync(IReadOnlyList<string> customerIds)
+    {
+        if (customerIds.Count == 0)
+        {
+            return 0;
+        }
+
+        await using var connection = await Db.OpenAsync(storage);
+        await using var update = Db.Command(connection, null, "");
+        update.CommandText = $"""
+            UPDATE crm_campaign_actions SET subject = NULL, body = '', last_error = NULL
+            WHERE service_id = @s AND customer_id IN ({CustomerList(update, customerIds)})
+              AND (subject IS NOT NULL OR body <> '' OR last_error IS NOT NULL)
+            """;
+        return await update.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Adds the service id and one parameter per customer; returns the parameter list for an IN clause.</summary>
+    private string CustomerList(System.Data.Common.DbCommand command, IReadOnlyList<string> customerIds)
+    {
+        command.Add("s", _serviceId);
+        var names = new List<string>(customerIds.Count);
+        for (var i = 0; i < customerIds.Count; i++)
+        {
+            names.Add($"@c{i}");
+            command.Add($"c{i}", customerIds[i]);
+        }
+
+        return string.Join(", ", names);
+    }
+
     /// <summary>A count or sum that may be NULL (no rows) or, on PostgreSQL, numeric.</summary>
     private static long Long(System.Data.Common.DbDataReader reader, int column) =>
         reader.IsDBNull(column) ? 0 : Convert.ToInt64(reader.GetValue(column), CultureInfo.InvariantCulture);

@@ -142,6 +142,62 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         return await ReadAsync(command);
     }
 
+    public async Task<int> RedactAsync(string customerId, Func<EventData, EventData> redact)
+    {
+        // Pages by sequence, each page rewritten in one transaction; only rows whose payload changes are written, so a
+        // repeat writes nothing. The payload is compared in its serialised form, which is what the column holds.
+        var changed = 0;
+        long after = 0;
+        await using var connection = await OpenAsync();
+        while (true)
+        {
+            var page = new List<(long Sequence, string Data)>();
+            await using (var select = Db.Command(connection, null,
+                $"SELECT seq, {(_postgres ? "data::text" : "data")} FROM crm_customer_events WHERE service_id = @s AND customer_id = @c AND seq > @after ORDER BY seq LIMIT @limit"))
+            {
+                select.Add("s", _serviceId);
+                select.Add("c", customerId);
+                select.Add("after", after);
+                select.Add("limit", RowsPerStatement);
+                await using var reader = await select.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    page.Add((reader.GetInt64(0), reader.GetString(1)));
+                }
+            }
+
+            if (page.Count == 0)
+            {
+                return changed;
+            }
+
+            await using (var transaction = await connection.BeginTransactionAsync())
+            {
+                foreach (var (sequence, json) in page)
+                {
+                    var data = JsonSerializer.Deserialize<EventData>(json, Json) ?? EventData.Empty;
+                    var redacted = JsonSerializer.Serialize(redact(data), Json);
+                    if (redacted == JsonSerializer.Serialize(data, Json))
+                    {
+                        continue;
+                    }
+
+                    await using var update = Db.Command(connection, transaction,
+                        $"UPDATE crm_customer_events SET data = {(_postgres ? "CAST(@d AS jsonb)" : "@d")} WHERE seq = @q AND service_id = @s AND customer_id = @c");
+                    update.Add("d", redacted);
+                    update.Add("q", sequence);
+                    update.Add("s", _serviceId);
+                    update.Add("c", customerId);
+                    changed += await update.ExecuteNonQueryAsync();
+                }
+
+                await transaction.CommitAsync();
+            }
+
+            after = page[^1].Sequence;
+        }
+    }
+
     public async Task<IReadOnlyList<PurchaseAggregate>> ReadPurchaseAggregatesAsync(DateTimeOffset now)
     {
         await using var connection = await OpenAsync();

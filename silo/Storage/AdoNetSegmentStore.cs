@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using OrleansCrm.Customers;
 using OrleansCrm.Hosting.Configuration;
 using OrleansCrm.Segments;
 
@@ -136,6 +137,34 @@ public sealed class AdoNetSegmentStore(StorageSettings storage, IOptions<Cluster
         command.Add("g", segmentId);
         command.Add("c", customerId);
         return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture) > 0;
+    }
+
+    public async Task<IReadOnlyList<SegmentMembership>> MembershipsAsync(IReadOnlyList<string> customerIds)
+    {
+        var rows = new List<SegmentMembership>();
+        if (customerIds.Count == 0)
+        {
+            return rows;
+        }
+
+        await using var connection = await OpenAsync();
+        await using var command = Db.Command(connection, null, "");
+        command.Add("s", _serviceId);
+        var names = new List<string>(customerIds.Count);
+        for (var i = 0; i < customerIds.Count; i++)
+        {
+            names.Add($"@c{i}");
+            command.Add($"c{i}", customerIds[i]);
+        }
+
+        command.CommandText = $"SELECT segment_id, customer_id, member, changed_at FROM crm_segment_members WHERE service_id = @s AND customer_id IN ({string.Join(", ", names)}) ORDER BY segment_id, customer_id";
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(new SegmentMembership(reader.GetString(0), reader.GetString(1), Convert.ToBoolean(reader.GetValue(2), CultureInfo.InvariantCulture), reader.ReadTime(3, _postgres)));
+        }
+
+        return rows;
     }
 
     public async Task<IReadOnlyList<string>> SampleMembersAsync(string segmentId, int limit)

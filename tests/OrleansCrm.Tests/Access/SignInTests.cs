@@ -98,7 +98,7 @@ public sealed class SignInTests(AccessCrmFixture crm) : IClassFixture<AccessCrmF
     }
 
     [Fact]
-    public async Task Users_are_validated_and_a_disabled_user_cannot_sign_in()
+    public async Task Users_are_validated_and_a_disabled_user_cannot_sign_in_nor_use_an_earlier_token()
     {
         using (var bad = await crm.Admin.PostAsJsonAsync(new Uri(crm.Gateway, "/api/v1/users"), new { login = "Bad Login", password = "short", roles = new[] { "wizard" }, orgUnit = "" }))
         {
@@ -107,14 +107,20 @@ public sealed class SignInTests(AccessCrmFixture crm) : IClassFixture<AccessCrmF
         }
 
         await crm.CreateUserAsync("dora.analyst", "analyst password 1", "nl", Roles.Analyst);
+        using var anonymous = new HttpClient { BaseAddress = crm.Gateway };
+        using var first = await anonymous.PostAsJsonAsync("/api/v1/auth/token", new { login = "dora.analyst", password = "analyst password 1" });
+        using var withToken = new HttpClient { BaseAddress = crm.Gateway };
+        withToken.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await withToken.GetAsync("/api/v1/segments")).StatusCode);
+
         using (var change = await crm.Admin.PutAsJsonAsync(new Uri(crm.Gateway, "/api/v1/users/dora.analyst"), new { enabled = false }))
         {
             Assert.Equal(HttpStatusCode.OK, change.StatusCode);
         }
 
-        using var anonymous = new HttpClient { BaseAddress = crm.Gateway };
         using var signIn = await anonymous.PostAsJsonAsync("/api/v1/auth/token", new { login = "dora.analyst", password = "analyst password 1" });
         Assert.Equal(HttpStatusCode.Unauthorized, signIn.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await withToken.GetAsync("/api/v1/segments")).StatusCode);
         var users = await crm.Admin.GetFromJsonAsync<JsonElement>(new Uri(crm.Gateway, "/api/v1/users"));
         Assert.DoesNotContain("analyst password 1", users.GetRawText(), StringComparison.Ordinal);
         Assert.DoesNotContain("passwordHash", users.GetRawText(), StringComparison.OrdinalIgnoreCase);
