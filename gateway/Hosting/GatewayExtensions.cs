@@ -5,6 +5,7 @@ using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Runtime;
 using OrleansCrm.Customers;
+using OrleansCrm.Gateway.Api;
 using OrleansCrm.Gateway.Customers;
 using OrleansCrm.Gateway.Decisions;
 using OrleansCrm.Gateway.Campaigns;
@@ -65,6 +66,7 @@ public static class GatewayExtensions
         // Unreadable bodies reach ClusterExceptionHandler, which names the offending JSON path.
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddCrmHealthChecks();
+        builder.Services.AddCrmRateLimits(settings.Gateway);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase);
         return builder;
     }
@@ -76,10 +78,15 @@ public static class GatewayExtensions
             o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.000} ms");
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // Budget first, so a refused request neither runs nor uses up an idempotency key.
+        app.UseRateLimiter();
+        app.UseMiddleware<IdempotencyMiddleware>();
 
         app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapCrmApiReference();
         app.MapCrmHealth();
         app.MapCustomerEndpoints();
+        app.MapCustomerLiveEndpoint();
         app.MapImportEndpoints();
         app.MapDecisionEndpoints();
         app.MapSegmentEndpoints();

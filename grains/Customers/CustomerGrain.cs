@@ -12,13 +12,13 @@ namespace OrleansCrm.Customers;
 /// state always converges to the log.
 /// </summary>
 [GrainType("customer")]
-public sealed class CustomerGrain(
+public sealed partial class CustomerGrain(
     [PersistentState("customer", StorageNames.Crm)] IPersistentState<CustomerState> state,
     ICustomerLog log,
     ICampaignActionStore actions,
     DecisionCatalog decisions,
     TimeProvider clock,
-    ILogger<CustomerGrain> logger) : Grain, ICustomerGrain, IRemindable
+    ILogger<CustomerGrain> logger) : Grain, ICustomerGrain, ICustomerLiveGrain, IRemindable
 {
     private const string SegmentClockReminder = "segment-clock";
     private const string SegmentOutboxReminder = "segment-outbox";
@@ -554,6 +554,7 @@ public sealed class CustomerGrain(
             EvaluateSegments(now, snapshot);
             await ScheduleSegmentClockAsync(now);
             await WriteAsync();
+            await PublishChangeAsync(events.Where(e => applied.Contains(e.EventId)));
             await DeliverSegmentMessagesAsync();
             await ReportOfferOutcomesAsync(events.Where(e => applied.Contains(e.EventId)), merging, snapshot);
             await ProcessTriggersAsync();
