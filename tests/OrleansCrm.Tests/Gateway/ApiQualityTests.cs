@@ -147,6 +147,10 @@ public sealed partial class ApiQualityTests(EmbeddedCrmFixture crm)
         Assert.True(changed.GetProperty("sequence").GetInt64() > readySequence);
         Assert.Equal(ack, changed.GetProperty("sequence").GetInt64());
         Assert.Equal(["purchase"], changed.GetProperty("eventTypes").EnumerateArray().Select(t => t.GetString()));
+
+        // A quiet connection still shows a sign of life every 15 s, so proxies keep it open.
+        var (_, heartbeat) = await live.NextAsync("heartbeat", Deadline);
+        Assert.Equal(ack, heartbeat.GetProperty("sequence").GetInt64());
     }
 
     [Fact]
