@@ -58,7 +58,12 @@ public static class GatewayExtensions
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
             ctx.ProblemDetails.Extensions.TryAdd("traceId", ctx.HttpContext.TraceIdentifier));
         builder.Services.AddExceptionHandler<ClusterExceptionHandler>();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            // The same title whichever process (silo or standalone gateway) serves the document.
+            document.Info.Title = "OrleansCrm API";
+            return Task.CompletedTask;
+        }));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ImportRegistry>();
         // Bodies are bounded (imports lift the limit for themselves, as they stream).
@@ -78,7 +83,8 @@ public static class GatewayExtensions
             o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.000} ms");
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        // Budget first, so a refused request neither runs nor uses up an idempotency key.
+        // Budget first, so a refused request neither runs nor uses up an idempotency key. Both read the caller from
+        // HttpContext.User: authentication must run before them.
         app.UseRateLimiter();
         app.UseMiddleware<IdempotencyMiddleware>();
 
