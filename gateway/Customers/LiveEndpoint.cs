@@ -55,6 +55,8 @@ public static class LiveEndpoint
                 watch = await cluster.GetGrain<ICustomerLiveGrain>(CustomerKeys.GrainKey(watch.CustomerId)).WatchAsync(WatchDuration);
             }
 
+            // The stream unsubscribes when it ends; this covers a connection that closes before it starts.
+            context.Response.RegisterForDisposeAsync(subscription);
             return TypedResults.ServerSentEvents(Events(cluster, subscription, watch, logger, context.RequestAborted));
         }
         catch
@@ -115,7 +117,7 @@ public static class LiveEndpoint
     private static SseItem<CustomerChanged> Item(string type, CustomerChanged data) =>
         new(data, type) { EventId = data.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) };
 
-    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? (a < TimeSpan.Zero ? TimeSpan.Zero : a) : (b < TimeSpan.Zero ? TimeSpan.Zero : b);
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => TimeSpan.FromTicks(Math.Max(0, Math.Min(a.Ticks, b.Ticks)));
 
     /// <summary>One connection's subscription to a customer's notices, buffered in a small channel (a screen too
     /// slow to keep up loses intermediate notices, never the latest: it only needs to know it must re-read).</summary>
@@ -164,9 +166,8 @@ public static class LiveEndpoint
 
         public async ValueTask DisposeAsync()
         {
-            if (_handle is { } handle)
+            if (Interlocked.Exchange(ref _handle, null) is { } handle)
             {
-                _handle = null;
                 try
                 {
                     await handle.UnsubscribeAsync();
