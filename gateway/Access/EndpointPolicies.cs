@@ -61,6 +61,7 @@ public static class EndpointPolicies
 
         // Customers.
         ["GetCustomer"] = new([A, CM, AN, PM, I], Scope.Customer, Audit.Read),
+        ["CustomerLive"] = new([A, CM, AN, PM, I], Scope.Customer, Audit.Read),
         ["UpsertCustomer"] = new([A, I], Scope.Customer, Audit.Change),
         ["PostCustomerEvent"] = new([A, I], Scope.Customer, Audit.Change),
         ["GetCustomerHistory"] = new([A, PM, I], Scope.Customer, Audit.Read),

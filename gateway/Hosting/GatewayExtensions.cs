@@ -6,6 +6,7 @@ using Orleans.Dashboard;
 using Orleans.Runtime;
 using OrleansCrm.Customers;
 using OrleansCrm.Gateway.Access;
+using OrleansCrm.Gateway.Api;
 using OrleansCrm.Gateway.Customers;
 using OrleansCrm.Gateway.Decisions;
 using OrleansCrm.Gateway.Campaigns;
@@ -58,7 +59,12 @@ public static class GatewayExtensions
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
             ctx.ProblemDetails.Extensions.TryAdd("traceId", ctx.HttpContext.TraceIdentifier));
         builder.Services.AddExceptionHandler<ClusterExceptionHandler>();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            // The same title whichever process (silo or standalone gateway) serves the document.
+            document.Info.Title = "OrleansCrm API";
+            return Task.CompletedTask;
+        }));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ImportRegistry>();
         builder.Services.AddSingleton<TokenService>();
@@ -71,6 +77,7 @@ public static class GatewayExtensions
         // Unreadable bodies reach ClusterExceptionHandler, which names the offending JSON path.
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddCrmHealthChecks();
+        builder.Services.AddCrmRateLimits(settings.Gateway);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase);
         return builder;
     }
@@ -82,19 +89,29 @@ public static class GatewayExtensions
             o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.000} ms");
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.UseAuthentication();
-        app.UseMiddleware<PathAccess>();
-        app.UseCrmScreens();
 
-        // Open: health, signing in (and the static screens).
+        // The screens' static files are open and cheap (answered 304 when unchanged): served before authentication
+        // and the request budget, so loading a screen neither checks the session nor spends a user's API requests.
+        app.UseCrmScreens();
+        app.UseAuthentication();
+
+        // Budget next (per signed-in caller, else per address), so a refused request neither runs nor uses up an
+        // idempotency key; then credentials and role; then Idempotency-Key for the requests that may run.
+        app.UseRateLimiter();
+        app.UseMiddleware<PathAccess>();
+        app.UseMiddleware<IdempotencyMiddleware>();
+
+        // Open: health, signing in, the API reference page (and the static screens).
         app.MapCrmHealth();
         app.MapSignInEndpoints();
+        app.MapCrmApiReference();
 
         // Everything else passes the access filter: credentials, role, organisation unit, audit.
         app.MapOpenApi("/openapi/{documentName}.json");
         var api = app.MapGroup("").AddEndpointFilterFactory(AccessFilter.Create);
         api.MapAccessEndpoints();
         api.MapCustomerEndpoints();
+        api.MapCustomerLiveEndpoint();
         api.MapPrivacyEndpoints();
         api.MapImportEndpoints();
         api.MapDecisionEndpoints();

@@ -12,14 +12,14 @@ namespace OrleansCrm.Customers;
 /// state always converges to the log.
 /// </summary>
 [GrainType("customer")]
-public sealed class CustomerGrain(
+public sealed partial class CustomerGrain(
     [PersistentState("customer", StorageNames.Crm)] IPersistentState<CustomerState> state,
     ICustomerLog log,
     ICampaignActionStore actions,
     OrleansCrm.Segments.ISegmentStore segmentStore,
     DecisionCatalog decisions,
     TimeProvider clock,
-    ILogger<CustomerGrain> logger) : Grain, ICustomerGrain, IRemindable
+    ILogger<CustomerGrain> logger) : Grain, ICustomerGrain, ICustomerLiveGrain, IRemindable
 {
     private const string SegmentClockReminder = "segment-clock";
     private const string SegmentOutboxReminder = "segment-outbox";
@@ -710,6 +710,7 @@ public sealed class CustomerGrain(
             EvaluateSegments(now, snapshot);
             await ScheduleSegmentClockAsync(now);
             await WriteAsync();
+            await PublishChangeAsync(events.Where(e => applied.Contains(e.EventId)));
             await DeliverSegmentMessagesAsync();
             await ReportOfferOutcomesAsync(events.Where(e => applied.Contains(e.EventId)), merging, snapshot);
             await ProcessTriggersAsync();

@@ -77,7 +77,11 @@ async function refresh(force = false) {
 function watch(id) {
   if (typeof EventSource === 'undefined') return startPolling();
   live = new EventSource(`${path(id)}/live`);
-  live.addEventListener('ready', () => setLive(true));
+  // 'ready' also follows a reconnect, after which notices may have been missed: re-read (a no-op when unchanged).
+  live.addEventListener('ready', () => {
+    setLive(true);
+    refresh().catch(error => say('action-status', error.message, 'error'));
+  });
   live.addEventListener('changed', () => refresh().catch(error => say('action-status', error.message, 'error')));
   live.onerror = () => {
     // A closed stream (404, 401, not built) falls back to polling; a dropped one reconnects by itself.

@@ -28,6 +28,7 @@ public sealed class AccessMatrixTests(AccessCrmFixture crm) : IClassFixture<Acce
         ["WhoAmI"] = ("GET", "/api/v1/auth/me", null),
         ["EndSession"] = ("DELETE", "/api/v1/auth/session", null),
         ["GetCustomer"] = ("GET", "/api/v1/customers/m-cust", null),
+        ["CustomerLive"] = ("GET", "/api/v1/customers/m-cust/live", null),
         ["UpsertCustomer"] = ("PUT", "/api/v1/customers/m-cust", "{}"),
         ["PostCustomerEvent"] = ("POST", "/api/v1/customers/m-cust/events", "{}"),
         ["GetCustomerHistory"] = ("GET", "/api/v1/customers/m-cust/history", null),
@@ -201,7 +202,8 @@ public sealed class AccessMatrixTests(AccessCrmFixture crm) : IClassFixture<Acce
             request.Content = new StringContent(body, Encoding.UTF8, type);
         }
 
-        using var response = await client.SendAsync(request);
+        // Headers only: the live stream never ends by itself; closing the response closes it.
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         return (int)response.StatusCode;
     }
 

@@ -60,6 +60,7 @@ public sealed class ScreenTests : IClassFixture<ScreenFixture>
         await page.GetByRole(AriaRole.Button, new() { Name = $"Zoë {_screens.ZoeLastName}" }).ClickAsync();
         await Expect(page.Locator("#customer-name")).ToHaveTextAsync($"Zoë {_screens.ZoeLastName}");
         await Expect(page.Locator("#history")).ToContainTextAsync("Opening hours");
+        await Expect(page.Locator("#live")).ToHaveTextAsync("Live");
         await page.EvaluateAsync("() => window.sameDocument = true");
 
         var subject = $"Asked about mortgage rates {Guid.NewGuid():N}"[..40];

@@ -1,0 +1,261 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Mvc;
+using OrleansCrm.Api;
+
+namespace OrleansCrm.Gateway.Api;
+
+/// <summary>
+/// <c>Idempotency-Key</c> on every POST under <c>/api/v1</c>: the first answer to a key (status, content type, body)
+/// is kept for 24 hours per caller and key in an <see cref="IIdempotencyGrain"/>, so any gateway of the cluster
+/// replays it (header <c>Idempotent-Replayed: true</c>) without running the request again. A repeat with another
+/// body is 422, a repeat while the first still runs is 409. Answers of 500 and above are not kept (their outcome is
+/// unknown), nor answers larger than <see cref="MaxKeptBody"/>: the key is released and a retry runs again. Signing
+/// in (<c>/api/v1/auth</c>) is left out: its answer is a token.
+/// </summary>
+public sealed class IdempotencyMiddleware(RequestDelegate next, IClusterClient cluster, ILogger<IdempotencyMiddleware> logger)
+{
+    public const string Header = "Idempotency-Key";
+    public const string ReplayedHeader = "Idempotent-Replayed";
+    public const int MaxKeyLength = 200;
+    public const int MaxKeptBody = 1024 * 1024;
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (!HttpMethods.IsPost(context.Request.Method)
+            || !context.Request.Path.StartsWithSegments("/api/v1", StringComparison.OrdinalIgnoreCase)
+            // Signing in is not kept: its answer is a credential, which must not rest in grain state.
+            || context.Request.Path.StartsWithSegments("/api/v1/auth", StringComparison.OrdinalIgnoreCase)
+            || !context.Request.Headers.TryGetValue(Header, out var values))
+        {
+            await next(context);
+            return;
+        }
+
+        var key = values.Count == 1 ? values[0] : null;
+        if (!IsValidKey(key))
+        {
+            await WriteProblemAsync(context, StatusCodes.Status400BadRequest, "The Idempotency-Key header is not valid",
+                $"{Header} must be one value of 1-{MaxKeyLength} printable ASCII characters.", field: Header);
+            return;
+        }
+
+        var principal = context.User.Identity?.Name is { Length: > 0 } name ? name : "anonymous";
+        var grain = cluster.GetGrain<IIdempotencyGrain>(IdempotencyKeys.GrainKey(principal, key!));
+        var claim = await grain.BeginAsync();
+        switch (claim.Status)
+        {
+            case IdempotencyStatus.Running:
+                await WriteProblemAsync(context, StatusCodes.Status409Conflict, "A request with this Idempotency-Key is still running",
+                    "Retry after the first request has been answered; the repeat then receives its answer.", field: null);
+                return;
+            case IdempotencyStatus.Completed:
+                await ReplayAsync(context, claim);
+                return;
+        }
+
+        await RunAndKeepAsync(context, grain, claim.Attempt);
+    }
+
+    /// <summary>1-200 characters, each printable ASCII (space to tilde).</summary>
+    public static bool IsValidKey(string? key) =>
+        key is { Length: > 0 and <= MaxKeyLength } && key.All(c => c is >= ' ' and <= '~');
+
+    private async Task RunAndKeepAsync(HttpContext context, IIdempotencyGrain grain, Guid attempt)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var requestBody = context.Request.Body;
+        var responseBody = context.Response.Body;
+        var hashing = new HashingStream(requestBody, hash);
+        var capture = new CaptureStream(responseBody, MaxKeptBody);
+        context.Request.Body = hashing;
+        context.Response.Body = capture;
+        var kept = false;
+        try
+        {
+            await next(context);
+            if (context.Response.StatusCode < 500 && !capture.Overflowed)
+            {
+                // The hash covers the whole body even when the endpoint stopped reading early; a body that cannot be
+                // read to its end (too large, the caller went away) leaves nothing kept.
+                try
+                {
+                    await hashing.DrainAsync(context.RequestAborted);
+                }
+                catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException)
+                {
+                    return;
+                }
+
+                var response = new KeptResponse(context.Response.StatusCode, context.Response.ContentType, capture.Captured);
+                await grain.CompleteAsync(attempt, Convert.ToHexString(hash.GetHashAndReset()), response);
+                kept = true;
+            }
+        }
+        finally
+        {
+            context.Request.Body = requestBody;
+            context.Response.Body = responseBody;
+            if (!kept)
+            {
+                try
+                {
+                    await grain.ReleaseAsync(attempt);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // The claim lapses by itself after IdempotencyKeys.AbandonedAfter.
+                    logger.LogWarning(e, "Idempotency key not released for {Path}", context.Request.Path);
+                }
+            }
+        }
+    }
+
+    private static async Task ReplayAsync(HttpContext context, IdempotencyClaim claim)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await new HashingStream(context.Request.Body, hash).DrainAsync(context.RequestAborted);
+        if (!string.Equals(Convert.ToHexString(hash.GetHashAndReset()), claim.RequestHash, StringComparison.Ordinal))
+        {
+            await WriteProblemAsync(context, StatusCodes.Status422UnprocessableEntity, "The Idempotency-Key was used with a different body",
+                "A key names one request: send a new key for a different request.", field: Header);
+            return;
+        }
+
+        var kept = claim.Response!;
+        context.Response.StatusCode = kept.StatusCode;
+        if (kept.ContentType is not null)
+        {
+            context.Response.ContentType = kept.ContentType;
+        }
+
+        context.Response.Headers[ReplayedHeader] = "true";
+        context.Response.ContentLength = kept.Body.Length;
+        await context.Response.Body.WriteAsync(kept.Body, context.RequestAborted);
+    }
+
+    private static async Task WriteProblemAsync(HttpContext context, int status, string title, string detail, string? field)
+    {
+        var problem = new ProblemDetails { Status = status, Title = title, Detail = detail };
+        if (field is not null)
+        {
+            problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [detail] };
+        }
+
+        context.Response.StatusCode = status;
+        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await problems.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem });
+    }
+
+    /// <summary>Passes the request body through, adding every byte read to a hash.</summary>
+    private sealed class HashingStream(Stream inner, IncrementalHash hash) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Add(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var n = await inner.ReadAsync(buffer, cancellationToken);
+            return Add(buffer.Span[..n]);
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public async Task DrainAsync(CancellationToken cancellation)
+        {
+            var buffer = new byte[16 * 1024];
+            while (await ReadAsync(buffer, cancellation) > 0)
+            {
+            }
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        private int Add(ReadOnlySpan<byte> read)
+        {
+            hash.AppendData(read);
+            return read.Length;
+        }
+    }
+
+    /// <summary>Passes the response body through and keeps a copy of up to a limit.</summary>
+    private sealed class CaptureStream(Stream inner, int limit) : Stream
+    {
+        private readonly MemoryStream _copy = new();
+
+        public bool Overflowed { get; private set; }
+
+        public byte[] Captured => _copy.ToArray();
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            Keep(buffer.AsSpan(offset, count));
+            inner.Write(buffer, offset, count);
+        }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Keep(buffer.Span);
+            await inner.WriteAsync(buffer, cancellationToken);
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush() => inner.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _copy.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        private void Keep(ReadOnlySpan<byte> bytes)
+        {
+            if (Overflowed)
+            {
+                return;
+            }
+
+            if (_copy.Length + bytes.Length > limit)
+            {
+                Overflowed = true;
+                _copy.SetLength(0);
+                return;
+            }
+
+            _copy.Write(bytes);
+        }
+    }
+}

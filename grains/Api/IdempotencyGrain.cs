@@ -1,0 +1,97 @@
+using OrleansCrm.Api;
+
+namespace OrleansCrm.Api;
+
+/// <summary>
+/// One caller's idempotency key. A request in progress is held in memory only (a silo that dies mid-request loses
+/// the claim, and a retry then runs again; the effects below — event ids, action keys — are idempotent themselves);
+/// a finished answer is stored before the caller is answered and removed by a reminder when it expires.
+/// </summary>
+[GrainType("idempotency")]
+public sealed class IdempotencyGrain(
+    [PersistentState("idempotency", StorageNames.Crm)] IPersistentState<IdempotencyState> state,
+    TimeProvider clock) : Grain, IIdempotencyGrain, IRemindable
+{
+    private const string ExpiryReminder = "expire";
+
+    private Guid _attempt;
+    private DateTimeOffset _startedAt;
+
+    public async Task<IdempotencyClaim> BeginAsync()
+    {
+        var now = clock.GetUtcNow();
+        if (state.State.Response is { } kept && state.State.ExpiresAt > now)
+        {
+            return new IdempotencyClaim(IdempotencyStatus.Completed, Guid.Empty, state.State.RequestHash, kept);
+        }
+
+        if (_attempt != Guid.Empty && now - _startedAt < IdempotencyKeys.AbandonedAfter)
+        {
+            return new IdempotencyClaim(IdempotencyStatus.Running, Guid.Empty, null, null);
+        }
+
+        if (state.State.Response is not null)
+        {
+            // Expired: forget it before the key is used again.
+            await state.ClearStateAsync();
+        }
+
+        _attempt = Guid.NewGuid();
+        _startedAt = now;
+        DelayDeactivation(IdempotencyKeys.AbandonedAfter);
+        return new IdempotencyClaim(IdempotencyStatus.Started, _attempt, null, null);
+    }
+
+    public async Task CompleteAsync(Guid attempt, string requestHash, KeptResponse response)
+    {
+        if (attempt != _attempt || attempt == Guid.Empty)
+        {
+            return;
+        }
+
+        state.State.RequestHash = requestHash;
+        state.State.Response = response;
+        state.State.ExpiresAt = clock.GetUtcNow() + IdempotencyKeys.Retention;
+        await state.WriteStateAsync();
+        _attempt = Guid.Empty;
+        await this.RegisterOrUpdateReminder(ExpiryReminder, IdempotencyKeys.Retention, IdempotencyKeys.Retention);
+    }
+
+    public Task ReleaseAsync(Guid attempt)
+    {
+        if (attempt == _attempt)
+        {
+            _attempt = Guid.Empty;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (state.State.Response is not null && state.State.ExpiresAt > clock.GetUtcNow())
+        {
+            return;
+        }
+
+        if (state.RecordExists)
+        {
+            await state.ClearStateAsync();
+        }
+
+        if (await this.GetReminder(ExpiryReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+
+        DeactivateOnIdle();
+    }
+}
+
+[GenerateSerializer, Alias("crm.IdempotencyState")]
+public sealed class IdempotencyState
+{
+    [Id(0)] public string? RequestHash { get; set; }
+    [Id(1)] public KeptResponse? Response { get; set; }
+    [Id(2)] public DateTimeOffset ExpiresAt { get; set; }
+}
