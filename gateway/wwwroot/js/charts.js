@@ -20,6 +20,13 @@ function frame(title, width, height, description) {
 
 const fmt = (v, digits) => Number(v).toLocaleString('en-GB', { maximumFractionDigits: digits ?? (Math.abs(v) < 10 ? 2 : 0) });
 
+/** A label shortened to the room it has: a long one keeps its end ("…investment.phone"), the full text stays in the
+ * element's title. */
+function fit(label, room) {
+  const chars = Math.floor((room - 10) / 6.5);
+  return label.length <= chars ? label : '…' + label.slice(label.length - chars + 1);
+}
+
 /** Horizontal bars, one per { label, value }, largest scale first as given. */
 export function barChart(title, items, { width = 420, format = fmt, color } = {}) {
   const rowHeight = 26;
@@ -38,7 +45,7 @@ export function barChart(title, items, { width = 420, format = fmt, color } = {}
     const y = 5 + i * rowHeight;
     const w = Math.max(1, (item.value / max) * barSpace);
     chart.append(
-      svg('text', { x: labelWidth - 6, y: y + 16, 'text-anchor': 'end', 'font-size': 12 }, item.label),
+      svg('text', { x: labelWidth - 6, y: y + 16, 'text-anchor': 'end', 'font-size': 12 }, fit(String(item.label), labelWidth), svg('title', {}, String(item.label))),
       svg('rect', { x: labelWidth, y: y + 3, width: w, height: rowHeight - 8, rx: 2, fill: color ?? palette[i % palette.length], 'data-label': item.label, 'data-value': item.value }),
       svg('text', { x: labelWidth + w + 5, y: y + 16, 'font-size': 12 }, format(item.value)));
   });
