@@ -98,6 +98,7 @@ public static class EndpointPolicies
         ["ExportSegment"] = new([CM, AN], Scope.Segment, Audit.Read),
 
         // Campaigns and delivery.
+        ["ListCampaigns"] = new([CM, AN], Scope.None, Audit.None),
         ["PutCampaign"] = new([CM], Scope.Campaign, Audit.Change),
         ["GetCampaign"] = new([CM, AN], Scope.Campaign, Audit.None),
         ["CampaignResults"] = new([CM, AN], Scope.Campaign, Audit.None),

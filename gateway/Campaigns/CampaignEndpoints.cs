@@ -1,6 +1,9 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using OrleansCrm.Campaigns;
+using OrleansCrm.Catalog;
 using OrleansCrm.Customers;
+using OrleansCrm.Gateway.Access;
 using OrleansCrm.Gateway.Hosting;
 
 namespace OrleansCrm.Gateway.Campaigns;
@@ -12,6 +15,7 @@ public static class CampaignEndpoints
     public static IEndpointRouteBuilder MapCampaignEndpoints(this IEndpointRouteBuilder app)
     {
         var campaigns = app.MapGroup("/api/v1/campaigns").WithTags("Campaigns");
+        campaigns.MapGet("/", ListAsync).WithName("ListCampaigns").WithSummary("The campaigns of the caller's organisation unit, with state and live counters");
         campaigns.MapPut("/{campaignId}", DefineAsync).WithName("PutCampaign").WithSummary("Create or change a campaign that is not running");
         campaigns.MapGet("/{campaignId}", GetAsync).WithName("GetCampaign").WithSummary("Definition, state and live counters");
         campaigns.MapGet("/{campaignId}/results", async Task<Results<Ok<CampaignResults>, ProblemHttpResult>> (string campaignId, IClusterClient cluster) =>
@@ -38,7 +42,16 @@ public static class CampaignEndpoints
         return app;
     }
 
-    private static async Task<Results<Ok<CampaignStatus>, ValidationProblem, ProblemHttpResult>> DefineAsync(string campaignId, CampaignDefinition? body, IClusterClient cluster)
+    /// <summary>Every campaign the caller's unit reaches, newest saved first, with state and live counters.</summary>
+    private static async Task<Ok<CampaignStatus[]>> ListAsync(IClusterClient cluster, ClaimsPrincipal user)
+    {
+        var index = (await CatalogDocuments.ReadAsync<CampaignIndex>(cluster, CatalogKinds.Campaigns)).Document?.Campaigns ?? [];
+        var visible = index.Where(c => user.Sees(c.OrgUnit)).OrderByDescending(c => c.SavedAt).ToList();
+        var statuses = await Task.WhenAll(visible.Select(c => cluster.GetGrain<ICampaignGrain>(c.Id).GetProgressAsync()));
+        return TypedResults.Ok(statuses.OfType<CampaignStatus>().ToArray());
+    }
+
+    private static async Task<Results<Ok<CampaignStatus>, ValidationProblem, ProblemHttpResult>> DefineAsync(string campaignId, CampaignDefinition? body, IClusterClient cluster, TimeProvider clock)
     {
         if (CustomerKeys.Validate(campaignId) is { } idProblem)
         {
@@ -53,7 +66,13 @@ public static class CampaignEndpoints
 
         try
         {
-            return TypedResults.Ok(await cluster.GetGrain<ICampaignGrain>(campaignId).DefineAsync(body!));
+            var status = await cluster.GetGrain<ICampaignGrain>(campaignId).DefineAsync(body!);
+            await CatalogDocuments.UpdateAsync<CampaignIndex>(cluster, CatalogKinds.Campaigns, current =>
+            {
+                var entries = current?.Campaigns ?? [];
+                return new CampaignIndex([.. entries.Where(c => c.Id != campaignId), new CampaignIndexEntry(campaignId, body!.Name, body.Type, body.OrgUnit, clock.GetUtcNow())]);
+            });
+            return TypedResults.Ok(status);
         }
         catch (CampaignValidationException e)
         {

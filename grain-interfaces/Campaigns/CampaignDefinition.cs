@@ -32,6 +32,12 @@ public sealed record CampaignDefinition(
 [GenerateSerializer, Immutable, Alias("crm.JourneyStep")]
 public sealed record JourneyStep(string Id, TimeSpan Wait, string When, string[] Channels, Dictionary<string, MessageTemplate> Templates);
 
+/// <summary>The campaigns of the deployment (catalog kind <c>campaigns</c>), so they can be listed: each entry written
+/// when its definition is saved.</summary>
+public sealed record CampaignIndex(List<CampaignIndexEntry>? Campaigns);
+
+public sealed record CampaignIndexEntry(string Id, string Name, string Type, string? OrgUnit, DateTimeOffset SavedAt);
+
 /// <summary>One channel's message: a subject (e-mail) and a body, in Liquid; <see cref="Html"/> escapes every value.</summary>
 [GenerateSerializer, Immutable, Alias("crm.MessageTemplate")]
 public sealed record MessageTemplate(string? Subject, string Body, bool Html = false);

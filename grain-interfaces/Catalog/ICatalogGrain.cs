@@ -53,4 +53,5 @@ public static class CatalogKinds
     public const string Webhook = "webhook";
     public const string Capacity = "capacity";
     public const string SigningKey = "signing-key";
+    public const string Campaigns = "campaigns";
 }

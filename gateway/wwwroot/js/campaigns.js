@@ -13,9 +13,9 @@ if (!allowed(screen, me.roles)) {
 
 const PollMs = 3000;
 const ShardsPerSegment = 16;
-const storeKey = 'orleanscrm.campaigns';
-const known = new Set(JSON.parse(localStorage.getItem(storeKey) ?? '[]'));
-const remember = id => { known.add(id); localStorage.setItem(storeKey, JSON.stringify([...known])); };
+// The campaigns shown: every campaign of the caller's unit (read from the server at load), and any saved or opened here since.
+const known = new Set();
+const remember = id => known.add(id);
 let segments = [];
 
 async function loadSegments() {
@@ -192,5 +192,6 @@ async function tick() {
 }
 
 await loadSegments().catch(error => fill('segments', h('p', { class: 'error' }, error.message)));
+for (const campaign of await api('/api/v1/campaigns').catch(() => [])) known.add(campaign.campaignId);
 await showCampaigns();
 setTimeout(tick, PollMs);

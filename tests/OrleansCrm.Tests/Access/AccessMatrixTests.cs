@@ -59,6 +59,7 @@ public sealed class AccessMatrixTests(AccessCrmFixture crm) : IClassFixture<Acce
         ["SegmentMembers"] = ("GET", "/api/v1/segments/m-seg/members", null),
         ["SegmentStatistics"] = ("GET", "/api/v1/segments/m-seg/statistics", null),
         ["ExportSegment"] = ("GET", "/api/v1/segments/m-seg/export", null),
+        ["ListCampaigns"] = ("GET", "/api/v1/campaigns", null),
         ["PutCampaign"] = ("PUT", "/api/v1/campaigns/m-camp", "{}"),
         ["GetCampaign"] = ("GET", "/api/v1/campaigns/m-camp", null),
         ["CampaignResults"] = ("GET", "/api/v1/campaigns/m-camp/results", null),

@@ -69,6 +69,10 @@ public sealed class OrgUnitScopingTests(AccessCrmFixture crm) : IClassFixture<Ac
         }
 
         Assert.Equal(HttpStatusCode.NotFound, (await south.GetAsync("/api/v1/campaigns/north-reach")).StatusCode);
+        var northCampaigns = await north.GetFromJsonAsync<JsonElement>("/api/v1/campaigns");
+        var southCampaigns = await south.GetFromJsonAsync<JsonElement>("/api/v1/campaigns");
+        Assert.Contains("north-reach", northCampaigns.EnumerateArray().Select(c => c.GetProperty("campaignId").GetString()));
+        Assert.DoesNotContain("north-reach", southCampaigns.EnumerateArray().Select(c => c.GetProperty("campaignId").GetString()));
         Assert.Equal(HttpStatusCode.NotFound, (await south.PostAsync("/api/v1/campaigns/north-reach/launch", null)).StatusCode);
     }
 
