@@ -1,13 +1,71 @@
+using System.Threading.Channels;
 using OrleansCrm.Access;
 
 namespace OrleansCrm.Gateway.Access;
 
-/// <summary>Writes the gateway's audit records through the cluster (group-committed there) and waits for the commit.</summary>
-public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock)
+/// <summary>
+/// The gateway's side of the audit trail: records queue here and one writer sends them to the cluster in batches (one
+/// grain call, one database transaction per batch). A change or a refusal waits until its record is committed before
+/// the answer leaves; a read is answered once its record is queued, so reading a customer view costs no database round
+/// trip. The queue is bounded: when the cluster cannot keep up, callers wait for room rather than go unrecorded.
+/// Records still queued when the gateway is stopped are written before it exits; a crash loses at most the reads
+/// queued in the last moments (docs/decisions.md, "Access").
+/// </summary>
+public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, ILogger<AuditTrail> logger) : BackgroundService
 {
-    public Task RecordAsync(HttpContext http, string action, string? customerId, int status, string outcome) =>
-        RecordAsync(http.User.Actor(), action, $"{http.Request.Method} {http.Request.Path}", customerId, status, outcome, http.TraceIdentifier);
+    private const int Capacity = 10_000;
+    private const int MaxBatch = 1_000;
 
-    public Task RecordAsync(string actor, string action, string resource, string? customerId, int status, string outcome, string? requestId) =>
-        cluster.GetGrain<IAccessGrain>(0).AppendAuditAsync([new AuditEntry(clock.GetUtcNow(), actor, action, resource, customerId, status, outcome, requestId)]);
+    private readonly Channel<(AuditEntry Entry, TaskCompletionSource? Committed)> _queue =
+        Channel.CreateBounded<(AuditEntry, TaskCompletionSource?)>(new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    /// <summary>Records a request's outcome; <paramref name="wait"/>: return only once the record is committed.</summary>
+    public Task RecordAsync(HttpContext http, string action, string? customerId, int status, string outcome, bool wait = true) =>
+        RecordAsync(http.User.Actor(), action, $"{http.Request.Method} {http.Request.Path}", customerId, status, outcome, http.TraceIdentifier, wait);
+
+    public async Task RecordAsync(string actor, string action, string resource, string? customerId, int status, string outcome, string? requestId, bool wait = true)
+    {
+        var committed = wait ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null;
+        await _queue.Writer.WriteAsync((new AuditEntry(clock.GetUtcNow(), actor, action, resource, customerId, status, outcome, requestId), committed));
+        if (committed is not null)
+        {
+            await committed.Task;
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // No more records: the writer drains what is queued, then ends.
+        _queue.Writer.TryComplete();
+        await base.StopAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<(AuditEntry Entry, TaskCompletionSource? Committed)>(MaxBatch);
+        while (await _queue.Reader.WaitToReadAsync(CancellationToken.None))
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            // A batch is written or the writer keeps trying: no record is dropped while the gateway runs.
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await cluster.GetGrain<IAccessGrain>(0).AppendAuditAsync([.. batch.Select(b => b.Entry)]);
+                    batch.ForEach(b => b.Committed?.TrySetResult());
+                    break;
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    logger.LogWarning(e, "Writing {Count} audit records failed (attempt {Attempt}); retrying", batch.Count, attempt);
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2000, 100 * attempt)), CancellationToken.None);
+                }
+            }
+        }
+    }
 }

@@ -70,6 +70,7 @@ public static class GatewayExtensions
         builder.Services.AddSingleton<TokenService>();
         builder.Services.AddSingleton<ApiKeys>();
         builder.Services.AddSingleton<AuditTrail>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<AuditTrail>());
         builder.Services.AddAuthentication(CrmPrincipal.Scheme)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, CrmAuthenticationHandler>(CrmPrincipal.Scheme, null);
         // Bodies are bounded (imports lift the limit for themselves, as they stream).

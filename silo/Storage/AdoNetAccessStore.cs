@@ -9,8 +9,8 @@ namespace OrleansCrm.Silo.Storage;
 
 /// <summary>
 /// <see cref="IAccessStore"/> on the deployment's database (<c>db/&lt;kind&gt;/0008_access.sql</c>). Audit appends from
-/// concurrent callers are group-committed: one writer drains whatever is waiting into one transaction and answers
-/// every caller after the commit, so a busy gateway pays one commit per batch, not per request.
+/// concurrent callers are group-committed: one writer drains whatever is waiting into one transaction (a binary COPY on
+/// PostgreSQL) and answers every caller after the commit, so a busy gateway pays one commit per batch, not per request.
 /// </summary>
 public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
 {
@@ -179,6 +179,29 @@ public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
     private async Task InsertAuditAsync(List<AuditEntry> entries)
     {
         await using var connection = await Db.OpenAsync(_storage);
+        if (connection is Npgsql.NpgsqlConnection pg)
+        {
+            // COPY is PostgreSQL's bulk path: one stream per batch, no per-row parameters to bind or plan.
+            await using var copy = await pg.BeginBinaryImportAsync(
+                "COPY crm_audit (service_id, at, actor, action, resource, customer_id, status, outcome, request_id) FROM STDIN (FORMAT BINARY)");
+            foreach (var e in entries)
+            {
+                await copy.StartRowAsync();
+                await copy.WriteAsync(_serviceId, NpgsqlTypes.NpgsqlDbType.Text);
+                await copy.WriteAsync(e.At.UtcDateTime, NpgsqlTypes.NpgsqlDbType.TimestampTz);
+                await copy.WriteAsync(e.Actor, NpgsqlTypes.NpgsqlDbType.Text);
+                await copy.WriteAsync(e.Action, NpgsqlTypes.NpgsqlDbType.Text);
+                await copy.WriteAsync(e.Resource, NpgsqlTypes.NpgsqlDbType.Text);
+                await WriteNullableAsync(copy, e.CustomerId);
+                await copy.WriteAsync(e.Status, NpgsqlTypes.NpgsqlDbType.Integer);
+                await copy.WriteAsync(e.Outcome, NpgsqlTypes.NpgsqlDbType.Text);
+                await WriteNullableAsync(copy, e.RequestId);
+            }
+
+            await copy.CompleteAsync();
+            return;
+        }
+
         await using var transaction = await connection.BeginTransactionAsync();
         // At most 100 rows per statement keeps the parameter count far below either database's limit.
         foreach (var chunk in entries.Chunk(100))
@@ -205,6 +228,18 @@ public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
         }
 
         await transaction.CommitAsync();
+    }
+
+    private static async Task WriteNullableAsync(Npgsql.NpgsqlBinaryImporter copy, string? value)
+    {
+        if (value is null)
+        {
+            await copy.WriteNullAsync();
+        }
+        else
+        {
+            await copy.WriteAsync(value, NpgsqlTypes.NpgsqlDbType.Text);
+        }
     }
 
     private async Task<UserRecord[]> ReadUsersAsync(string filter, string? login)

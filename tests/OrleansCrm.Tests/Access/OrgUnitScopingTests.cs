@@ -15,7 +15,7 @@ public sealed class OrgUnitScopingTests(AccessCrmFixture crm) : IClassFixture<Ac
     {
         await PutCustomerAsync(crm.Admin, "scope-n1", new { firstName = "Noor", email = "scope-n1@example.com", orgUnit = "nl/north/groningen" });
         await PutCustomerAsync(crm.Admin, "scope-s1", new { firstName = "Sam", email = "scope-s1@example.com", orgUnit = "nl/south" });
-        var (_, secret) = await crm.CreateKeyAsync("north agent", "nl/north", Roles.Agent);
+        var (agentId, secret) = await crm.CreateKeyAsync("north agent", "nl/north", Roles.Agent);
         using var agent = crm.KeyClient(secret);
 
         Assert.Equal(HttpStatusCode.OK, (await agent.GetAsync("/api/v1/customers/scope-n1")).StatusCode);
@@ -34,6 +34,13 @@ public sealed class OrgUnitScopingTests(AccessCrmFixture crm) : IClassFixture<Ac
 
         var audit = await crm.AuditAsync("&customerId=scope-s1");
         Assert.Contains(audit, r => r.GetProperty("entry").GetProperty("outcome").GetString() == "out-of-unit");
+
+        // Reads are answered once their record is queued; the record reaches the trail right after.
+        await Poll.UntilAsync(
+            async () => (await crm.AuditAsync("&customerId=scope-n1")).Any(r =>
+                r.GetProperty("entry").GetProperty("action").GetString() == "GetCustomer" && r.GetProperty("entry").GetProperty("actor").GetString() == "key:" + agentId),
+            TimeSpan.FromSeconds(30),
+            "the agent's read of scope-n1 in the audit trail");
     }
 
     [Fact]
