@@ -34,7 +34,7 @@ public static class Program
                 }
 
                 await SchemaMigrator.MigrateAsync(settings.Storage);
-                await Administrators.EnsureInitialAsync(settings);
+                await Administrators.EnsureInitialAsync(settings, Console.Out);
                 await RunAsync(settings, configPath, hostArgs);
                 return 0;
             default:

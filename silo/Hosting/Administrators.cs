@@ -5,7 +5,6 @@ using Orleans.Configuration;
 using OrleansCrm.Access;
 using OrleansCrm.Hosting.Configuration;
 using OrleansCrm.Silo.Storage;
-using Serilog;
 
 namespace OrleansCrm.Silo.Hosting;
 
@@ -74,7 +73,7 @@ public static class Administrators
     /// password written to a file readable only by this account (beside the SQLite database, else beside
     /// cluster.json), so the README's run command leads to a CRM someone can sign in to.
     /// </summary>
-    public static async Task EnsureInitialAsync(CrmSettings settings)
+    public static async Task EnsureInitialAsync(CrmSettings settings, TextWriter output)
     {
         if (settings.Gateway.AdminKey is not null)
         {
@@ -103,7 +102,8 @@ public static class Administrators
 
         if (await store.SaveUserAsync(user, create: true))
         {
-            Log.Warning("No user existed: made administrator \"admin\"; its password is in {File}. Sign in, add your own users, then change it", file);
+            // Said on the console (logging starts with the host, after this): the operator starting the CRM reads it.
+            await output.WriteLineAsync($"No user existed: made administrator \"admin\"; its password is in {file}. Sign in, add your own users, then change it.");
         }
     }
 

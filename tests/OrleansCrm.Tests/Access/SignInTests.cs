@@ -170,6 +170,7 @@ public sealed class SignInTests(AccessCrmFixture crm) : IClassFixture<AccessCrmF
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             await process.WaitReadyAsync(http, TimeSpan.FromSeconds(90));
             var file = Path.Combine(folder, "data", "initial-admin-password");
+            Assert.Contains(file, process.Output, StringComparison.Ordinal);
             if (!OperatingSystem.IsWindows())
             {
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
