@@ -40,7 +40,8 @@ public sealed class PathAccess(RequestDelegate next)
         }
 
         var dashboard = path.StartsWithSegments("/dashboard", StringComparison.OrdinalIgnoreCase);
-        if (dashboard || path.StartsWithSegments("/openapi", StringComparison.OrdinalIgnoreCase))
+        var metrics = path.StartsWithSegments(Hosting.Metrics.Path, StringComparison.OrdinalIgnoreCase);
+        if (dashboard || metrics || path.StartsWithSegments("/openapi", StringComparison.OrdinalIgnoreCase))
         {
             if (user.Identity?.IsAuthenticated != true)
             {
@@ -51,6 +52,12 @@ public sealed class PathAccess(RequestDelegate next)
             if (dashboard && !user.IsInRole(Roles.Administrator))
             {
                 await WriteAsync(http, 403, "Not allowed", "The cluster dashboard is for administrators.");
+                return;
+            }
+
+            if (metrics && !user.IsInRole(Roles.Administrator) && !user.IsInRole(Roles.Integrator))
+            {
+                await WriteAsync(http, 403, "Not allowed", "Metrics are for administrators and integrators' monitoring keys.");
                 return;
             }
         }

@@ -69,6 +69,7 @@ public static class GatewayExtensions
         builder.Services.AddSingleton<ImportRegistry>();
         builder.Services.AddSingleton<TokenService>();
         builder.Services.AddSingleton<ApiKeys>();
+        builder.AddCrmMetrics();
         builder.Services.AddSingleton<AuditTrail>();
         builder.Services.AddHostedService(services => services.GetRequiredService<AuditTrail>());
         builder.Services.AddAuthentication(CrmPrincipal.Scheme)
@@ -121,6 +122,7 @@ public static class GatewayExtensions
         api.MapCapacityEndpoints();
         api.MapProspectEndpoints();
         AccessFilter.CheckPolicies(app);
+        app.MapPrometheusScrapingEndpoint(Metrics.Path);
         if (settings.Gateway.Dashboard)
         {
             app.MapOrleansDashboard("/dashboard");

@@ -436,6 +436,7 @@ public sealed class CampaignGrain(
 
     private void Count(CampaignDecisionResult result)
     {
+        OrleansCrm.Telemetry.CrmMetrics.CampaignDecisions.Add(1, new KeyValuePair<string, object?>("outcome", result.Outcome));
         S.Targeted++;
         switch (result.Outcome)
         {

@@ -41,7 +41,15 @@ public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<
         insert.Add("nb", action.NotBefore is { } notBefore ? Time(notBefore) : null);
         insert.Add("ca", Time(action.CreatedAt));
         insert.Add("p", action.Priority);
-        return await insert.ExecuteNonQueryAsync() == 1;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var added = await insert.ExecuteNonQueryAsync() == 1;
+        OrleansCrm.Telemetry.CrmMetrics.StorageCall("action.add", started);
+        if (added)
+        {
+            OrleansCrm.Telemetry.CrmMetrics.CampaignActions.Add(1);
+        }
+
+        return added;
     }
 
     public async Task<FeedPage> ReadAsync(FeedCursor after, int limit, string? campaignId)

@@ -29,6 +29,15 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
 
     public async Task<IReadOnlyList<LogAppend>> AppendAsync(string customerId, IReadOnlyList<CustomerEvent> events, string? originCustomerId = null)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var appended = await AppendCoreAsync(customerId, events, originCustomerId);
+        OrleansCrm.Telemetry.CrmMetrics.StorageCall("log.append", started);
+        OrleansCrm.Telemetry.CrmMetrics.CustomerEvents.Add(appended.Count(a => !a.Existed));
+        return appended;
+    }
+
+    private async Task<IReadOnlyList<LogAppend>> AppendCoreAsync(string customerId, IReadOnlyList<CustomerEvent> events, string? originCustomerId)
+    {
         var results = new List<LogAppend>(events.Count);
         if (events.Count == 0)
         {

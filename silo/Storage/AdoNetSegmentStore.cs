@@ -18,6 +18,14 @@ public sealed class AdoNetSegmentStore(StorageSettings storage, IOptions<Cluster
 
     public async Task<int> ApplyAsync(string segmentId, int shard, IReadOnlyList<SegmentChange> changes, long countBefore)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var applied = await ApplyCoreAsync(segmentId, shard, changes, countBefore);
+        OrleansCrm.Telemetry.CrmMetrics.StorageCall("segment.apply", started);
+        return applied;
+    }
+
+    private async Task<int> ApplyCoreAsync(string segmentId, int shard, IReadOnlyList<SegmentChange> changes, long countBefore)
+    {
         // The newest message per customer decides; older ones in the same batch would be overwritten anyway.
         var newest = changes.GroupBy(c => c.CustomerId, StringComparer.Ordinal).Select(g => g.MaxBy(c => c.Sequence)!).ToList();
         await using var connection = await OpenAsync();
@@ -95,6 +103,10 @@ public sealed class AdoNetSegmentStore(StorageSettings storage, IOptions<Cluster
         }
 
         await transaction.CommitAsync();
+        var joins = apply.Count(c => c.Member && !(stored.TryGetValue(c.CustomerId, out var row) && row.Member));
+        var leaves = apply.Count(c => !c.Member && stored.TryGetValue(c.CustomerId, out var row) && row.Member);
+        OrleansCrm.Telemetry.CrmMetrics.SegmentChanges.Add(joins, new KeyValuePair<string, object?>("change", "join"));
+        OrleansCrm.Telemetry.CrmMetrics.SegmentChanges.Add(leaves, new KeyValuePair<string, object?>("change", "leave"));
         return delta;
     }
 
