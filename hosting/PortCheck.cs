@@ -20,7 +20,7 @@ public static class PortCheck
 
     public static void EnsureHttpPortsFree(CrmSettings settings)
     {
-        foreach (var url in settings.Gateway.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var url in settings.Gateway.ListenUrls)
         {
             // Kestrel accepts wildcard hosts that Uri does not; they listen on every address.
             var uri = new Uri(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal));

@@ -54,7 +54,7 @@ public static class GatewayExtensions
     /// <summary>Endpoints, problem details, OpenAPI and health checks; works over any IClusterClient in DI.</summary>
     public static WebApplicationBuilder AddCrmGateway(this WebApplicationBuilder builder, CrmSettings settings)
     {
-        builder.WebHost.UseUrls(settings.Gateway.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        builder.WebHost.UseUrls(settings.Gateway.ListenUrls);
         builder.Services.AddSingleton(settings);
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
             ctx.ProblemDetails.Extensions.TryAdd("traceId", ctx.HttpContext.TraceIdentifier));
@@ -125,7 +125,12 @@ public static class GatewayExtensions
         app.MapPrometheusScrapingEndpoint(Metrics.Path);
         if (settings.Gateway.Dashboard)
         {
-            app.MapOrleansDashboard("/dashboard");
+            var dashboard = app.MapOrleansDashboard("/dashboard");
+            if (settings.Gateway.DashboardPort != 0)
+            {
+                // Its own port, so operators can keep it off the network the API is published on.
+                dashboard.RequireHost($"*:{settings.Gateway.DashboardPort}");
+            }
         }
 
         return app;

@@ -23,7 +23,7 @@ public static class CrmConfiguration
         [""] = ["clusterId", "serviceId", "storage", "silo", "gateway", "log"],
         ["storage"] = ["kind", "connectionString"],
         ["silo"] = ["advertisedAddress", "siloPort", "gatewayPort", "listenOnAnyAddress", "hostGateway"],
-        ["gateway"] = ["urls", "callTimeoutSeconds", "dashboard", "adminKey", "requestsPerMinute", "tokenLifetimeMinutes"],
+        ["gateway"] = ["urls", "callTimeoutSeconds", "dashboard", "adminKey", "requestsPerMinute", "tokenLifetimeMinutes", "dashboardPort"],
         ["log"] = ["level", "orleansLevel", "format"],
     };
 
@@ -158,7 +158,12 @@ public static class CrmConfiguration
             reader.Flag("gateway:dashboard", true),
             adminKey.Length == 0 ? null : adminKey,
             reader.Number("gateway:requestsPerMinute", 6000, min: 1, max: 10_000_000),
-            TimeSpan.FromMinutes(reader.Number("gateway:tokenLifetimeMinutes", 60, min: 1, max: 24 * 60)));
+            TimeSpan.FromMinutes(reader.Number("gateway:tokenLifetimeMinutes", 60, min: 1, max: 24 * 60)),
+            reader.Number("gateway:dashboardPort", 0, min: 0, max: 65535));
+        if (gateway.DashboardPort != 0 && gateway.ListenUrls.SkipLast(1).Any(u => u.TrimEnd('/').EndsWith(":" + gateway.DashboardPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)))
+        {
+            throw reader.Problem("gateway:dashboardPort", $"must differ from the ports in gateway.urls (both use {gateway.DashboardPort})");
+        }
 
         var format = reader.Text("log:format", "text");
         if (format is not ("text" or "json"))

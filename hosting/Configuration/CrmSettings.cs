@@ -41,16 +41,29 @@ public sealed record SiloSettings(
 
 /// <summary>The HTTP gateway. <paramref name="AdminKey"/>: an administrator API key given by configuration (for
 /// automation that provisions a fresh cluster; best set through <c>CRM_GATEWAY__ADMINKEY</c>), or null.
-/// <paramref name="RequestsPerMinute"/>: each user's or key's budget before 429.</summary>
+/// <paramref name="RequestsPerMinute"/>: each user's or key's budget before 429. <paramref name="DashboardPort"/>: a port of
+/// its own for the Orleans dashboard (on the first URL's address), or 0 to serve it with the API.</summary>
 public sealed record GatewaySettings(
     string Urls,
     TimeSpan CallTimeout,
     bool Dashboard,
     string? AdminKey = null,
     int RequestsPerMinute = 6000,
-    TimeSpan? TokenLifetime = null)
+    TimeSpan? TokenLifetime = null,
+    int DashboardPort = 0)
 {
     public TimeSpan TokenTtl => TokenLifetime ?? TimeSpan.FromHours(1);
+
+    /// <summary>Where the dashboard listens when it has a port of its own: the first URL with that port.</summary>
+    public string? DashboardUrl => DashboardPort == 0
+        ? null
+        : System.Text.RegularExpressions.Regex.Replace(
+            Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0].TrimEnd('/'),
+            @":\d+$",
+            ":" + DashboardPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Every URL the gateway listens on: the API's, and the dashboard's own when it has one.</summary>
+    public string[] ListenUrls => [.. Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), .. DashboardUrl is { } d ? new[] { d } : []];
 }
 
 public sealed record LogSettings(Serilog.Events.LogEventLevel Level, Serilog.Events.LogEventLevel OrleansLevel, bool Json);

@@ -73,6 +73,30 @@ public sealed partial class MetricsTests(AccessCrmFixture crm) : IClassFixture<A
         Assert.Equal(HttpStatusCode.OK, (await crm.Admin.GetAsync(Url("/dashboard/"))).StatusCode);
     }
 
+    [Fact]
+    public async Task The_dashboard_can_have_a_port_of_its_own()
+    {
+        var folder = Directory.CreateTempSubdirectory("crm-dashboard-").FullName;
+        try
+        {
+            var (api, dashboardPort) = (Ports.Free(), Ports.Free());
+            var config = TestConfig.Sqlite(Path.Combine(folder, "data", "crm.db"), Ports.Free(), Ports.Free(), api);
+            config["gateway"]!["dashboardPort"] = dashboardPort;
+            await using var process = CrmProcess.Start(Repo.SiloDll, folder, config, "crm");
+            using var admin = TestAuth.AdminClient(TimeSpan.FromSeconds(30));
+            await process.WaitReadyAsync(admin, TimeSpan.FromSeconds(90));
+
+            Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"http://127.0.0.1:{dashboardPort}/dashboard/")).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"http://127.0.0.1:{api}/dashboard/")).StatusCode);
+            using var anonymous = new HttpClient();
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync($"http://127.0.0.1:{dashboardPort}/dashboard/")).StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     /// <summary>The sum of every sample of <paramref name="metric"/> (optionally only samples whose labels contain
     /// <paramref name="label"/>) in Prometheus' text format.</summary>
     private static double Sum(string text, string metric, string? label = null) => text

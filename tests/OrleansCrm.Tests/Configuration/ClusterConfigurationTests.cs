@@ -85,6 +85,18 @@ public sealed class ClusterConfigurationTests : IDisposable
         Assert.Equal("cluster.json: silo.hostGateway: must be true or false, got \"maybe\"", problem.Message);
     }
 
+    [Fact]
+    public void A_dashboard_port_taken_by_the_api_is_refused_and_a_free_one_is_listened_on()
+    {
+        var path = Write(Valid);
+
+        var problem = Assert.Throws<ConfigurationProblemException>(() => CrmConfiguration.Load(["--config", path, "--gateway:urls=http://127.0.0.1:5080", "--gateway:dashboardPort=5080"]));
+        var settings = CrmConfiguration.Load(["--config", path, "--gateway:urls=http://127.0.0.1:5080", "--gateway:dashboardPort=5090"]);
+
+        Assert.StartsWith("cluster.json: gateway.dashboardPort: must differ from the ports in gateway.urls", problem.Message, StringComparison.Ordinal);
+        Assert.Equal(["http://127.0.0.1:5080", "http://127.0.0.1:5090"], settings.Gateway.ListenUrls);
+    }
+
     private string Write(string text)
     {
         var path = Path.Combine(_folder, "cluster.json");
