@@ -181,6 +181,14 @@ public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
         await using var connection = await Db.OpenAsync(_storage);
         if (connection is Npgsql.NpgsqlConnection pg)
         {
+            // One audit writer at a time across the cluster (a transaction-scoped advisory lock): sequence numbers are
+            // then taken in commit order, so a reader's cursor never passes a row that commits later.
+            await using var ordered = await pg.BeginTransactionAsync();
+            await using (var gate = new Npgsql.NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext('crm_audit'))", pg, ordered))
+            {
+                await gate.ExecuteNonQueryAsync();
+            }
+
             // COPY is PostgreSQL's bulk path: one stream per batch, no per-row parameters to bind or plan.
             await using var copy = await pg.BeginBinaryImportAsync(
                 "COPY crm_audit (service_id, at, actor, action, resource, customer_id, status, outcome, request_id) FROM STDIN (FORMAT BINARY)");
@@ -199,6 +207,8 @@ public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
             }
 
             await copy.CompleteAsync();
+            await copy.DisposeAsync();
+            await ordered.CommitAsync();
             return;
         }
 
