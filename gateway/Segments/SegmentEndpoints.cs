@@ -122,7 +122,7 @@ public static class SegmentEndpoints
         return TypedResults.Ok(new SegmentSaved(definition!, unknown.Length, [.. unknown.Take(100)]));
     }
 
-    private static async Task<Results<Ok<SegmentPreview>, ValidationProblem>> PreviewAsync(PreviewRequest? body, IClusterClient cluster)
+    private static async Task<Results<Ok<SegmentPreview>, ValidationProblem>> PreviewAsync(PreviewRequest? body, IClusterClient cluster, ClaimsPrincipal user)
     {
         if (body?.Expression is null)
         {
@@ -139,7 +139,15 @@ public static class SegmentEndpoints
             return problem;
         }
 
-        return TypedResults.Ok(await cluster.GetGrain<ISegmentReportGrain>(0).PreviewAsync(body.Expression, body.SampleSize ?? 1000));
+        var preview = await cluster.GetGrain<ISegmentReportGrain>(0).PreviewAsync(body.Expression, body.SampleSize ?? 1000);
+        if (user.OrgUnit().Length == 0)
+        {
+            return TypedResults.Ok(preview);
+        }
+
+        // The example members shown stay inside the caller's unit (the estimate itself counts every unit).
+        var units = await Task.WhenAll(preview.SampleMembers.Select(id => cluster.GetCustomer(id).GetOrgUnitAsync()));
+        return TypedResults.Ok(preview with { SampleMembers = [.. preview.SampleMembers.Where((_, i) => units[i] is { } unit && user.Sees(unit))] });
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string segmentId, IClusterClient cluster)

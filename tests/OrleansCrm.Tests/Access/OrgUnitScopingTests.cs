@@ -66,6 +66,13 @@ public sealed class OrgUnitScopingTests(AccessCrmFixture crm) : IClassFixture<Ac
         Assert.Equal(["seg-n1"], members.GetProperty("members").EnumerateArray().Select(m => m.GetString()!).Where(id => id.StartsWith("seg-", StringComparison.Ordinal)));
 
         Assert.Equal(HttpStatusCode.NotFound, (await south.GetAsync("/api/v1/segments/north-scoped")).StatusCode);
+        using (var preview = await south.PostAsJsonAsync("/api/v1/segments/preview", new { expression = "tags contains \"scoped-seg\"" }))
+        {
+            var examples = (await preview.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("sampleMembers").EnumerateArray().Select(m => m.GetString()).ToList();
+            Assert.Contains("seg-s1", examples);
+            Assert.DoesNotContain("seg-n1", examples);
+        }
+
         var southList = await south.GetFromJsonAsync<JsonElement>("/api/v1/segments");
         Assert.DoesNotContain("north-scoped", southList.EnumerateArray().Select(s => s.GetProperty("id").GetString()));
         var campaign = new { name = "reach", type = "single", segments = new[] { "north-scoped" }, channels = new[] { "email" }, templates = new Dictionary<string, object> { ["email"] = new { subject = "Hi", body = "Hello" } } };
