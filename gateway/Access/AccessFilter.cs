@@ -113,7 +113,7 @@ public static class AccessFilter
 
             case Scope.Segment when route.TryGetValue("segmentId", out var raw) && raw is string id:
             {
-                var set = (await CatalogDocuments.ReadAsync<SegmentSet>(cluster, CatalogKinds.Segments)).Document?.Segments ?? [];
+                var set = await Segments.SegmentEndpoints.ReadAsync(cluster);
                 var segment = set.FirstOrDefault(s => s.Id == id);
                 return segment is not null && !user.Sees(segment.OrgUnit)
                     ? new ProblemHttpResultLike(404, "Segment not found", $"No segment '{id}'.")
@@ -133,7 +133,7 @@ public static class AccessFilter
                     if (context.Arguments[i] is CampaignDefinition definition)
                     {
                         // A campaign reaches only segments its maker can see.
-                        var set = (await CatalogDocuments.ReadAsync<SegmentSet>(cluster, CatalogKinds.Segments)).Document?.Segments ?? [];
+                        var set = await Segments.SegmentEndpoints.ReadAsync(cluster);
                         var hidden = (definition.Segments ?? []).Concat(definition.ExcludeSegments ?? [])
                             .FirstOrDefault(s => set.FirstOrDefault(d => d.Id == s) is { } d && !user.Sees(d.OrgUnit));
                         if (hidden is not null)

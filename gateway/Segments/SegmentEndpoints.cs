@@ -315,7 +315,8 @@ public static class SegmentEndpoints
 
     private static ProblemHttpResult NotFound() => TypedResults.Problem(title: "Segment not found", statusCode: 404);
 
-    private static async Task<List<SegmentDefinition>> ReadAsync(IClusterClient cluster) =>
+    /// <summary>Every segment definition (the <c>segments</c> catalog document).</summary>
+    internal static async Task<List<SegmentDefinition>> ReadAsync(IClusterClient cluster) =>
         (await CatalogDocuments.ReadAsync<SegmentSet>(cluster, CatalogKinds.Segments)).Document?.Segments ?? [];
 
     /// <summary>Either <see cref="Expression"/> (a dynamic segment) or <see cref="CustomerIds"/> (a static list).</summary>
