@@ -16,6 +16,10 @@ public static class PortCheck
         var address = settings.Silo.ListenOnAnyAddress ? IPAddress.Any : IPAddress.Parse(settings.Silo.AdvertisedAddress);
         EnsureFree("silo.siloPort", address, settings.Silo.SiloPort);
         EnsureFree("silo.gatewayPort", address, settings.Silo.GatewayPort);
+        if (settings.Silo.MetricsPort != 0)
+        {
+            EnsureFree("silo.metricsPort", address, settings.Silo.MetricsPort);
+        }
     }
 
     public static void EnsureHttpPortsFree(CrmSettings settings)

@@ -57,6 +57,20 @@ public static class Program
             return;
         }
 
+        if (settings.Silo.MetricsPort != 0)
+        {
+            // No gateway, but Prometheus scrapes this silo's grain calls, activations and storage at /metrics.
+            var metered = WebApplication.CreateBuilder(args);
+            metered.AddCrmSources(configPath, args);
+            metered.AddCrmLogging(settings, "silo");
+            metered.AddCrmSilo(settings);
+            metered.AddCrmSiloMetrics(settings);
+            var silo = metered.Build();
+            silo.MapPrometheusScrapingEndpoint(Metrics.Path);
+            await silo.RunAsync();
+            return;
+        }
+
         var builder = Host.CreateApplicationBuilder(args);
         builder.AddCrmSources(configPath, args);
         builder.AddCrmLogging(settings, "silo");

@@ -56,8 +56,9 @@ public static class GatewayExtensions
     {
         builder.WebHost.UseUrls(settings.Gateway.ListenUrls);
         builder.Services.AddSingleton(settings);
+        // traceId is the request's correlation id (CorrelationMiddleware), the one its log lines carry.
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
-            ctx.ProblemDetails.Extensions.TryAdd("traceId", ctx.HttpContext.TraceIdentifier));
+            ctx.ProblemDetails.Extensions["traceId"] = ctx.HttpContext.TraceIdentifier);
         builder.Services.AddExceptionHandler<ClusterExceptionHandler>();
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
@@ -86,7 +87,9 @@ public static class GatewayExtensions
 
     public static WebApplication MapCrmGateway(this WebApplication app, CrmSettings settings)
     {
-        // Outermost, so the logged status is the one the caller received.
+        // The correlation id first, so every line logged for the request carries it; then the request log, so the
+        // logged status is the one the caller received.
+        app.UseMiddleware<CorrelationMiddleware>();
         app.UseSerilogRequestLogging(o =>
             o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.000} ms");
         app.UseExceptionHandler();

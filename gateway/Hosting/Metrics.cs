@@ -1,4 +1,5 @@
 using OpenTelemetry.Metrics;
+using OrleansCrm.Hosting.Configuration;
 
 namespace OrleansCrm.Gateway.Hosting;
 
@@ -12,6 +13,15 @@ namespace OrleansCrm.Gateway.Hosting;
 public static class Metrics
 {
     public const string Path = "/metrics";
+
+    /// <summary>A silo without the gateway: <c>/metrics</c> alone on <c>silo.metricsPort</c> (open, like the silo's own
+    /// ports: keep it on the cluster's private network; the figures carry no customer data).</summary>
+    public static WebApplicationBuilder AddCrmSiloMetrics(this WebApplicationBuilder builder, CrmSettings settings)
+    {
+        var address = settings.Silo.ListenOnAnyAddress ? "0.0.0.0" : settings.Silo.AdvertisedAddress;
+        builder.WebHost.UseUrls($"http://{address}:{settings.Silo.MetricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        return builder.AddCrmMetrics();
+    }
 
     public static WebApplicationBuilder AddCrmMetrics(this WebApplicationBuilder builder)
     {

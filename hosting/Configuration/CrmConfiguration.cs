@@ -22,7 +22,7 @@ public static class CrmConfiguration
     {
         [""] = ["clusterId", "serviceId", "storage", "silo", "gateway", "log"],
         ["storage"] = ["kind", "connectionString"],
-        ["silo"] = ["advertisedAddress", "siloPort", "gatewayPort", "listenOnAnyAddress", "hostGateway"],
+        ["silo"] = ["advertisedAddress", "siloPort", "gatewayPort", "listenOnAnyAddress", "hostGateway", "metricsPort"],
         ["gateway"] = ["urls", "callTimeoutSeconds", "dashboard", "adminKey", "requestsPerMinute", "tokenLifetimeMinutes", "dashboardPort"],
         ["log"] = ["level", "orleansLevel", "format"],
     };
@@ -134,7 +134,17 @@ public static class CrmConfiguration
             siloPort,
             gatewayPort,
             reader.Flag("silo:listenOnAnyAddress", false),
-            reader.Flag("silo:hostGateway", true));
+            reader.Flag("silo:hostGateway", true),
+            reader.Number("silo:metricsPort", 0, min: 0, max: 65535));
+        if (silo.MetricsPort != 0 && (silo.MetricsPort == siloPort || silo.MetricsPort == gatewayPort))
+        {
+            throw reader.Problem("silo:metricsPort", $"must differ from silo.siloPort and silo.gatewayPort (both use {silo.MetricsPort})");
+        }
+
+        if (silo.MetricsPort != 0 && silo.HostGateway)
+        {
+            throw reader.Problem("silo:metricsPort", "is for silos with hostGateway false; a silo that hosts the gateway serves /metrics with the API");
+        }
 
         var urls = reader.Text("gateway:urls", "http://127.0.0.1:5080");
         foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))

@@ -32,12 +32,16 @@ public sealed record StorageSettings(StorageKind Kind, string ConnectionString)
     };
 }
 
+/// <summary>A silo's addresses. <paramref name="MetricsPort"/>: where a silo that does not host the gateway serves
+/// <c>/metrics</c> for Prometheus (on the same address as its silo port), or 0 for none; a silo that hosts the gateway
+/// serves them with the API.</summary>
 public sealed record SiloSettings(
     string AdvertisedAddress,
     int SiloPort,
     int GatewayPort,
     bool ListenOnAnyAddress,
-    bool HostGateway);
+    bool HostGateway,
+    int MetricsPort = 0);
 
 /// <summary>The HTTP gateway. <paramref name="AdminKey"/>: an administrator API key given by configuration (for
 /// automation that provisions a fresh cluster; best set through <c>CRM_GATEWAY__ADMINKEY</c>), or null.

@@ -37,6 +37,7 @@ public static class SiloExtensions
                 o.ConnectionString = storage.ConnectionString;
             });
             silo.AddCrmStorage(storage);
+            silo.AddIncomingGrainCallFilter<CorrelationCallFilter>();
             if (settings.Gateway.Dashboard)
             {
                 silo.AddDashboard();

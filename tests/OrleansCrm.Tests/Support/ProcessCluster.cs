@@ -8,8 +8,11 @@ public sealed class ProcessCluster : IAsyncDisposable
 {
     private readonly List<CrmProcess> _processes = [];
 
-    private ProcessCluster(TestPostgres pg, string clusterId)
+    private readonly Action<string, System.Text.Json.Nodes.JsonObject>? _configure;
+
+    private ProcessCluster(TestPostgres pg, string clusterId, Action<string, System.Text.Json.Nodes.JsonObject>? configure)
     {
+        _configure = configure;
         Postgres = pg;
         ClusterId = clusterId;
         Folder = Directory.CreateTempSubdirectory($"crm-{clusterId}-").FullName;
@@ -29,22 +32,23 @@ public sealed class ProcessCluster : IAsyncDisposable
     public IReadOnlyList<CrmProcess> Silos => [.. _processes.Where(p => p.Name.StartsWith("silo", StringComparison.Ordinal))];
 
     /// <summary>Starts <paramref name="silos"/> silos and a gateway, and waits until the gateway is ready and every
-    /// silo is an active member.</summary>
-    public static async Task<ProcessCluster> StartAsync(TestPostgres pg, HttpClient http, int silos, string prefix)
+    /// silo is an active member. <paramref name="configure"/> may change each process's cluster.json (given the
+    /// process's name: silo1…, gateway) before it starts.</summary>
+    public static async Task<ProcessCluster> StartAsync(TestPostgres pg, HttpClient http, int silos, string prefix, Action<string, System.Text.Json.Nodes.JsonObject>? configure = null)
     {
-        var cluster = new ProcessCluster(pg, prefix + "-" + Guid.NewGuid().ToString("N")[..6]);
+        var cluster = new ProcessCluster(pg, prefix + "-" + Guid.NewGuid().ToString("N")[..6], configure);
         for (var i = 1; i <= silos; i++)
         {
             cluster.StartSilo($"silo{i}");
         }
 
-        cluster.Gateway = cluster.Track(CrmProcess.Start(Repo.GatewayDll, cluster.Folder, cluster.Config(), "gateway"));
+        cluster.Gateway = cluster.Track(CrmProcess.Start(Repo.GatewayDll, cluster.Folder, cluster.Config("gateway"), "gateway"));
         await cluster.Gateway.WaitReadyAsync(http, TimeSpan.FromSeconds(120));
         await cluster.WaitActiveSilosAsync(silos);
         return cluster;
     }
 
-    public CrmProcess StartSilo(string name) => Track(CrmProcess.Start(Repo.SiloDll, Folder, Config(), name));
+    public CrmProcess StartSilo(string name) => Track(CrmProcess.Start(Repo.SiloDll, Folder, Config(name), name));
 
     public async Task WaitActiveSilosAsync(int count) => await Poll.UntilAsync(
         async () => await Postgres.ScalarAsync<long>($"SELECT count(*) FROM orleansmembershiptable WHERE deploymentid = '{ClusterId}' AND status = 3") == count,
@@ -61,8 +65,12 @@ public sealed class ProcessCluster : IAsyncDisposable
         Directory.Delete(Folder, recursive: true);
     }
 
-    private System.Text.Json.Nodes.JsonObject Config() =>
-        TestConfig.Postgres(Postgres.ConnectionString, Ports.Free(), Ports.Free(), Ports.Free(), hostGateway: false, ClusterId);
+    private System.Text.Json.Nodes.JsonObject Config(string name)
+    {
+        var config = TestConfig.Postgres(Postgres.ConnectionString, Ports.Free(), Ports.Free(), Ports.Free(), hostGateway: false, ClusterId);
+        _configure?.Invoke(name, config);
+        return config;
+    }
 
     private CrmProcess Track(CrmProcess process)
     {
