@@ -86,6 +86,20 @@ public sealed class ClusterConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void A_silo_metrics_port_is_refused_on_a_silo_port_or_with_the_gateway_and_taken_otherwise()
+    {
+        var path = Write(Valid);
+
+        var clash = Assert.Throws<ConfigurationProblemException>(() => CrmConfiguration.Load(["--config", path, "--silo:hostGateway=false", "--silo:metricsPort=32000"]));
+        var hosted = Assert.Throws<ConfigurationProblemException>(() => CrmConfiguration.Load(["--config", path, "--silo:metricsPort=9464"]));
+        var settings = CrmConfiguration.Load(["--config", path, "--silo:hostGateway=false", "--silo:metricsPort=9464"]);
+
+        Assert.Equal("cluster.json: silo.metricsPort: must differ from silo.siloPort and silo.gatewayPort (both use 32000)", clash.Message);
+        Assert.StartsWith("cluster.json: silo.metricsPort: is for silos with hostGateway false", hosted.Message, StringComparison.Ordinal);
+        Assert.Equal(9464, settings.Silo.MetricsPort);
+    }
+
+    [Fact]
     public void A_dashboard_port_taken_by_the_api_is_refused_and_a_free_one_is_listened_on()
     {
         var path = Write(Valid);
