@@ -22,7 +22,7 @@ public static class CrmConfiguration
     {
         [""] = ["clusterId", "serviceId", "storage", "silo", "gateway", "log"],
         ["storage"] = ["kind", "connectionString"],
-        ["silo"] = ["advertisedAddress", "siloPort", "gatewayPort", "listenOnAnyAddress", "hostGateway"],
+        ["silo"] = ["advertisedAddress", "siloPort", "gatewayPort", "listenOnAnyAddress", "hostGateway", "probeTimeoutSeconds"],
         ["gateway"] = ["urls", "callTimeoutSeconds", "dashboard", "adminKey", "requestsPerMinute", "tokenLifetimeMinutes", "dashboardPort"],
         ["log"] = ["level", "orleansLevel", "format"],
     };
@@ -134,7 +134,8 @@ public static class CrmConfiguration
             siloPort,
             gatewayPort,
             reader.Flag("silo:listenOnAnyAddress", false),
-            reader.Flag("silo:hostGateway", true));
+            reader.Flag("silo:hostGateway", true),
+            TimeSpan.FromSeconds(reader.Number("silo:probeTimeoutSeconds", (int)SiloSettings.DefaultProbeTimeout.TotalSeconds, min: 1, max: 60)));
 
         var urls = reader.Text("gateway:urls", "http://127.0.0.1:5080");
         foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))

@@ -32,12 +32,20 @@ public sealed record StorageSettings(StorageKind Kind, string ConnectionString)
     };
 }
 
+/// <summary>A silo's endpoints. <paramref name="ProbeTimeout"/>: the initial timeout and period of the liveness probes
+/// silos send each other; a crashed silo is declared dead after about three missed probes (docs/operations.md).</summary>
 public sealed record SiloSettings(
     string AdvertisedAddress,
     int SiloPort,
     int GatewayPort,
     bool ListenOnAnyAddress,
-    bool HostGateway);
+    bool HostGateway,
+    TimeSpan? ProbeTimeout = null)
+{
+    public static readonly TimeSpan DefaultProbeTimeout = TimeSpan.FromSeconds(2);
+
+    public TimeSpan Probe => ProbeTimeout ?? DefaultProbeTimeout;
+}
 
 /// <summary>The HTTP gateway. <paramref name="AdminKey"/>: an administrator API key given by configuration (for
 /// automation that provisions a fresh cluster; best set through <c>CRM_GATEWAY__ADMINKEY</c>), or null.
