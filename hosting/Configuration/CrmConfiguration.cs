@@ -22,7 +22,7 @@ public static class CrmConfiguration
     {
         [""] = ["clusterId", "serviceId", "storage", "silo", "gateway", "log"],
         ["storage"] = ["kind", "connectionString"],
-        ["silo"] = ["advertisedAddress", "siloPort", "gatewayPort", "listenOnAnyAddress", "hostGateway", "metricsPort"],
+        ["silo"] = ["advertisedAddress", "siloPort", "gatewayPort", "listenOnAnyAddress", "hostGateway", "metricsPort", "probeTimeoutSeconds"],
         ["gateway"] = ["urls", "callTimeoutSeconds", "dashboard", "adminKey", "requestsPerMinute", "tokenLifetimeMinutes", "dashboardPort"],
         ["log"] = ["level", "orleansLevel", "format"],
     };
@@ -135,7 +135,8 @@ public static class CrmConfiguration
             gatewayPort,
             reader.Flag("silo:listenOnAnyAddress", false),
             reader.Flag("silo:hostGateway", true),
-            reader.Number("silo:metricsPort", 0, min: 0, max: 65535));
+            reader.Number("silo:metricsPort", 0, min: 0, max: 65535),
+            TimeSpan.FromSeconds(reader.Number("silo:probeTimeoutSeconds", (int)SiloSettings.DefaultProbeTimeout.TotalSeconds, min: 1, max: 60)));
         if (silo.MetricsPort != 0 && (silo.MetricsPort == siloPort || silo.MetricsPort == gatewayPort))
         {
             throw reader.Problem("silo:metricsPort", $"must differ from silo.siloPort and silo.gatewayPort (both use {silo.MetricsPort})");

@@ -32,16 +32,23 @@ public sealed record StorageSettings(StorageKind Kind, string ConnectionString)
     };
 }
 
-/// <summary>A silo's addresses. <paramref name="MetricsPort"/>: where a silo that does not host the gateway serves
+/// <summary>A silo's endpoints. <paramref name="MetricsPort"/>: where a silo that does not host the gateway serves
 /// <c>/metrics</c> for Prometheus (on the same address as its silo port), or 0 for none; a silo that hosts the gateway
-/// serves them with the API.</summary>
+/// serves them with the API. <paramref name="ProbeTimeout"/>: the initial timeout and period of the liveness probes
+/// silos send each other; a crashed silo is declared dead after about three missed probes (docs/operations.md).</summary>
 public sealed record SiloSettings(
     string AdvertisedAddress,
     int SiloPort,
     int GatewayPort,
     bool ListenOnAnyAddress,
     bool HostGateway,
-    int MetricsPort = 0);
+    int MetricsPort = 0,
+    TimeSpan? ProbeTimeout = null)
+{
+    public static readonly TimeSpan DefaultProbeTimeout = TimeSpan.FromSeconds(2);
+
+    public TimeSpan Probe => ProbeTimeout ?? DefaultProbeTimeout;
+}
 
 /// <summary>The HTTP gateway. <paramref name="AdminKey"/>: an administrator API key given by configuration (for
 /// automation that provisions a fresh cluster; best set through <c>CRM_GATEWAY__ADMINKEY</c>), or null.

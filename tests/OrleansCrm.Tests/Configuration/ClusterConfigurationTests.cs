@@ -54,6 +54,7 @@ public sealed class ClusterConfigurationTests : IDisposable
     [InlineData("\"kind\": \"sqlite\", \"connectionString\": \"Data Source=data/x.db\"", "\"kind\": \"postgres\"", "storage.connectionString: is required when storage.kind is \"postgres\"")]
     [InlineData("\"connectionString\": \"Data Source=data/x.db\"", "\"connectionString\": \"Data Source=:memory:\"", "storage.connectionString: must name a database file")]
     [InlineData("\"siloPort\": 12000,", "\"siloPort\": 12000,,", "not valid JSON at line 5")]
+    [InlineData("\"siloPort\": 12000", "\"siloPort\": 12000, \"probeTimeoutSeconds\": 0", "silo.probeTimeoutSeconds: must be a whole number from 1 to 60, got \"0\"")]
     public void A_broken_file_is_reported_in_one_line_naming_the_key(string find, string replace, string expected)
     {
         var path = Write(Valid.Replace(find, replace, StringComparison.Ordinal));
@@ -109,6 +110,18 @@ public sealed class ClusterConfigurationTests : IDisposable
 
         Assert.StartsWith("cluster.json: gateway.dashboardPort: must differ from the ports in gateway.urls", problem.Message, StringComparison.Ordinal);
         Assert.Equal(["http://127.0.0.1:5080", "http://127.0.0.1:5090"], settings.Gateway.ListenUrls);
+    }
+
+    [Fact]
+    public void Silos_probe_each_other_every_2_s_unless_configured_otherwise()
+    {
+        var path = Write(Valid);
+
+        var defaults = CrmConfiguration.Load(["--config", path]);
+        var slower = CrmConfiguration.Load(["--config", path, "--silo:probeTimeoutSeconds=5"]);
+
+        Assert.Equal(TimeSpan.FromSeconds(2), defaults.Silo.Probe);
+        Assert.Equal(TimeSpan.FromSeconds(5), slower.Silo.Probe);
     }
 
     private string Write(string text)

@@ -7,6 +7,7 @@ namespace OrleansCrm.Tests.Support;
 public sealed class ProcessCluster : IAsyncDisposable
 {
     private readonly List<CrmProcess> _processes = [];
+    private readonly Dictionary<CrmProcess, int> _siloPorts = [];
 
     private readonly Action<string, System.Text.Json.Nodes.JsonObject>? _configure;
 
@@ -48,12 +49,32 @@ public sealed class ProcessCluster : IAsyncDisposable
         return cluster;
     }
 
-    public CrmProcess StartSilo(string name) => Track(CrmProcess.Start(Repo.SiloDll, Folder, Config(name), name));
+    public CrmProcess StartSilo(string name)
+    {
+        var config = Config(name);
+        var silo = Track(CrmProcess.Start(Repo.SiloDll, Folder, config, name));
+        _siloPorts[silo] = config["silo"]!["siloPort"]!.GetValue<int>();
+        return silo;
+    }
+
+    /// <summary>The silo-to-silo port <paramref name="silo"/> was given; its membership row and address carry it.</summary>
+    public int SiloPort(CrmProcess silo) => _siloPorts[silo];
+
+    /// <summary>What the membership table says of <paramref name="silo"/>'s latest generation (3 active, 4 shutting
+    /// down, 6 dead), or null before it has written a row.</summary>
+    public async Task<int?> MembershipStatusAsync(CrmProcess silo) => await Postgres.ScalarAsync<int?>(
+        $"SELECT status FROM orleansmembershiptable WHERE deploymentid = '{ClusterId}' AND port = {SiloPort(silo)} ORDER BY generation DESC LIMIT 1");
 
     public async Task WaitActiveSilosAsync(int count) => await Poll.UntilAsync(
         async () => await Postgres.ScalarAsync<long>($"SELECT count(*) FROM orleansmembershiptable WHERE deploymentid = '{ClusterId}' AND status = 3") == count,
         TimeSpan.FromSeconds(60),
         $"{count} active silos" + Environment.NewLine + string.Join(Environment.NewLine, _processes.Select(p => p.Output)));
+
+    /// <summary>The last <paramref name="lines"/> lines each process wrote, for a failing test's output.</summary>
+    public string LogTails(int lines) => string.Join(
+        Environment.NewLine,
+        _processes.Select(p => $"--- {p.Name}{(p.HasExited ? $" (exited {p.ExitCode})" : "")}:{Environment.NewLine}" +
+            string.Join(Environment.NewLine, p.Output.Split('\n').TakeLast(lines))));
 
     public async ValueTask DisposeAsync()
     {
