@@ -44,7 +44,7 @@ gateway_dll=$root/gateway/bin/Release/net10.0/OrleansCrm.Gateway.dll
 dotnet "$silo_dll" migrate --config "$root/cluster.json" >&2 || fail "migrate failed"
 for i in $(seq 1 "$silos"); do
   dotnet "$silo_dll" --config "$root/cluster.json" --silo:siloPort=$((11110 + i)) --silo:gatewayPort=$((30000 + i)) \
-    --silo:hostGateway=false >"$logs/silo$i.log" 2>&1 &
+    --silo:hostGateway=false --silo:metricsPort=$((9463 + i)) >"$logs/silo$i.log" 2>&1 &
   pids+=($!)
 done
 dotnet "$gateway_dll" --config "$root/cluster.json" --gateway:urls="$gateway_url" >"$logs/gateway.log" 2>&1 &
@@ -62,6 +62,7 @@ cat >&2 <<INFO
 [cluster]   curl -H "X-Api-Key: $admin_key" -X POST $gateway_url/api/v1/users -H 'content-type: application/json' \\
 [cluster]        -d '{"login":"ada","password":"a long password","roles":["agent"],"orgUnit":""}'
 [cluster]   then sign in at $gateway_url/ ; dashboard $gateway_url/dashboard/ ; metrics $gateway_url/metrics
+[cluster]   each silo's own metrics: http://127.0.0.1:9464/metrics (silo 1), 9465 (silo 2), ...
 [cluster] logs: $logs ; Ctrl+C stops everything
 INFO
 wait "${pids[@]}"
