@@ -39,9 +39,14 @@ public sealed class BenchNode : IAsyncDisposable
     public HttpClient Http { get; }
 
     /// <summary>The administrator key the bench's node is configured with and its client presents.</summary>
-    private const string BenchAdminKey = "bench-admin-key-0123456789abcdef01234567";
+    public const string BenchAdminKey = "bench-admin-key-0123456789abcdef01234567";
 
-    public static async Task<BenchNode> StartAsync(string? postgres, int concurrency)
+    /// <summary>Where the node's HTTP gateway listens.</summary>
+    public const string GatewayUrl = "http://127.0.0.1:5099";
+
+    /// <param name="keepActive">Keeps idle grains active for two hours instead of Orleans' 15 minutes, so a
+    /// population woken before a long measurement is still active when it is measured.</param>
+    public static async Task<BenchNode> StartAsync(string? postgres, int concurrency, bool keepActive = false)
     {
         var folder = Directory.CreateTempSubdirectory("crm-bench-").FullName;
         var storage = postgres is { } pg
@@ -50,7 +55,7 @@ public sealed class BenchNode : IAsyncDisposable
         var settings = new CrmSettings(
             "bench", "orleans-crm-bench", storage,
             new SiloSettings("127.0.0.1", 21111, 31000, false, true),
-            new GatewaySettings("http://127.0.0.1:5099", TimeSpan.FromSeconds(30), Dashboard: false, AdminKey: BenchAdminKey, RequestsPerMinute: 10_000_000),
+            new GatewaySettings(GatewayUrl, TimeSpan.FromSeconds(30), Dashboard: false, AdminKey: BenchAdminKey, RequestsPerMinute: 10_000_000),
             new LogSettings(Serilog.Events.LogEventLevel.Warning, Serilog.Events.LogEventLevel.Warning, false),
             Path.Combine(folder, "cluster.json"));
 
@@ -58,11 +63,16 @@ public sealed class BenchNode : IAsyncDisposable
         var builder = WebApplication.CreateBuilder();
         builder.AddCrmLogging(settings, "bench");
         builder.AddCrmSilo(settings);
+        if (keepActive)
+        {
+            builder.Services.Configure<Orleans.Configuration.GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromHours(2));
+        }
+
         builder.AddCrmGateway(settings);
         var app = builder.Build();
         app.MapCrmGateway(settings);
         await app.StartAsync();
-        var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 }) { BaseAddress = new Uri("http://127.0.0.1:5099"), Timeout = TimeSpan.FromMinutes(5) };
+        var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 }) { BaseAddress = new Uri(GatewayUrl), Timeout = TimeSpan.FromMinutes(5) };
         http.DefaultRequestHeaders.Add("X-Api-Key", BenchAdminKey);
         return new BenchNode(app, storage, settings, http, folder);
     }
