@@ -1,3 +1,4 @@
+using OrleansCrm.Bench.ScaleOut;
 using OrleansCrm.Bench.Suite;
 
 namespace OrleansCrm.Bench;
@@ -14,9 +15,11 @@ public static class Program
         return options.Scenario switch
         {
             "suite" => await SuiteBench.RunAsync(options),
+            "target" => await TargetBench.RunAsync(options),
+            "scale-out-report" => await ScaleOutReport.WriteAsync(options),
             "segments" or "campaign" => await RunSegmentsOrCampaignAsync(options),
             "customer" => await CustomerBench.RunAsync(options),
-            _ => throw new ArgumentException($"unknown scenario \"{options.Scenario}\": suite, segments, campaign or customer"),
+            _ => throw new ArgumentException($"unknown scenario \"{options.Scenario}\": suite, target, scale-out-report, segments, campaign or customer"),
         };
     }
 

@@ -179,9 +179,11 @@ public static class SegmentBench
         }
     }
 
-    internal static async Task<string> ServerSettingsAsync(BenchNode node)
+    internal static Task<string> ServerSettingsAsync(BenchNode node) => ServerSettingsAsync(node.Storage.ConnectionString);
+
+    internal static async Task<string> ServerSettingsAsync(string connectionString)
     {
-        await using var connection = new NpgsqlConnection(node.Storage.ConnectionString);
+        await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         var settings = new List<string>();
         foreach (var name in new[] { "server_version", "fsync", "synchronous_commit", "shared_buffers" })
