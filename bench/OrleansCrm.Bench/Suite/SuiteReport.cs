@@ -20,7 +20,7 @@ public static class SuiteReport
         sb.AppendLine();
         sb.AppendLine("## Population");
         sb.AppendLine();
-        Line($"{p.Customers:N0} synthetic customers from seed {p.Seed} (names, e-mail, phone, birth date, address, region, tier, tags, marketing consent per channel), {p.Events:N0} events in all: {p.EventsPerCustomerMean:0.0} per customer on average, median {p.EventsPerCustomerP50}, p90 {p.EventsPerCustomerP90}, p99 {p.EventsPerCustomerP99}, most {p.EventsPerCustomerMax}; {p.ShareWith30OrMoreEvents:P1} have 30 or more. Purchases, deposits and withdrawals with amounts and channels; calls in and out with agents and outcomes, e-mails opened and clicked, web visits; moves, new phones and e-mails; consent given and withdrawn. {p.DistinctSurnames:N0} surnames, the commonest held by {p.CommonestSurnameHolders:N0} customers.");
+        Line($"{p.Customers:N0} synthetic customers from seed {p.Seed} (names, e-mail, phone, birth date, address, region, tier, tags, marketing consent per channel), {p.Events:N0} events in all: {p.EventsPerCustomerMean:0.0} per customer on average, median {p.EventsPerCustomerP50}, p90 {p.EventsPerCustomerP90}, p99 {p.EventsPerCustomerP99}, most {p.EventsPerCustomerMax}; {p.ShareWith30OrMoreEvents * 100:0.0}% have 30 or more. Purchases, deposits and withdrawals with amounts and channels; calls in and out with agents and outcomes, e-mails opened and clicked, web visits; moves, new phones and e-mails; consent given and withdrawn. {p.DistinctSurnames:N0} surnames, the commonest held by {p.CommonestSurnameHolders:N0} customers.");
         Line($"Baseline rows: {p.Customers:N0} customers, {p.BaselineContacts:N0} contacts, {p.BaselineTransactions:N0} transactions.");
         sb.AppendLine();
         sb.AppendLine("| step | time |");
@@ -50,7 +50,7 @@ public static class SuiteReport
         }
 
         sb.AppendLine();
-        Line($"Throughput at equal p99: for each system the highest offered rate whose p99 stayed within the target, at least 95% of it answered inside the step and at most 0.1% failing ({o.StepSeconds} s steps after {o.WarmUpSeconds} s unmeasured; doubling from a quarter of the closed-loop rate, then bisecting to {o.Resolution:P0}). p99 at equal load: both run at {o.EqualLoadShare:P0} of the lower of the two max rates for {2 * o.StepSeconds} s; below 1× the CRM's p99 is lower.");
+        Line($"Throughput at equal p99: for each system the highest offered rate whose p99 stayed within the target, at least 95% of it answered inside the step and at most 0.1% failing ({o.StepSeconds} s steps after {o.WarmUpSeconds} s unmeasured; doubling from a quarter of the closed-loop rate, then bisecting to {o.Resolution * 100:0}%). p99 at equal load: both run at {o.EqualLoadShare * 100:0}% of the lower of the two max rates for {2 * o.StepSeconds} s; below 1× the CRM's p99 is lower.");
         sb.AppendLine();
         sb.AppendLine("## Closed loop");
         sb.AppendLine();
