@@ -4,7 +4,7 @@ namespace OrleansCrm.Bench.Load;
 
 /// <summary>What a closed-loop run measured: each of <see cref="Concurrency"/> callers sends its next request when
 /// the previous one is answered, so the rate is whatever the system gives.</summary>
-public sealed record ClosedLoopResult(string Name, int Concurrency, double Seconds, double Throughput, Latency Latency, long Errors, string? FirstError);
+public sealed record ClosedLoopResult(string Name, int Concurrency, double Seconds, double Throughput, Latency Latency, long Errors, string? FirstError, GcFigures? Gc = null);
 
 public static class ClosedLoop
 {
@@ -21,6 +21,7 @@ public static class ClosedLoop
         var measureFrom = start + Ticks(warmUp);
         var measureTo = measureFrom + Ticks(duration);
         var completed = 0L;
+        var gc = GcWindow.Start();
         var workers = Enumerable.Range(0, concurrency).Select(w => Task.Run(async () =>
         {
             var rnd = new Random((w * 7919) + name.Length);
@@ -58,7 +59,7 @@ public static class ClosedLoop
         })).ToArray();
         await Task.WhenAll(workers);
         var latency = Latency.From(histogram);
-        return new ClosedLoopResult(name, concurrency, duration.TotalSeconds, completed / duration.TotalSeconds, latency, errors, firstError);
+        return new ClosedLoopResult(name, concurrency, duration.TotalSeconds, completed / duration.TotalSeconds, latency, errors, firstError, gc.Stop());
     }
 
     internal static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);

@@ -20,7 +20,8 @@ public sealed record OpenLoopStep(
     double DispatchLagP99,
     bool Passed,
     string? Failure,
-    string? FirstError);
+    string? FirstError,
+    GcFigures? Gc = null);
 
 public static class OpenLoop
 {
@@ -47,6 +48,7 @@ public static class OpenLoop
         var sendDeadline = measureTo + ClosedLoop.Ticks(SendGrace);
         long inFlight = 0, measured = 0, errors = 0, answeredInWindow = 0, sent = 0;
         string? firstError = null;
+        var gc = GcWindow.Start();
 
         async Task OneAsync(long n, long intended)
         {
@@ -130,6 +132,7 @@ public static class OpenLoop
             await Task.Delay(10);
         }
 
+        var collections = gc.Stop();
         var unsent = total - Interlocked.Read(ref sent);
         var unfinished = Interlocked.Read(ref inFlight);
         var latency = Latency.From(histogram);
@@ -141,6 +144,6 @@ public static class OpenLoop
             : achieved < 0.95 * rate ? $"achieved {achieved:0} of {rate:0}/s"
             : latency.P99 > p99TargetMs ? $"p99 {latency.P99:0.00} ms over {p99TargetMs:0.##} ms"
             : null;
-        return new OpenLoopStep(rate, achieved, latency, measured, errors, unsent, unfinished, Latency.From(lag).P99, failure is null, failure, firstError);
+        return new OpenLoopStep(rate, achieved, latency, measured, errors, unsent, unfinished, Latency.From(lag).P99, failure is null, failure, firstError, collections);
     }
 }

@@ -140,6 +140,7 @@ public static class SuiteBench
         var baselineIngest = await ClosedAsync("baseline", "ingest", "HTTP", work.BaselineIngestHttpAsync);
         await CompareAsync("ingest", options.IngestP99Ms, crmIngest, work.CrmIngestHttpAsync, baselineIngest, work.BaselineIngestHttpAsync);
 
+        warmUp = warmUp with { HeapBytesPerCustomerAtEnd = (Heap() - warmUp.HeapBeforeBytes) / (double)n };
         return new SuiteFigures(
             "suite", started, DateTimeOffset.UtcNow, BenchNode.Machine, database, options,
             stats.Figures(options.Seed, n, loaded),
@@ -198,7 +199,7 @@ public static class SuiteBench
         clock.Stop();
         var perCustomer = (Heap() - before) / (double)customers;
         Console.Error.WriteLine($"  woken in {clock.Elapsed.TotalSeconds:0.0} s ({customers / clock.Elapsed.TotalSeconds:0}/s)");
-        return new WarmUpFigures(customers, WakeConcurrency, clock.Elapsed.TotalSeconds, customers / clock.Elapsed.TotalSeconds, Latency.From(histogram), perCustomer);
+        return new WarmUpFigures(customers, WakeConcurrency, clock.Elapsed.TotalSeconds, customers / clock.Elapsed.TotalSeconds, Latency.From(histogram), perCustomer, before);
     }
 
     private static long Heap()

@@ -42,7 +42,9 @@ public sealed record SeedingFigures(double CrmLogCopySeconds, double BaselineCop
 
 /// <summary>Every customer woken once before measuring: the first wake rebuilds the customer from its log rows
 /// (and claims its e-mail, phone and name in the lookup index), so it is the cold-start cost of an imported base.</summary>
-public sealed record WarmUpFigures(int Customers, int Concurrency, double Seconds, double CustomersPerSecond, Latency ColdWake, double HeapBytesPerCustomer);
+/// <summary><see cref="HeapBytesPerCustomer"/>: the bench process's managed heap growth per customer, right after
+/// the wake (lookup-index entries still active) and at the end of the measurements (collected by then).</summary>
+public sealed record WarmUpFigures(int Customers, int Concurrency, double Seconds, double CustomersPerSecond, Latency ColdWake, double HeapBytesPerCustomer, long HeapBeforeBytes, double? HeapBytesPerCustomerAtEnd = null);
 
 public sealed record CrossCheckFigures(int Sampled, int Agreeing, IReadOnlyList<string> Differences);
 

@@ -30,7 +30,7 @@ public static class SuiteReport
         Line($"| baseline: keys, indexes, foreign keys, ANALYZE | {f.Seeding.BaselineIndexSeconds:0.0} s |");
         Line($"| CRM: first wake of every customer ({f.WarmUp.Concurrency} at a time; each rebuilds from its log and claims its e-mail, phone and name in the lookup index) | {f.WarmUp.Seconds:0.0} s ({f.WarmUp.CustomersPerSecond:0}/s; per wake p50 {f.WarmUp.ColdWake.P50:0.0} ms, p99 {f.WarmUp.ColdWake.P99:0.0} ms) |");
         sb.AppendLine();
-        Line($"All measurements below are on a warm CRM: every customer was woken once first (and the bench's silo keeps idle grains for two hours). Managed heap per activated customer (with its lookup-index entries): {f.WarmUp.HeapBytesPerCustomer / 1024:0.0} KiB. The baseline's tables were just written and read back by the index builds; they are in the OS page cache (PostgreSQL's own shared_buffers is as listed above).");
+        Line($"All measurements below are on a warm CRM: every customer was woken once first (and the bench's silo keeps idle customers active for two hours). Managed heap per activated customer: {f.WarmUp.HeapBytesPerCustomer / 1024:0.0} KiB right after the wake (with its four lookup-index entries, which the bench's silo lets go after two idle minutes), {(f.WarmUp.HeapBytesPerCustomerAtEnd ?? 0) / 1024:0.0} KiB at the end of the measurements. The baseline's tables were just written and read back by the index builds; they are in the OS page cache (PostgreSQL's own shared_buffers is as listed above).");
         Line($"Cross-check: for {f.CrossCheck.Sampled} sampled customers the CRM's view and the baseline's agree on names, contact points, region, address, consent, purchase count and total, first and last purchase, 30/90/365-day spend, deposits, withdrawals and the recent contacts in order: **{f.CrossCheck.Agreeing} of {f.CrossCheck.Sampled} agree**.");
         foreach (var d in f.CrossCheck.Differences)
         {
@@ -56,12 +56,12 @@ public static class SuiteReport
         sb.AppendLine();
         Line($"{o.Concurrency} callers, each sending its next request when the last is answered, {o.Seconds} s after {o.WarmUpSeconds} s unmeasured.");
         sb.AppendLine();
-        sb.AppendLine("| scenario | system | path | throughput | p50 | p90 | p99 | p99.9 | max | errors |");
-        sb.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| scenario | system | path | throughput | p50 | p90 | p99 | p99.9 | max | errors | GC pauses |");
+        sb.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in f.ClosedLoop)
         {
             var l = r.Result.Latency;
-            Line($"| {r.Scenario} | {r.System} | {r.Path} | {r.Result.Throughput:N0}/s | {l.P50:0.000} ms | {l.P90:0.000} ms | {l.P99:0.000} ms | {l.P999:0.000} ms | {l.Max:0.0} ms | {r.Result.Errors} |");
+            Line($"| {r.Scenario} | {r.System} | {r.Path} | {r.Result.Throughput:N0}/s | {l.P50:0.000} ms | {l.P90:0.000} ms | {l.P99:0.000} ms | {l.P999:0.000} ms | {l.Max:0.0} ms | {r.Result.Errors} | {Gc(r.Result.Gc)} |");
         }
 
         sb.AppendLine();
@@ -78,14 +78,14 @@ public static class SuiteReport
         {
             sb.AppendLine("## Open loop: equal load");
             sb.AppendLine();
-            sb.AppendLine("| scenario | system | offered | achieved | p50 | p90 | p99 | p99.9 | max | errors | generator lag p99 |");
-            sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            sb.AppendLine("| scenario | system | offered | achieved | p50 | p90 | p99 | p99.9 | max | errors | generator lag p99 | GC pauses |");
+            sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var e in f.EqualLoad)
             {
                 foreach (var (system, step) in new[] { ("CRM", e.Crm), ("baseline", e.Baseline) })
                 {
                     var l = step.Latency;
-                    Line($"| {e.Scenario} | {system} | {step.Offered:N0}/s | {step.Achieved:N0}/s | {l.P50:0.000} ms | {l.P90:0.000} ms | {l.P99:0.000} ms | {l.P999:0.000} ms | {l.Max:0.0} ms | {step.Errors} | {step.DispatchLagP99:0.00} ms |");
+                    Line($"| {e.Scenario} | {system} | {step.Offered:N0}/s | {step.Achieved:N0}/s | {l.P50:0.000} ms | {l.P90:0.000} ms | {l.P99:0.000} ms | {l.P999:0.000} ms | {l.Max:0.0} ms | {step.Errors} | {step.DispatchLagP99:0.00} ms | {Gc(step.Gc)} |");
                 }
             }
 
@@ -117,16 +117,19 @@ public static class SuiteReport
 
     private static void Steps(StringBuilder sb, IReadOnlyList<OpenLoopStep> steps)
     {
-        sb.AppendLine("| offered | achieved | p50 | p90 | p99 | p99.9 | max | errors | generator lag p99 | result |");
-        sb.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        sb.AppendLine("| offered | achieved | p50 | p90 | p99 | p99.9 | max | errors | generator lag p99 | GC pauses | result |");
+        sb.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (var s in steps)
         {
             var l = s.Latency;
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| {s.Offered:N0}/s | {s.Achieved:N0}/s | {l.P50:0.000} ms | {l.P90:0.000} ms | {l.P99:0.000} ms | {l.P999:0.000} ms | {l.Max:0.0} ms | {s.Errors} | {s.DispatchLagP99:0.00} ms | {(s.Passed ? "pass" : s.Failure)} |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {s.Offered:N0}/s | {s.Achieved:N0}/s | {l.P50:0.000} ms | {l.P90:0.000} ms | {l.P99:0.000} ms | {l.P999:0.000} ms | {l.Max:0.0} ms | {s.Errors} | {s.DispatchLagP99:0.00} ms | {Gc(s.Gc)} | {(s.Passed ? "pass" : s.Failure)} |");
         }
 
         sb.AppendLine();
     }
+
+    /// <summary>Total pause time of the bench process's collections during the measurement, and how many were gen2.</summary>
+    private static string Gc(GcFigures? gc) => gc is null ? "–" : string.Create(CultureInfo.InvariantCulture, $"{gc.PauseMs:0} ms ({gc.Gen2} gen2)");
 
     private static string Opt(double? value, string format) => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "–";
 
