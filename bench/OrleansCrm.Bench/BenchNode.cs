@@ -47,11 +47,12 @@ public sealed class BenchNode : IAsyncDisposable
     /// <param name="keepActive">Keeps idle customers active for two hours, so a population woken before a long
     /// measurement is still active when it is measured, and lets lookup-index entries go after two minutes idle (a
     /// first wake claims four per customer; nothing measured reads them), so a million woken customers fit in memory.</param>
-    public static async Task<BenchNode> StartAsync(string? postgres, int concurrency, bool keepActive = false)
+    /// <param name="maxPoolSize">PostgreSQL connections the node may open (the database server is shared).</param>
+    public static async Task<BenchNode> StartAsync(string? postgres, int concurrency, bool keepActive = false, int maxPoolSize = 200)
     {
         var folder = Directory.CreateTempSubdirectory("crm-bench-").FullName;
         var storage = postgres is { } pg
-            ? new StorageSettings(StorageKind.Postgres, CrmConfiguration.WithAutoPrepare(new NpgsqlConnectionStringBuilder(pg) { Database = "crm_bench_" + Guid.NewGuid().ToString("N")[..8], MaxPoolSize = 200 }))
+            ? new StorageSettings(StorageKind.Postgres, CrmConfiguration.WithAutoPrepare(new NpgsqlConnectionStringBuilder(pg) { Database = "crm_bench_" + Guid.NewGuid().ToString("N")[..8], MaxPoolSize = maxPoolSize }))
             : new StorageSettings(StorageKind.Sqlite, $"Data Source={Path.Combine(folder, "crm.db")};Default Timeout=30;Pooling=True");
         var settings = new CrmSettings(
             "bench", "orleans-crm-bench", storage,

@@ -27,9 +27,9 @@ public sealed class BaselineServer : IAsyncDisposable
 
     public string Url { get; }
 
-    public static async Task<BaselineServer> StartAsync(string connectionString, string url)
+    public static async Task<BaselineServer> StartAsync(string connectionString, string url, int maxPoolSize)
     {
-        var data = NpgsqlDataSource.Create(connectionString);
+        var data = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = maxPoolSize });
         var store = new BaselineStore(data, TimeProvider.System);
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(url);

@@ -21,7 +21,12 @@ public sealed record OpenLoopStep(
     bool Passed,
     string? Failure,
     string? FirstError,
-    GcFigures? Gc = null);
+    GcFigures? Gc = null)
+{
+    /// <summary>The latencies recorded, kept to merge steps (<see cref="OpenLoop.Combine"/>); not written out.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public HdrHistogram.HistogramBase? Histogram { get; init; }
+}
 
 public static class OpenLoop
 {
@@ -144,6 +149,32 @@ public static class OpenLoop
             : achieved < 0.95 * rate ? $"achieved {achieved:0} of {rate:0}/s"
             : latency.P99 > p99TargetMs ? $"p99 {latency.P99:0.00} ms over {p99TargetMs:0.##} ms"
             : null;
-        return new OpenLoopStep(rate, achieved, latency, measured, errors, unsent, unfinished, Latency.From(lag).P99, failure is null, failure, firstError, collections);
+        return new OpenLoopStep(rate, achieved, latency, measured, errors, unsent, unfinished, Latency.From(lag).P99, failure is null, failure, firstError, collections)
+        {
+            Histogram = histogram,
+        };
+    }
+
+    /// <summary>Rounds of one rate run at different times, as one step: latencies merged, counts added, the
+    /// achieved rate averaged; it passes when every round passed and the merged p99 is within the target.</summary>
+    public static OpenLoopStep Combine(IReadOnlyList<OpenLoopStep> rounds, double p99TargetMs)
+    {
+        var merged = Latency.NewHistogram();
+        foreach (var round in rounds)
+        {
+            merged.Add(round.Histogram!);
+        }
+
+        var latency = Latency.From(merged);
+        var failure = rounds.FirstOrDefault(r => !r.Passed)?.Failure
+            ?? (latency.P99 > p99TargetMs ? $"p99 {latency.P99:0.00} ms over {p99TargetMs:0.##} ms" : null);
+        return new OpenLoopStep(
+            rounds[0].Offered, rounds.Average(r => r.Achieved), latency, rounds.Sum(r => r.Requests), rounds.Sum(r => r.Errors),
+            rounds.Sum(r => r.Unsent), rounds.Sum(r => r.Unfinished), rounds.Max(r => r.DispatchLagP99), failure is null, failure,
+            rounds.Select(r => r.FirstError).FirstOrDefault(e => e is not null),
+            new GcFigures(rounds.Sum(r => r.Gc?.PauseMs ?? 0), rounds.Sum(r => r.Gc?.Gen0 ?? 0), rounds.Sum(r => r.Gc?.Gen1 ?? 0), rounds.Sum(r => r.Gc?.Gen2 ?? 0)))
+        {
+            Histogram = merged,
+        };
     }
 }

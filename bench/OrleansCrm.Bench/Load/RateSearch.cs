@@ -4,77 +4,75 @@ namespace OrleansCrm.Bench.Load;
 /// with every step tried on the way.</summary>
 public sealed record SearchResult(string Name, double P99TargetMs, double MaxRate, OpenLoopStep? AtMax, IReadOnlyList<OpenLoopStep> Steps);
 
-public static class RateSearch
+/// <summary>
+/// A search for the highest passing rate: doubles the rate from the start until a step fails (or halves it until
+/// one passes), then bisects (geometrically) between the last pass and the first failure until they are within the
+/// resolution of each other. It only proposes rates and takes results, so several searches can take turns on the
+/// machine (<see cref="RunInTurnsAsync"/>) and a busy spell of the machine falls on all of them, not on one.
+/// </summary>
+public sealed class RateSearch(string name, double startRate, double p99TargetMs, double resolution = 0.1, double maxRate = 1_000_000)
 {
-    /// <summary>Doubles the rate from <paramref name="startRate"/> until a step fails (or halves it until one
-    /// passes), then bisects (geometrically) between the last pass and the first failure until they are within
-    /// <paramref name="resolution"/> of each other.</summary>
-    public static async Task<SearchResult> FindMaxAsync(
-        string name, double startRate, double p99TargetMs, TimeSpan warmUp, TimeSpan step, Func<long, Task> call,
-        double resolution = 0.1, double maxRate = 1_000_000)
+    private const double MinRate = 10;
+    private readonly List<OpenLoopStep> _steps = [];
+    private OpenLoopStep? _best;
+    private double _failedAt = double.PositiveInfinity;
+    private bool _doubling = true;
+
+    public string Name { get; } = name;
+
+    /// <summary>The rate to try next, or null when the search is over.</summary>
+    public double? Next { get; private set; } = Math.Round(Math.Max(MinRate, startRate));
+
+    public SearchResult Result => new(Name, p99TargetMs, _best?.Offered ?? 0, _best, _steps);
+
+    public void Record(OpenLoopStep step)
     {
-        Console.Error.WriteLine($"  search: {name} (p99 ≤ {p99TargetMs} ms, from {startRate:0}/s)");
-        var steps = new List<OpenLoopStep>();
-        OpenLoopStep? best = null;
-        var failedAt = double.PositiveInfinity;
-
-        async Task<OpenLoopStep> TryAsync(double rate)
+        _steps.Add(step);
+        if (step.Passed)
         {
-            var result = await OpenLoop.RunAsync(Math.Round(rate), warmUp, step, p99TargetMs, call);
-            steps.Add(result);
-            Console.Error.WriteLine($"    {result.Offered,8:0}/s → {result.Achieved,8:0}/s p50 {result.Latency.P50,7:0.00} p99 {result.Latency.P99,8:0.00} ms {(result.Passed ? "pass" : "FAIL: " + result.Failure)}");
-            // Let a queue left by an overloaded step drain before the next one starts.
-            await Task.Delay(result.Passed ? TimeSpan.FromMilliseconds(500) : TimeSpan.FromSeconds(3));
-            return result;
+            _best = step;
+        }
+        else
+        {
+            _failedAt = Math.Min(_failedAt, step.Offered);
         }
 
-        var rate = Math.Max(10, startRate);
-        while (rate <= maxRate)
+        if (_doubling && step.Passed)
         {
-            var result = await TryAsync(rate);
-            if (!result.Passed)
-            {
-                failedAt = result.Offered;
-                break;
-            }
-
-            best = result;
-            rate *= 2;
+            Next = step.Offered * 2 <= maxRate ? step.Offered * 2 : null;
+            return;
         }
 
-        while (best is null && rate >= 20)
+        _doubling = false;
+        if (_best is null)
         {
-            rate /= 2;
-            var result = await TryAsync(rate);
-            if (result.Passed)
-            {
-                best = result;
-            }
-            else
-            {
-                failedAt = result.Offered;
-            }
+            // Nothing passed yet: halve.
+            Next = step.Offered / 2 >= MinRate ? Math.Round(step.Offered / 2) : null;
+            return;
         }
 
-        while (best is not null && failedAt / best.Offered > 1 + resolution)
-        {
-            var middle = Math.Round(Math.Sqrt(best.Offered * failedAt));
-            if (middle <= best.Offered || middle >= failedAt)
-            {
-                break;
-            }
+        var middle = Math.Round(Math.Sqrt(_best.Offered * _failedAt));
+        Next = _failedAt / _best.Offered > 1 + resolution && middle > _best.Offered && middle < _failedAt ? middle : null;
+    }
 
-            var result = await TryAsync(middle);
-            if (result.Passed)
-            {
-                best = result;
-            }
-            else
-            {
-                failedAt = result.Offered;
-            }
+    /// <summary>Runs the searches a step at a time in turn until each is over.</summary>
+    public static async Task RunInTurnsAsync(IReadOnlyList<(RateSearch Search, Func<long, Task> Call)> searches, TimeSpan warmUp, TimeSpan step)
+    {
+        foreach (var (search, _) in searches)
+        {
+            Console.Error.WriteLine($"  search: {search.Name} (p99 ≤ {search.Result.P99TargetMs} ms, from {search.Next:0}/s)");
         }
 
-        return new SearchResult(name, p99TargetMs, best?.Offered ?? 0, best, steps);
+        while (searches.Any(s => s.Search.Next is not null))
+        {
+            foreach (var (search, call) in searches.Where(s => s.Search.Next is not null))
+            {
+                var result = await OpenLoop.RunAsync(search.Next!.Value, warmUp, step, search.Result.P99TargetMs, call);
+                search.Record(result);
+                Console.Error.WriteLine($"    {search.Name,-28} {result.Offered,8:0}/s → {result.Achieved,8:0}/s p50 {result.Latency.P50,7:0.00} p99 {result.Latency.P99,8:0.00} ms {(result.Passed ? "pass" : "FAIL: " + result.Failure)}");
+                // Let a queue left by an overloaded step drain before the next one starts.
+                await Task.Delay(result.Passed ? TimeSpan.FromMilliseconds(500) : TimeSpan.FromSeconds(3));
+            }
+        }
     }
 }

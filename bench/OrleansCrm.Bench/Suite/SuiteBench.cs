@@ -21,6 +21,13 @@ public static class SuiteBench
     private const int WakeConcurrency = 64;
     private const int CrossCheckSample = 200;
 
+    /// <summary>PostgreSQL connections each system may open: the same for both, and well inside the server's limit,
+    /// which other clients of the same server share.</summary>
+    private const int ConnectionsPerSystem = 64;
+
+    /// <summary>Equal-load runs: this many rounds of one step per system, alternating.</summary>
+    private const int EqualLoadRounds = 2;
+
     public static async Task<int> RunAsync(BenchOptions options)
     {
         if (options.Postgres is null)
@@ -46,7 +53,7 @@ public static class SuiteBench
         var population = new SyntheticPopulation(options.Seed, started);
         var n = options.Customers;
         Console.Error.WriteLine($"Suite: {n:N0} customers, seed {options.Seed}");
-        await using var node = await BenchNode.StartAsync(options.Postgres, options.Concurrency, keepActive: true);
+        await using var node = await BenchNode.StartAsync(options.Postgres, options.Concurrency, keepActive: true, maxPoolSize: ConnectionsPerSystem);
         var database = await SegmentBench.ServerSettingsAsync(node);
 
         Console.Error.WriteLine("Seeding the CRM's event log (COPY)...");
@@ -65,7 +72,7 @@ public static class SuiteBench
         Console.Error.WriteLine($"  {loaded.Contacts:N0} contacts, {loaded.Transactions:N0} transactions in {loaded.CopyTime.TotalSeconds:0.0} s + indexes {loaded.IndexTime.TotalSeconds:0.0} s");
         await BenchOffers.SeedAsync(node);
 
-        await using var baseline = await BaselineServer.StartAsync(node.Storage.ConnectionString, options.BaselineUrl);
+        await using var baseline = await BaselineServer.StartAsync(node.Storage.ConnectionString, options.BaselineUrl, ConnectionsPerSystem);
         using var crmHttp = Workloads.Client(BenchNode.GatewayUrl, BenchNode.BenchAdminKey);
         using var baselineHttp = Workloads.Client(options.BaselineUrl, null);
         var work = new Workloads(n, node.Grains, crmHttp, baseline.Store, baselineHttp);
@@ -98,40 +105,51 @@ public static class SuiteBench
         var searches = new List<SearchRow>();
         var equal = new List<EqualLoadRow>();
         var ratios = new List<RatioRow>();
-        async Task<SearchResult> SearchAsync(string system, string scenario, double p99, ClosedLoopResult closed, Func<Task> call)
-        {
-            // Start at a quarter of what the closed loop reached, so the doubling phase is short.
-            var result = await RateSearch.FindMaxAsync($"{scenario}: {system}, HTTP", closed.Throughput / 4, p99, warm, step, _ => call(), options.Resolution);
-            searches.Add(new SearchRow(system, scenario, result));
-            return result;
-        }
 
+        // The two systems' searches take turns step by step, and the equal-load runs alternate, so a busy spell of
+        // the machine falls on both rather than on whichever happened to be running.
         async Task CompareAsync(string scenario, double p99, ClosedLoopResult crmClosed, Func<Task> crmCall, ClosedLoopResult baselineClosed, Func<Task> baselineCall)
         {
-            Console.Error.WriteLine($"{scenario}: throughput at p99 ≤ {p99} ms, open loop...");
-            var crm = await SearchAsync("CRM", scenario, p99, crmClosed, crmCall);
-            var rel = await SearchAsync("baseline", scenario, p99, baselineClosed, baselineCall);
-            var rate = Math.Round(options.EqualLoadShare * Math.Min(crm.MaxRate, rel.MaxRate));
+            Console.Error.WriteLine($"{scenario}: throughput at p99 ≤ {p99} ms, open loop (both systems in turn)...");
+            // Each search starts at a quarter of what its closed loop reached, so the doubling phase is short.
+            var crm = new RateSearch($"{scenario}: CRM, HTTP", crmClosed.Throughput / 4, p99, options.Resolution);
+            var rel = new RateSearch($"{scenario}: baseline, HTTP", baselineClosed.Throughput / 4, p99, options.Resolution);
+            await RateSearch.RunInTurnsAsync([(crm, _ => crmCall()), (rel, _ => baselineCall())], warm, step);
+            searches.Add(new SearchRow("CRM", scenario, crm.Result));
+            searches.Add(new SearchRow("baseline", scenario, rel.Result));
+
+            var rate = Math.Round(options.EqualLoadShare * Math.Min(crm.Result.MaxRate, rel.Result.MaxRate));
             EqualLoadRow? same = null;
             if (rate > 0)
             {
-                Console.Error.WriteLine($"{scenario}: both at {rate:0}/s...");
-                var equalRun = step * 2;
-                var crmStep = await OpenLoop.RunAsync(rate, warm, equalRun, p99, _ => crmCall());
-                await Task.Delay(500);
-                var relStep = await OpenLoop.RunAsync(rate, warm, equalRun, p99, _ => baselineCall());
+                Console.Error.WriteLine($"{scenario}: both at {rate:0}/s ({EqualLoadRounds} rounds each, in turn)...");
+                var crmRounds = new List<OpenLoopStep>();
+                var relRounds = new List<OpenLoopStep>();
+                for (var round = 0; round < EqualLoadRounds; round++)
+                {
+                    crmRounds.Add(await OpenLoop.RunAsync(rate, warm, step, p99, _ => crmCall()));
+                    await Task.Delay(500);
+                    relRounds.Add(await OpenLoop.RunAsync(rate, warm, step, p99, _ => baselineCall()));
+                    await Task.Delay(500);
+                }
+
+                var crmStep = OpenLoop.Combine(crmRounds, p99);
+                var relStep = OpenLoop.Combine(relRounds, p99);
                 same = new EqualLoadRow(scenario, rate, crmStep, relStep, crmStep.Latency.P99 / relStep.Latency.P99);
                 equal.Add(same);
                 Console.Error.WriteLine($"  CRM p99 {crmStep.Latency.P99:0.00} ms, baseline p99 {relStep.Latency.P99:0.00} ms");
             }
 
-            ratios.Add(new RatioRow(scenario, p99, crm.MaxRate, rel.MaxRate, rel.MaxRate > 0 ? crm.MaxRate / rel.MaxRate : double.PositiveInfinity,
+            ratios.Add(new RatioRow(scenario, p99, crm.Result.MaxRate, rel.Result.MaxRate,
+                rel.Result.MaxRate > 0 ? crm.Result.MaxRate / rel.Result.MaxRate : double.PositiveInfinity,
                 same?.Rate, same?.Crm.Latency.P99, same?.Baseline.Latency.P99, same?.P99Ratio));
         }
 
         await CompareAsync("view", options.ViewP99Ms, crmView, work.CrmViewHttpAsync, baselineView, work.BaselineViewHttpAsync);
         Console.Error.WriteLine("next-best-action: CRM only (the baseline has no equivalent)...");
-        await SearchAsync("CRM", "next-best-action", options.ViewP99Ms, crmNba, work.CrmNextBestActionHttpAsync);
+        var nba = new RateSearch("next-best-action: CRM, HTTP", crmNba.Throughput / 4, options.ViewP99Ms, options.Resolution);
+        await RateSearch.RunInTurnsAsync([(nba, _ => work.CrmNextBestActionHttpAsync())], warm, step);
+        searches.Add(new SearchRow("CRM", "next-best-action", nba.Result));
 
         Console.Error.WriteLine("Ingest, closed loop...");
         await ClosedAsync("CRM", "ingest", "direct grain call", work.CrmIngestDirectAsync);
