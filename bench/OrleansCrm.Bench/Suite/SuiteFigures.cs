@@ -41,10 +41,11 @@ public sealed record PopulationFigures(
 public sealed record SeedingFigures(double CrmLogCopySeconds, double BaselineCopySeconds, double BaselineIndexSeconds);
 
 /// <summary>Every customer woken once before measuring: the first wake rebuilds the customer from its log rows
-/// (and claims its e-mail, phone and name in the lookup index), so it is the cold-start cost of an imported base.</summary>
-/// <summary><see cref="HeapBytesPerCustomer"/>: the bench process's managed heap growth per customer, right after
-/// the wake (lookup-index entries still active) and at the end of the measurements (collected by then).</summary>
-public sealed record WarmUpFigures(int Customers, int Concurrency, double Seconds, double CustomersPerSecond, Latency ColdWake, double HeapBytesPerCustomer, long HeapBeforeBytes, double? HeapBytesPerCustomerAtEnd = null);
+/// (and claims its e-mail, phone and name in the lookup index), so it is the cold-start cost of an imported base.
+/// <see cref="HeapBytesPerCustomer"/>: the bench process's managed heap growth per customer right after the wake
+/// (some lookup-index entries still active); <see cref="HeapBytesPerCustomerAtEnd"/>: at the end of the measurements.
+/// <see cref="SettleSeconds"/>: the wait for the lookup-index entries to be collected, and VACUUM ANALYZE.</summary>
+public sealed record WarmUpFigures(int Customers, int Concurrency, double Seconds, double CustomersPerSecond, Latency ColdWake, double HeapBytesPerCustomer, long HeapBeforeBytes, double? HeapBytesPerCustomerAtEnd = null, double SettleSeconds = 0);
 
 public sealed record CrossCheckFigures(int Sampled, int Agreeing, IReadOnlyList<string> Differences);
 
