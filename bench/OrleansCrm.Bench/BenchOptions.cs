@@ -17,6 +17,7 @@ public sealed record BenchOptions(
     double IngestP99Ms,
     double EqualLoadShare,
     double Resolution,
+    int Retries,
     bool WithSegmentsCampaign,
     string BaselineUrl,
     string? Target,
@@ -32,7 +33,7 @@ public sealed record BenchOptions(
         var known = new HashSet<string>(StringComparer.Ordinal)
         {
             "--scenario", "--customers", "--seconds", "--concurrency", "--postgres", "--samples", "--seed", "--step-seconds",
-            "--warm-up-seconds", "--view-p99", "--ingest-p99", "--equal-load", "--resolution", "--baseline-url", "--target",
+            "--warm-up-seconds", "--view-p99", "--ingest-p99", "--equal-load", "--resolution", "--retries", "--baseline-url", "--target",
             "--key", "--service-id", "--cluster-id", "--silos", "--out", "--runs",
         };
         var flags = new HashSet<string>(StringComparer.Ordinal) { "--with-segments-campaign" };
@@ -69,6 +70,7 @@ public sealed record BenchOptions(
             Real("--ingest-p99", 20),
             Real("--equal-load", 0.8),
             Real("--resolution", 0.1),
+            Number("--retries", 1),
             args.Contains("--with-segments-campaign"),
             Value("--baseline-url") ?? "http://127.0.0.1:5098",
             Value("--target"),

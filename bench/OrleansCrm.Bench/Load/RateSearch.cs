@@ -7,13 +7,16 @@ public sealed record SearchResult(string Name, double P99TargetMs, double MaxRat
 /// <summary>
 /// A search for the highest passing rate: doubles the rate from the start until a step fails (or halves it until
 /// one passes), then bisects (geometrically) between the last pass and the first failure until they are within the
-/// resolution of each other. It only proposes rates and takes results, so several searches can take turns on the
-/// machine (<see cref="RunInTurnsAsync"/>) and a busy spell of the machine falls on all of them, not on one.
+/// resolution of each other. A failed rate is tried again up to <paramref name="retries"/> times and fails only if
+/// every try fails, so one stall of a shared machine does not end a search. It only proposes rates and takes
+/// results, so several searches can take turns on the machine (<see cref="RunInTurnsAsync"/>) and a busy spell of
+/// the machine falls on all of them, not on one.
 /// </summary>
-public sealed class RateSearch(string name, double startRate, double p99TargetMs, double resolution = 0.1, double maxRate = 1_000_000)
+public sealed class RateSearch(string name, double startRate, double p99TargetMs, double resolution = 0.1, int retries = 1, double maxRate = 1_000_000)
 {
     private const double MinRate = 10;
     private readonly List<OpenLoopStep> _steps = [];
+    private int _triesFailed;
     private OpenLoopStep? _best;
     private double _failedAt = double.PositiveInfinity;
     private bool _doubling = true;
@@ -28,6 +31,14 @@ public sealed class RateSearch(string name, double startRate, double p99TargetMs
     public void Record(OpenLoopStep step)
     {
         _steps.Add(step);
+        _triesFailed = step.Passed ? 0 : _triesFailed + 1;
+        if (!step.Passed && _triesFailed <= retries)
+        {
+            Next = step.Offered;
+            return;
+        }
+
+        _triesFailed = 0;
         if (step.Passed)
         {
             _best = step;

@@ -115,8 +115,8 @@ public static class SuiteBench
         {
             Console.Error.WriteLine($"{scenario}: throughput at p99 ≤ {p99} ms, open loop (both systems in turn)...");
             // Each search starts at a quarter of what its closed loop reached, so the doubling phase is short.
-            var crm = new RateSearch($"{scenario}: CRM, HTTP", crmClosed.Throughput / 4, p99, options.Resolution);
-            var rel = new RateSearch($"{scenario}: baseline, HTTP", baselineClosed.Throughput / 4, p99, options.Resolution);
+            var crm = new RateSearch($"{scenario}: CRM, HTTP", crmClosed.Throughput / 4, p99, options.Resolution, options.Retries);
+            var rel = new RateSearch($"{scenario}: baseline, HTTP", baselineClosed.Throughput / 4, p99, options.Resolution, options.Retries);
             await RateSearch.RunInTurnsAsync([(crm, _ => crmCall()), (rel, _ => baselineCall())], warm, step);
             searches.Add(new SearchRow("CRM", scenario, crm.Result));
             searches.Add(new SearchRow("baseline", scenario, rel.Result));
@@ -150,7 +150,7 @@ public static class SuiteBench
 
         await CompareAsync("view", options.ViewP99Ms, crmView, work.CrmViewHttpAsync, baselineView, work.BaselineViewHttpAsync);
         Console.Error.WriteLine("next-best-action: CRM only (the baseline has no equivalent)...");
-        var nba = new RateSearch("next-best-action: CRM, HTTP", crmNba.Throughput / 4, options.ViewP99Ms, options.Resolution);
+        var nba = new RateSearch("next-best-action: CRM, HTTP", crmNba.Throughput / 4, options.ViewP99Ms, options.Resolution, options.Retries);
         await RateSearch.RunInTurnsAsync([(nba, _ => work.CrmNextBestActionHttpAsync())], warm, step);
         searches.Add(new SearchRow("CRM", "next-best-action", nba.Result));
 

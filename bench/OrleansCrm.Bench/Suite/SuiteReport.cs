@@ -51,7 +51,7 @@ public static class SuiteReport
         }
 
         sb.AppendLine();
-        Line($"Throughput at equal p99: for each system the highest offered rate whose p99 stayed within the target, at least 95% of it answered inside the step and at most 0.1% failing ({o.StepSeconds} s steps after {o.WarmUpSeconds} s unmeasured; doubling from a quarter of the closed-loop rate, then bisecting to {o.Resolution * 100:0}%). p99 at equal load: both run at {o.EqualLoadShare * 100:0}% of the lower of the two max rates, two {o.StepSeconds} s rounds each, alternating, latencies merged; below 1× the CRM's p99 is lower. The two searches take turns step by step, so a busy spell of the machine falls on both.");
+        Line($"Throughput at equal p99: for each system the highest offered rate whose p99 stayed within the target, at least 95% of it answered inside the step and at most 0.1% failing ({o.StepSeconds} s steps after {o.WarmUpSeconds} s unmeasured; doubling from a quarter of the closed-loop rate, then bisecting to {o.Resolution * 100:0}%; {(o.Retries == 0 ? "a failed rate is not tried again" : $"a failed rate is tried up to {o.Retries} more time(s) and fails only if every try fails")}). p99 at equal load: both run at {o.EqualLoadShare * 100:0}% of the lower of the two max rates, two {o.StepSeconds} s rounds each, alternating, latencies merged; below 1× the CRM's p99 is lower. The two searches take turns step by step, so a busy spell of the machine falls on both.");
         sb.AppendLine();
         sb.AppendLine("## Closed loop");
         sb.AppendLine();
