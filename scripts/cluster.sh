@@ -58,6 +58,7 @@ curl -sf "$gateway_url/health/ready" >/dev/null 2>&1 || fail "the gateway did no
 
 cat >&2 <<INFO
 [cluster] ready: PostgreSQL on 127.0.0.1:$pg_port, $silos silos (ports 11111.., gateways 30001..), gateway $gateway_url
+[cluster] database: $CRM_STORAGE__CONNECTIONSTRING (cluster id $CRM_CLUSTERID)
 [cluster] administrator key for this run: $admin_key
 [cluster]   curl -H "X-Api-Key: $admin_key" -X POST $gateway_url/api/v1/users -H 'content-type: application/json' \\
 [cluster]        -d '{"login":"ada","password":"a long password","roles":["agent"],"orgUnit":""}'

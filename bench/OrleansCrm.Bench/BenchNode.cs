@@ -39,18 +39,26 @@ public sealed class BenchNode : IAsyncDisposable
     public HttpClient Http { get; }
 
     /// <summary>The administrator key the bench's node is configured with and its client presents.</summary>
-    private const string BenchAdminKey = "bench-admin-key-0123456789abcdef01234567";
+    public const string BenchAdminKey = "bench-admin-key-0123456789abcdef01234567";
 
-    public static async Task<BenchNode> StartAsync(string? postgres, int concurrency)
+    /// <summary>Where the node's HTTP gateway listens.</summary>
+    public const string GatewayUrl = "http://127.0.0.1:5099";
+
+    /// <param name="keepActive">Keeps idle customers active for two hours, so a population woken before a long
+    /// measurement is still active when it is measured, and lets lookup-index entries go after 30 idle seconds (a
+    /// first wake claims four per customer; nothing measured reads them), so a million woken customers fit in memory
+    /// and the entries are gone before the measurements start.</param>
+    /// <param name="maxPoolSize">PostgreSQL connections the node may open (the database server is shared).</param>
+    public static async Task<BenchNode> StartAsync(string? postgres, int concurrency, bool keepActive = false, int maxPoolSize = 200)
     {
         var folder = Directory.CreateTempSubdirectory("crm-bench-").FullName;
         var storage = postgres is { } pg
-            ? new StorageSettings(StorageKind.Postgres, CrmConfiguration.WithAutoPrepare(new NpgsqlConnectionStringBuilder(pg) { Database = "crm_bench_" + Guid.NewGuid().ToString("N")[..8], MaxPoolSize = 200 }))
+            ? new StorageSettings(StorageKind.Postgres, CrmConfiguration.WithAutoPrepare(new NpgsqlConnectionStringBuilder(pg) { Database = "crm_bench_" + Guid.NewGuid().ToString("N")[..8], MaxPoolSize = maxPoolSize }))
             : new StorageSettings(StorageKind.Sqlite, $"Data Source={Path.Combine(folder, "crm.db")};Default Timeout=30;Pooling=True");
         var settings = new CrmSettings(
             "bench", "orleans-crm-bench", storage,
             new SiloSettings("127.0.0.1", 21111, 31000, false, true),
-            new GatewaySettings("http://127.0.0.1:5099", TimeSpan.FromSeconds(30), Dashboard: false, AdminKey: BenchAdminKey, RequestsPerMinute: 10_000_000),
+            new GatewaySettings(GatewayUrl, TimeSpan.FromSeconds(30), Dashboard: false, AdminKey: BenchAdminKey, RequestsPerMinute: 10_000_000),
             new LogSettings(Serilog.Events.LogEventLevel.Warning, Serilog.Events.LogEventLevel.Warning, false),
             Path.Combine(folder, "cluster.json"));
 
@@ -58,11 +66,21 @@ public sealed class BenchNode : IAsyncDisposable
         var builder = WebApplication.CreateBuilder();
         builder.AddCrmLogging(settings, "bench");
         builder.AddCrmSilo(settings);
+        if (keepActive)
+        {
+            builder.Services.Configure<Orleans.Configuration.GrainCollectionOptions>(o =>
+            {
+                o.CollectionQuantum = TimeSpan.FromSeconds(15);
+                o.ClassSpecificCollectionAge[typeof(OrleansCrm.Customers.CustomerGrain).FullName!] = TimeSpan.FromHours(2);
+                o.ClassSpecificCollectionAge[typeof(OrleansCrm.Customers.ContactIndexGrain).FullName!] = TimeSpan.FromSeconds(30);
+            });
+        }
+
         builder.AddCrmGateway(settings);
         var app = builder.Build();
         app.MapCrmGateway(settings);
         await app.StartAsync();
-        var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 }) { BaseAddress = new Uri("http://127.0.0.1:5099"), Timeout = TimeSpan.FromMinutes(5) };
+        var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 }) { BaseAddress = new Uri(GatewayUrl), Timeout = TimeSpan.FromMinutes(5) };
         http.DefaultRequestHeaders.Add("X-Api-Key", BenchAdminKey);
         return new BenchNode(app, storage, settings, http, folder);
     }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using Npgsql;
+using OrleansCrm.Bench.Suite;
 using OrleansCrm.Campaigns;
 using OrleansCrm.Customers;
 using OrleansCrm.Hosting.Configuration;
@@ -16,9 +17,11 @@ namespace OrleansCrm.Bench;
 /// gateway; reports the time until every customer has decided and the rate of decisions and actions, and checks the
 /// action count against the seed.
 /// </summary>
+public sealed record CampaignReport(string Markdown, CampaignFigures Figures);
+
 public static class CampaignBench
 {
-    public static async Task<string> RunAsync(BenchNode node, int customers)
+    public static async Task<CampaignReport> RunAsync(BenchNode node, int customers)
     {
         if (node.Storage.Kind != StorageKind.Postgres)
         {
@@ -76,7 +79,9 @@ public static class CampaignBench
         sb.AppendLine("| customers decided | time to decide all (s) | decisions/s | actions | actions/s | expected actions | suppressed | held out |");
         sb.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| {status.Targeted:N0} | {launch.Elapsed.TotalSeconds:0.0} | {status.Targeted / launch.Elapsed.TotalSeconds:0} | {actions:N0} | {actions / launch.Elapsed.TotalSeconds:0} | {expected:N0} | {status.Suppressed.Values.Sum():N0} | {status.HeldOut:N0} |");
-        return sb.ToString();
+        return new CampaignReport(sb.ToString(), new CampaignFigures(
+            customers, backfill.Elapsed.TotalSeconds, status.Targeted, launch.Elapsed.TotalSeconds, status.Targeted / launch.Elapsed.TotalSeconds,
+            actions, expected, actions / launch.Elapsed.TotalSeconds));
     }
 
     private static string CustomerId(int i) => "k" + i.ToString("D7", CultureInfo.InvariantCulture);

@@ -10,10 +10,15 @@ namespace OrleansCrm.Bench;
 /// years of history would; each customer is built from its log rows the first time it is woken.</summary>
 public static class LogSeeder
 {
-    public static async Task SeedAsync(BenchNode node, int customers, Func<int, (string CustomerId, CustomerEvent[] Events)> history)
+    public static Task SeedAsync(BenchNode node, int customers, Func<int, (string CustomerId, CustomerEvent[] Events)> history) =>
+        SeedAsync(node.Storage.ConnectionString, node.ServiceId, customers, history);
+
+    /// <summary>Loads into the event log of the deployment <paramref name="serviceId"/> on the database
+    /// <paramref name="connectionString"/> names (the bench's own node, or a cluster the bench drives).</summary>
+    public static async Task SeedAsync(string connectionString, string serviceId, int customers, Func<int, (string CustomerId, CustomerEvent[] Events)> history)
     {
         var recorded = DateTimeOffset.UtcNow;
-        await using var connection = new NpgsqlConnection(node.Storage.ConnectionString);
+        await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using (var copy = await connection.BeginBinaryImportAsync(
             "COPY crm_customer_events (service_id, customer_id, event_id, type, occurred_at, recorded_at, source, channel, amount, data) FROM STDIN (FORMAT BINARY)"))
@@ -24,7 +29,7 @@ public static class LogSeeder
                 foreach (var e in events)
                 {
                     await copy.StartRowAsync();
-                    await copy.WriteAsync(node.ServiceId, NpgsqlDbType.Text);
+                    await copy.WriteAsync(serviceId, NpgsqlDbType.Text);
                     await copy.WriteAsync(id, NpgsqlDbType.Text);
                     await copy.WriteAsync(e.EventId, NpgsqlDbType.Text);
                     await copy.WriteAsync(e.Type, NpgsqlDbType.Text);

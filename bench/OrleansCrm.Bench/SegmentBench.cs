@@ -4,6 +4,8 @@ using System.Net.Http.Json;
 using System.Text;
 using HdrHistogram;
 using Npgsql;
+using OrleansCrm.Bench.Load;
+using OrleansCrm.Bench.Suite;
 using OrleansCrm.Customers;
 using OrleansCrm.Hosting.Configuration;
 using OrleansCrm.Segments;
@@ -22,11 +24,13 @@ namespace OrleansCrm.Bench;
 /// </list>
 /// Both counts are checked against the seed formula, so a fast but wrong backfill shows.
 /// </summary>
+public sealed record SegmentReport(string Markdown, SegmentFigures Figures);
+
 public static class SegmentBench
 {
     private static readonly string[] Regions = ["north", "south", "east", "west"];
 
-    public static async Task<string> RunAsync(BenchNode node, int customers, int latencySamples, int concurrency)
+    public static async Task<SegmentReport> RunAsync(BenchNode node, int customers, int latencySamples, int concurrency)
     {
         if (node.Storage.Kind != StorageKind.Postgres)
         {
@@ -62,6 +66,12 @@ public static class SegmentBench
         var afterAlone = await CountAsync(node, "bench-north-south");
 
         double Ms(LongHistogram h, double p) => h.GetValueAtPercentile(p) / (double)TimeSpan.TicksPerMillisecond;
+        var cases = new[] { ($"join: customer asleep (state read from storage), {concurrency} at a time", cold), ($"leave: customer active, {concurrency} at a time", warm), ("join: customer active, one at a time", alone) };
+        var figures = new SegmentFigures(
+            customers, load.Elapsed.TotalSeconds,
+            first.Elapsed.TotalSeconds, first.Progress.CustomersDone / first.Elapsed.TotalSeconds, firstCount, buyers,
+            second.Elapsed.TotalSeconds, second.Progress.CustomersDone / second.Elapsed.TotalSeconds, secondCount, target,
+            [.. cases.Select(x => new MembershipLatency(x.Item1, x.Item2.Rate, Ticks(x.Item2.Ack), Ticks(x.Item2.Visible)))]);
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"# Segments: backfill and event-to-membership latency — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         sb.AppendLine();
@@ -77,15 +87,20 @@ public static class SegmentBench
         sb.AppendLine();
         sb.AppendLine("| event | events/s | ack p50 (ms) | ack p99 (ms) | in the shard p50 (ms) | p90 (ms) | p99 (ms) | max (ms) |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var (name, m) in new[] { ($"join: customer asleep (state read from storage), {concurrency} at a time", cold), ($"leave: customer active, {concurrency} at a time", warm), ("join: customer active, one at a time", alone) })
+        foreach (var (name, m) in cases)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {m.Rate:0} | {Ms(m.Ack, 50):0.00} | {Ms(m.Ack, 99):0.00} | {Ms(m.Visible, 50):0.00} | {Ms(m.Visible, 90):0.00} | {Ms(m.Visible, 99):0.00} | {m.Visible.GetMaxValue() / (double)TimeSpan.TicksPerMillisecond:0.00} |");
         }
 
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"Members after the joins: {afterMoves:N0} (expected {target + movers.Length:N0}); after the leaves: {afterReturn:N0} (expected {target:N0}); after {single.Length:N0} join again one at a time: {afterAlone:N0} (expected {target + single.Length:N0}). Not yet visible at the acknowledgement: {cold.NotVisibleAtAck + warm.NotVisibleAtAck}. Managed heap after backfill 1: {gcAfterFirst / (1024.0 * 1024):0} MiB (customers woken only by a backfill deactivate when idle).");
-        return sb.ToString();
+        return new SegmentReport(sb.ToString(), figures);
     }
+
+    /// <summary>A distribution recorded in ticks, in milliseconds.</summary>
+    private static Latency Ticks(LongHistogram h) => new(
+        h.TotalCount, h.GetValueAtPercentile(50) / 1e4, h.GetValueAtPercentile(90) / 1e4, h.GetValueAtPercentile(99) / 1e4,
+        h.GetValueAtPercentile(99.9) / 1e4, h.GetMaxValue() / 1e4);
 
     private sealed record Moves(double Rate, LongHistogram Ack, LongHistogram Visible, int NotVisibleAtAck);
 
@@ -164,9 +179,11 @@ public static class SegmentBench
         }
     }
 
-    internal static async Task<string> ServerSettingsAsync(BenchNode node)
+    internal static Task<string> ServerSettingsAsync(BenchNode node) => ServerSettingsAsync(node.Storage.ConnectionString);
+
+    internal static async Task<string> ServerSettingsAsync(string connectionString)
     {
-        await using var connection = new NpgsqlConnection(node.Storage.ConnectionString);
+        await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         var settings = new List<string>();
         foreach (var name in new[] { "server_version", "fsync", "synchronous_commit", "shared_buffers" })
