@@ -63,6 +63,14 @@ public sealed class BenchNode : IAsyncDisposable
             Path.Combine(folder, "cluster.json"));
 
         await SchemaMigrator.MigrateAsync(storage);
+        if (storage.Kind == StorageKind.Postgres)
+        {
+            lock (Live)
+            {
+                Live.Add(storage.ConnectionString);
+            }
+        }
+
         var builder = WebApplication.CreateBuilder();
         builder.AddCrmLogging(settings, "bench");
         builder.AddCrmSilo(settings);
@@ -85,8 +93,38 @@ public sealed class BenchNode : IAsyncDisposable
         return new BenchNode(app, storage, settings, http, folder);
     }
 
+    /// <summary>Databases of nodes not yet disposed, so an interrupted run can drop them (<see cref="DropLiveDatabases"/>).</summary>
+    private static readonly List<string> Live = [];
+
+    /// <summary>Drops the databases of the nodes still running: called when the run is interrupted (Ctrl+C or
+    /// SIGTERM), so a stopped million-customer run does not leave gigabytes behind on the server.</summary>
+    public static void DropLiveDatabases()
+    {
+        string[] live;
+        lock (Live)
+        {
+            live = [.. Live];
+            Live.Clear();
+        }
+
+        foreach (var connectionString in live)
+        {
+            var database = new NpgsqlConnectionStringBuilder(connectionString).Database;
+            Console.Error.WriteLine($"Interrupted: dropping {database}");
+            using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres", Pooling = false }.ConnectionString);
+            connection.Open();
+            using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", connection);
+            drop.ExecuteNonQuery();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        lock (Live)
+        {
+            Live.Remove(Storage.ConnectionString);
+        }
+
         await App.StopAsync();
         Http.Dispose();
         SqliteConnection.ClearAllPools();

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using OrleansCrm.Bench.ScaleOut;
 using OrleansCrm.Bench.Suite;
 
@@ -12,6 +13,8 @@ public static class Program
     public static async Task<int> Main(string[] args)
     {
         var options = BenchOptions.Parse(args);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted);
         return options.Scenario switch
         {
             "suite" => await SuiteBench.RunAsync(options),
@@ -21,6 +24,14 @@ public static class Program
             "customer" => await CustomerBench.RunAsync(options),
             _ => throw new ArgumentException($"unknown scenario \"{options.Scenario}\": suite, target, scale-out-report, segments, campaign or customer"),
         };
+    }
+
+    /// <summary>A run stopped midway drops the databases it made, then exits.</summary>
+    private static void Interrupted(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        BenchNode.DropLiveDatabases();
+        Environment.Exit(130);
     }
 
     private static async Task<int> RunSegmentsOrCampaignAsync(BenchOptions options)
