@@ -101,6 +101,12 @@ public static class SuiteReport
         sb.AppendLine("- Next-best-action has no baseline: a relational CRM would need a scoring service beside the database. Its rows are the CRM's alone.");
         sb.AppendLine("- The load generator, both HTTP tiers and the CRM's silo share the bench process and, with PostgreSQL, the machine's cores; on a 2-core machine the generator's own work is part of every figure, equally for both systems. The generator's lag (how late it sent, p99) is listed with each open-loop step.");
 
+        if (f.SegmentsMarkdown is not null || f.CampaignMarkdown is not null)
+        {
+            sb.AppendLine();
+            sb.AppendLine("The segment and campaign scenarios below ran after the measurements above, each in a silo on a database of its own with the population it checks its counts against (two events per customer), not the suite's.");
+        }
+
         if (f.SegmentsMarkdown is not null)
         {
             sb.AppendLine();
