@@ -44,30 +44,34 @@ public static class Program
 
     private static async Task RunAsync(CrmSettings settings, string configPath, string[] args)
     {
-        if (settings.Silo.HostGateway)
+        if (settings.Silo.HostGateway || settings.Silo.MetricsPort != 0)
         {
+            // A web host: the whole gateway, or (without it) only /metrics, so Prometheus scrapes this silo's grain
+            // calls, activations and storage.
             var web = WebApplication.CreateBuilder(args);
             web.AddCrmSources(configPath, args);
-            web.AddCrmLogging(settings, "silo+gateway");
+            web.AddCrmLogging(settings, settings.Silo.HostGateway ? "silo+gateway" : "silo");
             web.AddCrmSilo(settings);
-            web.AddCrmGateway(settings);
-            var app = web.Build();
-            app.MapCrmGateway(settings);
-            await app.RunAsync();
-            return;
-        }
+            if (settings.Silo.HostGateway)
+            {
+                web.AddCrmGateway(settings);
+            }
+            else
+            {
+                web.AddCrmSiloMetrics(settings);
+            }
 
-        if (settings.Silo.MetricsPort != 0)
-        {
-            // No gateway, but Prometheus scrapes this silo's grain calls, activations and storage at /metrics.
-            var metered = WebApplication.CreateBuilder(args);
-            metered.AddCrmSources(configPath, args);
-            metered.AddCrmLogging(settings, "silo");
-            metered.AddCrmSilo(settings);
-            metered.AddCrmSiloMetrics(settings);
-            var silo = metered.Build();
-            silo.MapPrometheusScrapingEndpoint(Metrics.Path);
-            await silo.RunAsync();
+            var app = web.Build();
+            if (settings.Silo.HostGateway)
+            {
+                app.MapCrmGateway(settings);
+            }
+            else
+            {
+                app.MapPrometheusScrapingEndpoint(Metrics.Path);
+            }
+
+            await app.RunAsync();
             return;
         }
 
