@@ -24,7 +24,20 @@ public sealed class BenchNode : IAsyncDisposable
     }
 
     public static string Machine =>
-        $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024 * 1024):0} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+        $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024 * 1024):0} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, {GcMode}";
+
+    /// <summary>The garbage collector's mode as the runtime reports it: server or workstation, and whether its dynamic
+    /// adaptation (DATAS, which resizes the heap count and gen0 budget) is on; both move the CRM's p99.</summary>
+    private static string GcMode
+    {
+        get
+        {
+            var gc = GC.GetConfigurationVariables();
+            var server = gc.TryGetValue("ServerGC", out var s) && s is true;
+            var datas = gc.TryGetValue("GCDynamicAdaptationMode", out var d) && Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture) != 0;
+            return server ? $"server GC, DATAS {(datas ? "on" : "off")}" : "workstation GC";
+        }
+    }
 
     public WebApplication App { get; }
 
