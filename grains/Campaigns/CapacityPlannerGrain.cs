@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OrleansCrm.Catalog;
 using OrleansCrm.Decisions;
@@ -14,7 +15,7 @@ namespace OrleansCrm.Campaigns;
 /// so the planner holds no state of its own and a second activation after a failover plans the same.
 /// </summary>
 [GrainType("capacity-planner")]
-public sealed class CapacityPlannerGrain(ICampaignActionStore store, TimeProvider clock, ILogger<CapacityPlannerGrain> logger) : Grain, ICapacityPlannerGrain, IRemindable
+public sealed class CapacityPlannerGrain(ICampaignActionStore store, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<CapacityPlannerGrain> logger) : Grain, ICapacityPlannerGrain, IRemindable
 {
     private IGrainTimer? _timer;
     private long _limitsVersion = -1;
@@ -22,7 +23,7 @@ public sealed class CapacityPlannerGrain(ICampaignActionStore store, TimeProvide
     public async Task EnsureRunningAsync()
     {
         await this.RegisterOrUpdateReminder("keep-alive", TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
-        _timer ??= this.RegisterGrainTimer(async _ => await PlanAsync(null), new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromSeconds(2)) { KeepAlive = true });
+        _timer ??= this.RegisterGrainTimer(_ => lifetime.RunUnlessStoppingAsync(() => PlanAsync(null), logger, "Capacity planning"), new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromSeconds(2)) { KeepAlive = true });
     }
 
     public Task ReceiveReminder(string reminderName, TickStatus status) => EnsureRunningAsync();

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OrleansCrm.Catalog;
 using OrleansCrm.Decisions;
@@ -14,7 +15,7 @@ namespace OrleansCrm.Campaigns;
 /// themselves are emitted once (docs/campaigns.md).
 /// </summary>
 [GrainType("webhook-delivery")]
-public sealed class WebhookDeliveryGrain(ICampaignActionStore store, TimeProvider clock, ILogger<WebhookDeliveryGrain> logger) : Grain, IWebhookDeliveryGrain, IRemindable
+public sealed class WebhookDeliveryGrain(ICampaignActionStore store, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<WebhookDeliveryGrain> logger) : Grain, IWebhookDeliveryGrain, IRemindable
 {
     public const int MaxAttempts = 10;
     private const int Batch = 100;
@@ -24,7 +25,7 @@ public sealed class WebhookDeliveryGrain(ICampaignActionStore store, TimeProvide
     public async Task EnsureRunningAsync()
     {
         await this.RegisterOrUpdateReminder("keep-alive", TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
-        _timer ??= this.RegisterGrainTimer(SendDueAsync, new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromSeconds(1)) { KeepAlive = true });
+        _timer ??= this.RegisterGrainTimer(cancellation => lifetime.RunUnlessStoppingAsync(() => SendDueAsync(cancellation), logger, "Webhook delivery"), new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromSeconds(1)) { KeepAlive = true });
     }
 
     public Task ReceiveReminder(string reminderName, TickStatus status) => EnsureRunningAsync();
