@@ -206,6 +206,7 @@ public static class GatewayExtensions
                 TimeoutException => (StatusCodes.Status504GatewayTimeout, "The cluster did not answer in time; the outcome is unknown"),
                 SiloUnavailableException or OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException =>
                     (StatusCodes.Status503ServiceUnavailable, "The cluster is unavailable; try again"),
+                CustomerStorageException => (StatusCodes.Status503ServiceUnavailable, "The change could not be stored; retry it with the same event ids or Idempotency-Key"),
                 BadHttpRequestException bad => (bad.StatusCode, "The request could not be read"),
                 _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred"),
             };

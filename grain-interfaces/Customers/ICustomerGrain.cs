@@ -131,3 +131,23 @@ public sealed class CustomerRuleException : Exception
 
     [Id(0)] public string Field { get; init; } = "";
 }
+
+/// <summary>The customer's rows could not be stored (the database refused them or could not be reached); nothing
+/// of the call was acknowledged, and a retry with the same event ids is safe.</summary>
+[GenerateSerializer, Alias("crm.CustomerStorageException")]
+public sealed class CustomerStorageException : Exception
+{
+    public CustomerStorageException()
+    {
+    }
+
+    public CustomerStorageException(string message)
+        : base(message)
+    {
+    }
+
+    public CustomerStorageException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}

@@ -6,14 +6,16 @@ using OrleansCrm.Decisions;
 namespace OrleansCrm.Customers;
 
 /// <summary>
-/// One customer. Every change is an event: appended to the log first (idempotent by event id), then applied to the
-/// bounded in-memory state, which is written once before the call returns. Log rows above the state's
-/// <see cref="CustomerState.AppliedSequence"/> (left by a write that failed) are replayed at activation, so the
-/// state always converges to the log.
+/// One customer. Every change is an event: appended to the log first (idempotent by event id, group-committed with
+/// other customers' rows by the silo's writer), then applied to the bounded in-memory state. The log is the truth:
+/// the state's snapshot is a cache, written in batches off the answer's path (CustomerGrain.Persistence.cs), and an
+/// activation replays the log rows above the snapshot's <see cref="CustomerState.AppliedSequence"/>, so the state
+/// always converges to the log.
 /// </summary>
 [GrainType("customer")]
 public sealed partial class CustomerGrain(
-    [PersistentState("customer", StorageNames.Crm)] IPersistentState<CustomerState> state,
+    ICustomerWriter writer,
+    Orleans.Serialization.Serializer<CustomerState> serializer,
     ICustomerLog log,
     ICampaignActionStore actions,
     OrleansCrm.Segments.ISegmentStore segmentStore,
@@ -28,7 +30,6 @@ public sealed partial class CustomerGrain(
     private IGrainTimer? _segmentTimer;
 
     private const int ReplayPage = 500;
-    private bool _stale;
 
     /// <summary>True while this activation has served only segment housekeeping (a backfill, a list upload, a
     /// preview, the clock): it then deactivates when idle, so walking a million customers does not keep a million
@@ -40,7 +41,7 @@ public sealed partial class CustomerGrain(
 
     private bool _processingTriggers;
 
-    private CustomerState S => state.State;
+    private CustomerState S => _state;
 
     private string Id => CustomerKeys.CustomerId(this.GetPrimaryKeyString());
 
@@ -48,6 +49,7 @@ public sealed partial class CustomerGrain(
     {
         // Failing the activation (the caller sees an error and retries) beats applying events without the rules.
         await decisions.WhenLoadedAsync(TimeSpan.FromSeconds(30));
+        await LoadAsync();
         await CatchUpAsync();
         await IndexContactsAsync();
 
@@ -187,8 +189,16 @@ public sealed partial class CustomerGrain(
             Pending: contact || decision.Outcome == ContactOutcomes.Control, message?.Subject, message?.Body, message?.Html ?? false, decision.NotBefore, step.Segment,
             contact ? campaign.OfferId : null, contact && campaign.OfferId is not null ? (decision.NotBefore ?? now).AddDays(campaign.AttributionDays) : null);
         PruneCampaignDecisions(now);
-        await WriteAsync();
-        await EmitCampaignActionsAsync();
+        if (S.CampaignDecisions[key].Pending)
+        {
+            // The decision, its contact in the log and its action are stored in one commit.
+            await EmitCampaignActionsAsync();
+        }
+        else
+        {
+            await WriteAsync();
+        }
+
         return new(decision.Outcome, decision.Reason, decision.Channel, Repeat: false);
     }
 
@@ -268,31 +278,38 @@ public sealed partial class CustomerGrain(
         };
     }
 
-    /// <summary>Emits every decided contact whose action is not yet in the outbox: the contact goes into the log
-    /// (event id <c>campaign/&lt;campaign&gt;/&lt;step&gt;</c>), the action into the outbox (idempotency key
-    /// <c>campaign/step/customer</c>), then the state forgets the message. Each step is idempotent, so a crash anywhere
-    /// leaves the record pending and the next call or activation finishes it, never twice.</summary>
+    /// <summary>Emits every decided contact whose action is not yet in the outbox, in one commit: the contacts go into
+    /// the log (event id <c>campaign/&lt;campaign&gt;/&lt;step&gt;</c>), the actions into the outbox (idempotency key
+    /// <c>campaign/step/customer</c>) and the snapshot, in which the decisions are no longer pending and their messages
+    /// are dropped. Rows are idempotent by key and the commit is atomic, so a crash leaves either everything or the
+    /// decision still pending (the next call or activation emits it), never an action twice.</summary>
     private async Task EmitCampaignActionsAsync()
     {
-        foreach (var (key, record) in S.CampaignDecisions.Where(kv => kv.Value.Pending).ToList())
+        var pending = S.CampaignDecisions.Where(kv => kv.Value.Pending).ToList();
+        if (pending.Count == 0)
+        {
+            return;
+        }
+
+        var contacts = new List<CustomerEvent>(pending.Count);
+        var outbox = new List<CampaignAction>(pending.Count);
+        foreach (var (key, record) in pending)
         {
             // The control group is written to the log too (nothing is sent), so responses can be compared.
             var holdout = record.Outcome == ContactOutcomes.Control;
-            var contact = new CustomerEvent($"campaign/{key}", holdout ? CustomerEventTypes.CampaignHoldout : CustomerEventTypes.CampaignContact, record.At, "campaign", record.Channel,
-                new EventData(Subject: record.Subject, Campaign: record.CampaignId, Segment: record.Segment));
-            var appended = await log.AppendAsync(Id, [contact]);
+            contacts.Add(new CustomerEvent($"campaign/{key}", holdout ? CustomerEventTypes.CampaignHoldout : CustomerEventTypes.CampaignContact, record.At, "campaign", record.Channel,
+                new EventData(Subject: record.Subject, Campaign: record.CampaignId, Segment: record.Segment)));
             if (!holdout)
             {
-                await actions.AddAsync(new CampaignAction(
+                outbox.Add(new CampaignAction(
                     0, $"{key}/{Id}", record.CampaignId, record.StepId, Id, record.Channel!, record.Subject, record.Body ?? "", record.Html, record.NotBefore, record.At, "pending", record.Priority));
             }
 
             S.CampaignDecisions[key] = record with { Pending = false, Subject = null, Body = null };
-            if ((await ApplyAppendedAsync([contact], appended, merging: false)).Count == 0)
-            {
-                await WriteAsync();
-            }
         }
+
+        var committed = await CommitAsync(contacts, outbox, withSnapshot: true);
+        await ApplyAppendedAsync(contacts, committed.Appends, merging: false, persist: false);
     }
 
     private void PruneCampaignDecisions(DateTimeOffset now)
@@ -382,8 +399,10 @@ public sealed partial class CustomerGrain(
         }
 
         var distinct = events.DistinctBy(e => e.EventId, StringComparer.Ordinal).ToList();
-        var appended = await log.AppendAsync(Id, distinct);
-        var applied = await ApplyAppendedAsync(distinct, appended, merging: false);
+        var appended = (await CommitAsync(distinct, [], withSnapshot: false)).Appends;
+
+        // Acknowledged once the log rows are committed; the snapshot follows later, in a batch.
+        var applied = await ApplyAppendedAsync(distinct, appended, merging: false, persist: false);
         var conflicts = applied.Count > 0 ? await IndexContactsAsync() : [];
         if (applied.Count == 0)
         {
@@ -507,7 +526,7 @@ public sealed partial class CustomerGrain(
 
                 var copies = rows.Select(r => r.Event with { EventId = $"{key}/{r.Event.EventId}" }).ToList();
                 var appended = await log.AppendAsync(Id, copies, originCustomerId: key);
-                absorbed += (await ApplyAppendedAsync(copies, appended, merging: true)).Count;
+                absorbed += (await ApplyAppendedAsync(copies, appended, merging: true, persist: true)).Count;
                 after = rows[^1].Sequence;
                 if (rows.Count < ReplayPage)
                 {
@@ -689,9 +708,11 @@ public sealed partial class CustomerGrain(
         return new ForgottenCustomer([.. ids], [.. contactKeys]);
     }
 
-    /// <summary>Applies the events the log newly accepted (or left unapplied by a failed write) and stores the state
-    /// once. Returns the ids applied.</summary>
-    private async Task<HashSet<string>> ApplyAppendedAsync(IReadOnlyList<CustomerEvent> events, IReadOnlyList<LogAppend> appended, bool merging)
+    /// <summary>Applies the events the log newly accepted (or left unapplied by a failed write). With
+    /// <paramref name="persist"/> the snapshot is written before the effects leave; without, it is only marked as
+    /// behind the log and written later in a batch (the log rows already make the events durable, and every effect
+    /// below is idempotent or re-derived by replay). Returns the ids applied.</summary>
+    private async Task<HashSet<string>> ApplyAppendedAsync(IReadOnlyList<CustomerEvent> events, IReadOnlyList<LogAppend> appended, bool merging, bool persist)
     {
         var byId = events.ToDictionary(e => e.EventId, StringComparer.Ordinal);
         var now = clock.GetUtcNow();
@@ -709,7 +730,15 @@ public sealed partial class CustomerGrain(
             MarkExists(now);
             EvaluateSegments(now, snapshot);
             await ScheduleSegmentClockAsync(now);
-            await WriteAsync();
+            if (persist)
+            {
+                await WriteAsync();
+            }
+            else
+            {
+                await MarkBehindLogAsync();
+            }
+
             await PublishChangeAsync(events.Where(e => applied.Contains(e.EventId)));
             await DeliverSegmentMessagesAsync();
             await ReportOfferOutcomesAsync(events.Where(e => applied.Contains(e.EventId)), merging, snapshot);
@@ -744,7 +773,10 @@ public sealed partial class CustomerGrain(
         {
             if (existed)
             {
-                logger.LogWarning("Customer {CustomerId} replayed log entries its stored state had missed", Id);
+                // The snapshot lags the log after a crash (or a lost snapshot write): the segment shards may hold
+                // joins or leaves that neither the snapshot nor the replay shows, so every segment is told again.
+                logger.LogInformation("Customer {CustomerId} replayed log entries its snapshot had not seen", Id);
+                _recoveredAt = S.AppliedSequence;
             }
             else
             {
@@ -753,6 +785,11 @@ public sealed partial class CustomerGrain(
             }
             MarkExists(now);
             EvaluateSegments(now, decisions.Current);
+            if (existed)
+            {
+                ResendMembership(decisions.Current);
+            }
+
             await WriteAsync();
         }
     }
@@ -792,7 +829,7 @@ public sealed partial class CustomerGrain(
                 S.Segments.Remove(segmentId);
             }
 
-            S.SegmentOutbox.Add(new SegmentMessage(segmentId, member, ++S.SegmentSequence));
+            S.SegmentOutbox.Add(new SegmentMessage(segmentId, member, NextSegmentSequence()));
             changed = true;
         }
 
@@ -998,30 +1035,6 @@ public sealed partial class CustomerGrain(
         }
 
         S.UpdatedAt = now;
-    }
-
-    private async Task WriteAsync()
-    {
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            // Memory may now be ahead of storage; the next call reloads and replays the log.
-            _stale = true;
-            throw;
-        }
-    }
-
-    private async Task RefreshIfStaleAsync()
-    {
-        if (_stale)
-        {
-            await state.ReadStateAsync();
-            _stale = false;
-            await CatchUpAsync();
-        }
     }
 
     /// <summary>Claims this customer's contact points in the lookup index; returns the conflicts found.</summary>

@@ -31,6 +31,13 @@ public static class CrmMetrics
     public static readonly Counter<long> CampaignActions = Meter.CreateCounter<long>(
         "crm.campaign.actions", "{action}", "Campaign actions stored in the outbox (each exactly once)");
 
+    /// <summary>How many customer commits (and rows) each group commit of a silo's writer carried.</summary>
+    public static readonly Histogram<long> GroupCommitUnits = Meter.CreateHistogram<long>(
+        "crm.writer.batch.commits", "{commit}", "Customer commits carried by one group-commit transaction of a silo's writer");
+
+    public static readonly Histogram<long> GroupCommitRows = Meter.CreateHistogram<long>(
+        "crm.writer.batch.rows", "{row}", "Rows (log events, actions, snapshots) written by one group-commit transaction");
+
     /// <summary>Records the time since <paramref name="started"/> (a <see cref="Stopwatch.GetTimestamp"/>) for <paramref name="operation"/>.</summary>
     public static void StorageCall(string operation, long started) =>
         StorageDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("operation", operation));

@@ -75,6 +75,8 @@ public static class SiloExtensions
         silo.AddMemoryStreams(StorageNames.Streams);
         silo.Services.AddSingleton(TimeProvider.System);
         silo.Services.AddSingleton(storage);
+        silo.Services.AddSingleton<GroupCommitWriter>();
+        silo.Services.AddSingleton<ICustomerWriter>(sp => sp.GetRequiredService<GroupCommitWriter>());
         silo.Services.AddSingleton<ICustomerLog, AdoNetCustomerLog>();
         silo.Services.AddSingleton<ISegmentStore, AdoNetSegmentStore>();
         silo.Services.AddSingleton<OrleansCrm.Access.IAccessStore, AdoNetAccessStore>();

@@ -15,7 +15,7 @@ namespace OrleansCrm.Silo.Storage;
 /// <c>db/&lt;kind&gt;/0002_customer_events.sql</c>). SQLite stores times as sortable ISO text and the payload as JSON
 /// text; PostgreSQL as <c>timestamptz</c> and <c>jsonb</c>.
 /// </summary>
-public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterOptions> cluster, TimeProvider clock) : ICustomerLog
+public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterOptions> cluster, ICustomerWriter writer) : ICustomerLog
 {
     private const int RowsPerStatement = 200;
 
@@ -27,98 +27,9 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
     private readonly bool _postgres = storage.Kind == StorageKind.Postgres;
     private readonly string _serviceId = cluster.Value.ServiceId;
 
-    public async Task<IReadOnlyList<LogAppend>> AppendAsync(string customerId, IReadOnlyList<CustomerEvent> events, string? originCustomerId = null)
-    {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var appended = await AppendCoreAsync(customerId, events, originCustomerId);
-        OrleansCrm.Telemetry.CrmMetrics.StorageCall("log.append", started);
-        OrleansCrm.Telemetry.CrmMetrics.CustomerEvents.Add(appended.Count(a => !a.Existed));
-        return appended;
-    }
-
-    private async Task<IReadOnlyList<LogAppend>> AppendCoreAsync(string customerId, IReadOnlyList<CustomerEvent> events, string? originCustomerId)
-    {
-        var results = new List<LogAppend>(events.Count);
-        if (events.Count == 0)
-        {
-            return results;
-        }
-
-        var recordedAt = clock.GetUtcNow();
-        await using var connection = await OpenAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        foreach (var chunk in events.Chunk(RowsPerStatement))
-        {
-            var inserted = new Dictionary<string, long>(StringComparer.Ordinal);
-            await using (var insert = connection.CreateCommand())
-            {
-                insert.Transaction = transaction;
-                var sql = new StringBuilder("INSERT INTO crm_customer_events (service_id, customer_id, event_id, type, occurred_at, recorded_at, source, channel, amount, data, origin_customer_id) VALUES ");
-                insert.Add("s", _serviceId);
-                insert.Add("c", customerId);
-                insert.Add("r", Time(recordedAt));
-                insert.Add("o", originCustomerId);
-                for (var i = 0; i < chunk.Length; i++)
-                {
-                    var e = chunk[i];
-                    sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@s, @c, @e{i}, @t{i}, @at{i}, @r, @src{i}, @ch{i}, @a{i}, {(_postgres ? $"CAST(@d{i} AS jsonb)" : $"@d{i}")}, @o)");
-                    insert.Add($"e{i}", e.EventId);
-                    insert.Add($"t{i}", e.Type);
-                    insert.Add($"at{i}", Time(e.OccurredAt));
-                    insert.Add($"src{i}", e.Source);
-                    insert.Add($"ch{i}", e.Channel);
-                    insert.Add($"a{i}", e.Data.Amount);
-                    insert.Add($"d{i}", JsonSerializer.Serialize(e.Data, Json));
-                }
-
-                sql.Append(" ON CONFLICT (service_id, customer_id, event_id) DO NOTHING RETURNING event_id, seq");
-                insert.CommandText = sql.ToString();
-                await using var reader = await insert.ExecuteReaderAsync();
-                while (await reader.ReadAsync())
-                {
-                    inserted[reader.GetString(0)] = reader.GetInt64(1);
-                }
-            }
-
-            var existing = new Dictionary<string, long>(StringComparer.Ordinal);
-            var missing = chunk.Where(e => !inserted.ContainsKey(e.EventId)).Select(e => e.EventId).Distinct(StringComparer.Ordinal).ToList();
-            if (missing.Count > 0)
-            {
-                await using var select = connection.CreateCommand();
-                select.Transaction = transaction;
-                select.Add("s", _serviceId);
-                select.Add("c", customerId);
-                var names = new List<string>(missing.Count);
-                for (var i = 0; i < missing.Count; i++)
-                {
-                    names.Add($"@e{i}");
-                    select.Add($"e{i}", missing[i]);
-                }
-
-                select.CommandText = $"SELECT event_id, seq FROM crm_customer_events WHERE service_id = @s AND customer_id = @c AND event_id IN ({string.Join(", ", names)})";
-                await using var reader = await select.ExecuteReaderAsync();
-                while (await reader.ReadAsync())
-                {
-                    existing[reader.GetString(0)] = reader.GetInt64(1);
-                }
-            }
-
-            foreach (var e in chunk)
-            {
-                if (inserted.Remove(e.EventId, out var seq))
-                {
-                    results.Add(new LogAppend(e.EventId, seq, Existed: false));
-                }
-                else if (existing.TryGetValue(e.EventId, out var old))
-                {
-                    results.Add(new LogAppend(e.EventId, old, Existed: true));
-                }
-            }
-        }
-
-        await transaction.CommitAsync();
-        return results;
-    }
+    /// <summary>A plain append goes through the silo's group-commit writer like every customer write.</summary>
+    public async Task<IReadOnlyList<LogAppend>> AppendAsync(string customerId, IReadOnlyList<CustomerEvent> events, string? originCustomerId = null) =>
+        (await writer.CommitAsync(new CustomerCommit(customerId, events, originCustomerId))).Appends;
 
     public async Task<IReadOnlyList<LoggedEvent>> ReadAfterAsync(string customerId, long afterSequence, int limit)
     {

@@ -21,6 +21,7 @@ namespace OrleansCrm.Bench.Suite;
 public static class SuiteBench
 {
     private const int WakeConcurrency = 64;
+    private const int DirectIngestCallers = 64;
     private const int CrossCheckSample = 200;
 
     /// <summary>PostgreSQL connections each system may open: the same for both, and well inside the server's limit,
@@ -89,9 +90,9 @@ public static class SuiteBench
         var step = TimeSpan.FromSeconds(options.StepSeconds);
         var c = options.Concurrency;
         var rows = new List<ClosedLoopRow>();
-        async Task<ClosedLoopResult> ClosedAsync(string system, string scenario, string path, Func<Task> call)
+        async Task<ClosedLoopResult> ClosedAsync(string system, string scenario, string path, Func<Task> call, int? callers = null)
         {
-            var result = await ClosedLoop.RunAsync($"{scenario}: {system}, {path}", c, warm, run, (_, _) => call());
+            var result = await ClosedLoop.RunAsync($"{scenario}: {system}, {path}", callers ?? c, warm, run, (_, _) => call());
             rows.Add(new ClosedLoopRow(system, scenario, path, result));
             Console.Error.WriteLine($"    {result.Throughput:0}/s p50 {result.Latency.P50:0.000} p99 {result.Latency.P99:0.000} ms, {result.Errors} errors");
             return result;
@@ -156,6 +157,9 @@ public static class SuiteBench
 
         Console.Error.WriteLine("Ingest, closed loop...");
         await ClosedAsync("CRM", "ingest", "direct grain call", work.CrmIngestDirectAsync);
+
+        // The write path's own figure: enough callers to fill group commits (one event per call).
+        await ClosedAsync("CRM", "ingest", $"direct grain call, {DirectIngestCallers} callers", work.CrmIngestDirectAsync, DirectIngestCallers);
         var crmIngest = await ClosedAsync("CRM", "ingest", "HTTP", work.CrmIngestHttpAsync);
         await ClosedAsync("baseline", "ingest", "direct SQL", work.BaselineIngestDirectAsync);
         var baselineIngest = await ClosedAsync("baseline", "ingest", "HTTP", work.BaselineIngestHttpAsync);

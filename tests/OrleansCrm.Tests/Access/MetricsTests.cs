@@ -59,7 +59,8 @@ public sealed partial class MetricsTests(AccessCrmFixture crm) : IClassFixture<A
         Assert.True(Sum(text, "orleans_app_requests_latency_milliseconds_count") > 10, "grain calls");
         Assert.True(Sum(text, "orleans_catalog_activations") >= 4, "activations");
         Assert.True(Sum(text, "orleans_storage_write_latency_milliseconds_count") > 0, "grain state writes");
-        Assert.True(Sum(text, "crm_storage_duration_seconds_count", "operation=\"log.append\"") >= 6, "event log appends");
+        Assert.True(Sum(text, "crm_storage_duration_seconds_count", "operation=\"group.commit\"") >= 1, "group commits of the silo's writer");
+        Assert.True(Sum(text, "crm_writer_batch_rows_sum") >= 6, "rows written by group commits");
         Assert.True(Sum(text, "crm_customer_events_total") >= 6, "events recorded");
         Assert.True(Sum(text, "crm_segment_changes_total", "change=\"join\"") >= 3, "segment joins");
         Assert.True(Sum(text, "crm_campaign_decisions_total", "outcome=\"send\"") >= 3, "campaign decisions");

@@ -1,0 +1,209 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Storage;
+using OrleansCrm.Campaigns;
+using OrleansCrm.Decisions;
+
+namespace OrleansCrm.Customers;
+
+/// <summary>
+/// How a customer stores itself. Every write goes through the silo's group-commit writer (<see cref="ICustomerWriter"/>).
+/// Events are acknowledged once their log rows have committed; the snapshot of the state follows off the answer's
+/// path: after <see cref="SnapshotDelay"/>, after <see cref="MaxEventsBehindSnapshot"/> events, or at deactivation,
+/// whichever comes first. Everything else (campaign decisions with their actions, merges, erasure, segment housekeeping)
+/// writes its snapshot in the same commit or before its effects leave.
+/// </summary>
+public sealed partial class CustomerGrain
+{
+    /// <summary>How long the snapshot may lag the log of an active customer.</summary>
+    private static readonly TimeSpan SnapshotDelay = TimeSpan.FromSeconds(5);
+
+    /// <summary>How many events the snapshot may lag the log: bounds what an activation replays after a crash.</summary>
+    private const int MaxEventsBehindSnapshot = 100;
+
+    /// <summary>Segment message sequences are (log sequence × 2^20) + a counter, so a message sent after a later event
+    /// always outranks one sent before it, whether or not the snapshot recorded the earlier one.</summary>
+    private const int SegmentSequenceShift = 20;
+
+    private CustomerState _state = new();
+
+    /// <summary>The stored snapshot's version (0: none stored).</summary>
+    private long _version;
+
+    /// <summary>Events applied in memory that the stored snapshot has not seen.</summary>
+    private int _behindLog;
+    private IGrainTimer? _snapshotTimer;
+
+    /// <summary>This customer's state was read from the grain storage of earlier versions; it moves to the snapshot
+    /// table with the first write, and the old row is removed then.</summary>
+    private bool _legacyState;
+
+    /// <summary>The log sequence at which this activation recovered a snapshot that lagged the log (0: none).</summary>
+    private long _recoveredAt;
+
+    /// <summary>Memory may be ahead of storage (a write failed): the next call reloads and replays the log.</summary>
+    private bool _stale;
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _snapshotTimer?.Dispose();
+        if (_behindLog > 0 && !_stale)
+        {
+            try
+            {
+                await WriteAsync();
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The log holds every event: the next activation replays what this snapshot would have saved.
+                logger.LogWarning(e, "Customer {CustomerId} deactivated without its last snapshot; the log will be replayed", Id);
+            }
+        }
+    }
+
+    /// <summary>Reads the stored snapshot (or the state an earlier version stored in Orleans' grain storage).</summary>
+    private async Task LoadAsync()
+    {
+        _legacyState = false;
+        if (await writer.ReadSnapshotAsync(Id) is { } stored)
+        {
+            _state = serializer.Deserialize(stored.Payload) ?? throw new InvalidOperationException($"customer '{Id}' has an empty snapshot");
+            _state.AppliedSequence = stored.AppliedSequence;
+            _version = stored.Version;
+            return;
+        }
+
+        _version = 0;
+        _state = new CustomerState();
+        if (await writer.MayHoldLegacyStatesAsync())
+        {
+            var legacy = new GrainState<CustomerState>(new CustomerState());
+            await LegacyStorage.ReadStateAsync(LegacyStateName, this.GetGrainId(), legacy);
+            if (legacy.RecordExists && legacy.State is { } old)
+            {
+                _state = old;
+                _legacyState = true;
+            }
+        }
+    }
+
+    private const string LegacyStateName = "customer";
+
+    private IGrainStorage LegacyStorage => ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Crm);
+
+    /// <summary>Stores <paramref name="events"/> and <paramref name="actions"/> (and, with <paramref name="withSnapshot"/>,
+    /// the state as it is now) in the next group commit.</summary>
+    private async Task<CommitResult> CommitAsync(IReadOnlyList<CustomerEvent> events, IReadOnlyList<CampaignAction> actions, bool withSnapshot)
+    {
+        var snapshot = withSnapshot ? new SnapshotWrite(serializer.SerializeToArray(S), S.AppliedSequence, _version) : null;
+        CommitResult result;
+        try
+        {
+            result = await writer.CommitAsync(new CustomerCommit(Id, events, null, actions, snapshot));
+        }
+        catch
+        {
+            _stale = true;
+            throw;
+        }
+
+        if (snapshot is not null)
+        {
+            await SnapshotWrittenAsync(result, snapshot);
+        }
+
+        return result;
+    }
+
+    /// <summary>Writes the snapshot now (in the next group commit) and returns once it is durable.</summary>
+    private async Task WriteAsync() => await CommitAsync([], [], withSnapshot: true);
+
+    private async Task SnapshotWrittenAsync(CommitResult result, SnapshotWrite written)
+    {
+        if (result.SnapshotConflict)
+        {
+            // Another activation of this customer wrote in between (a membership change): this one's memory is not the
+            // truth any more. The log rows of the commit stand; the next call reloads and replays them.
+            _stale = true;
+            throw new InconsistentStateException($"customer '{Id}' was written by another activation", written.ExpectedVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), "?");
+        }
+
+        _version = result.SnapshotVersion!.Value;
+        _behindLog = 0;
+        _snapshotTimer?.Dispose();
+        _snapshotTimer = null;
+        if (_legacyState)
+        {
+            // Moved: the old copy (which may hold personal data) must not outlive it.
+            await LegacyStorage.ClearStateAsync(LegacyStateName, this.GetGrainId(), new GrainState<CustomerState>(new CustomerState()) { RecordExists = true, ETag = null });
+            _legacyState = false;
+        }
+    }
+
+    /// <summary>Notes that the snapshot is behind the log, and writes it now if it is too far behind, else schedules it.</summary>
+    private async Task MarkBehindLogAsync()
+    {
+        _behindLog++;
+        if (_behindLog >= MaxEventsBehindSnapshot)
+        {
+            await WriteAsync();
+            return;
+        }
+
+        _snapshotTimer ??= this.RegisterGrainTimer(
+            async _ =>
+            {
+                _snapshotTimer?.Dispose();
+                _snapshotTimer = null;
+                if (_behindLog > 0 && !_stale)
+                {
+                    try
+                    {
+                        await WriteAsync();
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        logger.LogWarning(e, "Snapshot of customer {CustomerId} not written; the log holds its events", Id);
+                    }
+                }
+            },
+            new GrainTimerCreationOptions(SnapshotDelay, Timeout.InfiniteTimeSpan));
+    }
+
+    private async Task RefreshIfStaleAsync()
+    {
+        if (_stale)
+        {
+            await LoadAsync();
+            _stale = false;
+            _behindLog = 0;
+            await CatchUpAsync();
+        }
+    }
+
+    /// <summary>The next segment message's sequence: above every earlier one of this customer, and, after a recovery,
+    /// above any message the lost part of the snapshot may have sent.</summary>
+    private long NextSegmentSequence()
+    {
+        var floor = (S.AppliedSequence << SegmentSequenceShift) + (_recoveredAt != 0 && _recoveredAt == S.AppliedSequence ? 1L << (SegmentSequenceShift - 1) : 0);
+        S.SegmentSequence = Math.Max(S.SegmentSequence + 1, floor);
+        return S.SegmentSequence;
+    }
+
+    /// <summary>Queues this customer's current membership of every segment, joined or not: the shards apply what they
+    /// have not seen and ignore the rest.</summary>
+    private void ResendMembership(DecisionSnapshot snapshot)
+    {
+        var ids = (snapshot.Segments ?? []).Select(d => d.Id).Concat(S.Segments).Distinct(StringComparer.Ordinal).ToList();
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
+        var sequence = NextSegmentSequence();
+        foreach (var id in ids)
+        {
+            S.SegmentOutbox.Add(new SegmentMessage(id, S.Segments.Contains(id), sequence));
+        }
+    }
+}

@@ -1,0 +1,267 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using OrleansCrm.Campaigns;
+using OrleansCrm.Customers;
+
+namespace OrleansCrm.Silo.Storage;
+
+/// <summary>
+/// The statements of one group commit (<see cref="GroupCommitWriter"/>), on SQLite or PostgreSQL: every commit's log
+/// rows in multi-row inserts that skip ids already logged, the campaign actions, and the snapshots as version-checked
+/// upserts. All run in the caller's transaction.
+/// </summary>
+internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimeProvider clock)
+{
+    /// <summary>Rows per statement: 9 parameters a log row keeps a statement well inside both databases' limits.</summary>
+    private const int RowsPerStatement = 500;
+
+    public async Task<CommitResult[]> WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits)
+    {
+        var now = clock.GetUtcNow();
+        var appends = await AppendEventsAsync(connection, transaction, commits, now);
+        var added = await AddActionsAsync(connection, transaction, commits);
+        var (versions, conflicts) = await WriteSnapshotsAsync(connection, transaction, commits, now);
+        var results = new CommitResult[commits.Count];
+        for (var i = 0; i < commits.Count; i++)
+        {
+            results[i] = new CommitResult(appends[i], versions[i], conflicts[i], added[i]);
+        }
+
+        return results;
+    }
+
+    private async Task<List<LogAppend>[]> AppendEventsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits, DateTimeOffset now)
+    {
+        var appends = commits.Select(c => new List<LogAppend>(c.Events.Count)).ToArray();
+        var rows = commits.SelectMany((c, i) => c.Events.Select(e => (Commit: i, c.CustomerId, c.OriginCustomerId, Event: e))).ToList();
+        if (rows.Count == 0)
+        {
+            return appends;
+        }
+
+        var inserted = new Dictionary<(string, string), long>();
+        foreach (var chunk in rows.Chunk(RowsPerStatement))
+        {
+            await using var insert = Db.Command(connection, transaction, "");
+            var sql = new StringBuilder("INSERT INTO crm_customer_events (service_id, customer_id, event_id, type, occurred_at, recorded_at, source, channel, amount, data, origin_customer_id) VALUES ");
+            insert.Add("s", serviceId);
+            insert.Add("r", Db.Time(postgres, now));
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                var (_, customerId, origin, e) = chunk[i];
+                sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture,
+                    $"(@s, @c{i}, @e{i}, @t{i}, @at{i}, @r, @src{i}, @ch{i}, @a{i}, {(postgres ? $"CAST(@d{i} AS jsonb)" : $"@d{i}")}, @o{i})");
+                insert.Add($"c{i}", customerId);
+                insert.Add($"e{i}", e.EventId);
+                insert.Add($"t{i}", e.Type);
+                insert.Add($"at{i}", Db.Time(postgres, e.OccurredAt));
+                insert.Add($"src{i}", e.Source);
+                insert.Add($"ch{i}", e.Channel);
+                insert.Add($"a{i}", e.Data.Amount);
+                insert.Add($"d{i}", JsonSerializer.Serialize(e.Data, AdoNetCustomerLog.Json));
+                insert.Add($"o{i}", origin);
+            }
+
+            sql.Append(" ON CONFLICT (service_id, customer_id, event_id) DO NOTHING RETURNING customer_id, event_id, seq");
+            insert.CommandText = sql.ToString();
+            await using var reader = await insert.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                inserted[(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
+            }
+        }
+
+        // Ids that were already logged (a retry, a replayed merge): their sequence, read in the same transaction.
+        var existing = new Dictionary<(string, string), long>();
+        var missing = rows.Select(r => (r.CustomerId, r.Event.EventId)).Where(k => !inserted.ContainsKey(k)).Distinct().ToList();
+        foreach (var chunk in missing.Chunk(RowsPerStatement))
+        {
+            await using var select = Db.Command(connection, transaction, "");
+            select.Add("s", serviceId);
+            var pairs = new StringBuilder();
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                pairs.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@c{i}, @e{i})");
+                select.Add($"c{i}", chunk[i].CustomerId);
+                select.Add($"e{i}", chunk[i].EventId);
+            }
+
+            select.CommandText = $"SELECT customer_id, event_id, seq FROM crm_customer_events WHERE service_id = @s AND (customer_id, event_id) IN ({pairs})";
+            await using var reader = await select.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                existing[(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
+            }
+        }
+
+        // The first commit of the batch that named an id inserted it; any later one (the same customer twice in a
+        // batch) finds it there.
+        foreach (var (commit, customerId, _, e) in rows)
+        {
+            var key = (customerId, e.EventId);
+            if (inserted.Remove(key, out var seq))
+            {
+                existing[key] = seq;
+                appends[commit].Add(new LogAppend(e.EventId, seq, Existed: false));
+            }
+            else if (existing.TryGetValue(key, out var old))
+            {
+                appends[commit].Add(new LogAppend(e.EventId, old, Existed: true));
+            }
+            else
+            {
+                throw new InvalidOperationException($"event '{e.EventId}' of customer '{customerId}' was neither inserted nor found");
+            }
+        }
+
+        return appends;
+    }
+
+    private async Task<int[]> AddActionsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits)
+    {
+        var added = new int[commits.Count];
+        var rows = commits.SelectMany((c, i) => (c.Actions ?? []).Select(a => (Commit: i, Action: a))).ToList();
+        if (rows.Count == 0)
+        {
+            return added;
+        }
+
+        // Released at once unless the channel has a daily limit; then the capacity planner releases it. PostgreSQL's
+        // release order is (transaction id, sequence), read behind the oldest running transaction; SQLite has one
+        // writer, so a plain counter orders it (one statement per row, so each sees the last).
+        const string Limited = "EXISTS (SELECT 1 FROM crm_channel_limits WHERE service_id = @s AND channel = @ch{0})";
+        var chunks = postgres ? rows.Chunk(RowsPerStatement) : rows.Select(r => new[] { r });
+        foreach (var chunk in chunks)
+        {
+            await using var insert = Db.Command(connection, transaction, "");
+            insert.Add("s", serviceId);
+            var sql = new StringBuilder(
+                "INSERT INTO crm_campaign_actions (service_id, idempotency_key, campaign_id, step_id, customer_id, channel, subject, body, html, not_before, created_at, "
+                + "delivery_state, attempts, priority, release_tx, release_seq) VALUES ");
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                var a = chunk[i].Action;
+                var limited = string.Format(CultureInfo.InvariantCulture, Limited, i);
+                var (releaseTx, releaseSeq) = postgres
+                    ? ("pg_current_xact_id()::text::bigint", "nextval('crm_campaign_action_release')")
+                    : ("0", "(SELECT coalesce(max(release_seq), 0) + 1 FROM crm_campaign_actions WHERE service_id = @s AND release_tx = 0)");
+                sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture,
+                    $"(@s, @k{i}, @c{i}, @st{i}, @cu{i}, @ch{i}, @su{i}, @b{i}, @h{i}, @nb{i}, @ca{i}, 'pending', 0, @p{i}, CASE WHEN {limited} THEN NULL ELSE {releaseTx} END, CASE WHEN {limited} THEN NULL ELSE {releaseSeq} END)");
+                insert.Add($"k{i}", a.IdempotencyKey);
+                insert.Add($"c{i}", a.CampaignId);
+                insert.Add($"st{i}", a.StepId);
+                insert.Add($"cu{i}", a.CustomerId);
+                insert.Add($"ch{i}", a.Channel);
+                insert.Add($"su{i}", a.Subject);
+                insert.Add($"b{i}", a.Body);
+                insert.Add($"h{i}", postgres ? a.Html : a.Html ? 1 : 0);
+                insert.Add($"nb{i}", a.NotBefore is { } notBefore ? Db.Time(postgres, notBefore) : null);
+                insert.Add($"ca{i}", Db.Time(postgres, a.CreatedAt));
+                insert.Add($"p{i}", a.Priority);
+            }
+
+            sql.Append(" ON CONFLICT (service_id, idempotency_key) DO NOTHING RETURNING idempotency_key");
+            insert.CommandText = sql.ToString();
+            var keys = new HashSet<string>(StringComparer.Ordinal);
+            await using (var reader = await insert.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    keys.Add(reader.GetString(0));
+                }
+            }
+
+            foreach (var (commit, action) in chunk)
+            {
+                if (keys.Remove(action.IdempotencyKey))
+                {
+                    added[commit]++;
+                }
+            }
+        }
+
+        return added;
+    }
+
+    private async Task<(long?[] Versions, bool[] Conflicts)> WriteSnapshotsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits, DateTimeOffset now)
+    {
+        var versions = new long?[commits.Count];
+        var conflicts = new bool[commits.Count];
+        var pending = commits.Select((c, i) => (Index: i, c.CustomerId, c.Snapshot)).Where(p => p.Snapshot is not null).ToList();
+
+        // An upsert may touch a row once per statement: a customer with two snapshots in the batch (two activations
+        // racing) gets a statement per snapshot, so the second is checked against the first's version.
+        while (pending.Count > 0)
+        {
+            var round = pending.DistinctBy(p => p.CustomerId, StringComparer.Ordinal).Take(RowsPerStatement).ToList();
+            var taken = round.Select(r => r.Index).ToHashSet();
+            pending = [.. pending.Where(p => !taken.Contains(p.Index))];
+
+            await using var upsert = Db.Command(connection, transaction, "");
+            upsert.Add("s", serviceId);
+            upsert.Add("t", Db.Time(postgres, now));
+            var sql = new StringBuilder("INSERT INTO crm_customer_state (service_id, customer_id, version, applied_seq, payload, updated_at) VALUES ");
+            for (var i = 0; i < round.Count; i++)
+            {
+                var snapshot = round[i].Snapshot!;
+                sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@s, @c{i}, @v{i}, @q{i}, @p{i}, @t)");
+                upsert.Add($"c{i}", round[i].CustomerId);
+                upsert.Add($"v{i}", snapshot.ExpectedVersion + 1);
+                upsert.Add($"q{i}", snapshot.AppliedSequence);
+                upsert.Add($"p{i}", snapshot.Payload);
+            }
+
+            sql.Append("""
+                 ON CONFLICT (service_id, customer_id) DO UPDATE
+                SET version = excluded.version, applied_seq = excluded.applied_seq, payload = excluded.payload, updated_at = excluded.updated_at
+                WHERE crm_customer_state.version = excluded.version - 1
+                RETURNING customer_id, version
+                """);
+            upsert.CommandText = sql.ToString();
+            var written = new Dictionary<string, long>(StringComparer.Ordinal);
+            await using (var reader = await upsert.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    written[reader.GetString(0)] = reader.GetInt64(1);
+                }
+            }
+
+            foreach (var (index, customerId, snapshot) in round)
+            {
+                if (written.TryGetValue(customerId, out var version) && version == snapshot!.ExpectedVersion + 1)
+                {
+                    versions[index] = version;
+                }
+                else
+                {
+                    conflicts[index] = true;
+                }
+            }
+        }
+
+        return (versions, conflicts);
+    }
+
+    public async Task<StoredSnapshot?> ReadSnapshotAsync(DbConnection connection, string customerId)
+    {
+        await using var select = Db.Command(connection, null, "SELECT payload, applied_seq, version FROM crm_customer_state WHERE service_id = @s AND customer_id = @c");
+        select.Add("s", serviceId);
+        select.Add("c", customerId);
+        await using var reader = await select.ExecuteReaderAsync();
+        return await reader.ReadAsync()
+            ? new StoredSnapshot((byte[])reader.GetValue(0), reader.GetInt64(1), reader.GetInt64(2))
+            : null;
+    }
+
+    /// <summary>Whether Orleans' grain storage still holds customer states written before the snapshot table existed.</summary>
+    public async Task<bool> HasLegacyStatesAsync(DbConnection connection)
+    {
+        await using var select = Db.Command(connection, null,
+            $"SELECT 1 FROM {(postgres ? "orleansstorage" : "OrleansStorage")} WHERE serviceid = @s AND graintypestring = 'customer' LIMIT 1");
+        select.Add("s", serviceId);
+        return await select.ExecuteScalarAsync() is not null;
+    }
+}
