@@ -26,7 +26,8 @@ public sealed record BenchOptions(
     string ClusterId,
     int? Silos,
     string? Out,
-    string? Runs)
+    string? Runs,
+    bool WritesOnly = false)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -36,7 +37,7 @@ public sealed record BenchOptions(
             "--warm-up-seconds", "--view-p99", "--ingest-p99", "--equal-load", "--resolution", "--retries", "--baseline-url", "--target",
             "--key", "--service-id", "--cluster-id", "--silos", "--out", "--runs",
         };
-        var flags = new HashSet<string>(StringComparer.Ordinal) { "--with-segments-campaign" };
+        var flags = new HashSet<string>(StringComparer.Ordinal) { "--with-segments-campaign", "--writes-only" };
         for (var i = 0; i < args.Length; i++)
         {
             if (flags.Contains(args[i]))
@@ -79,6 +80,7 @@ public sealed record BenchOptions(
             Value("--cluster-id") ?? "local-cluster",
             Value("--silos") is { } silos ? int.Parse(silos, CultureInfo.InvariantCulture) : null,
             Value("--out"),
-            Value("--runs"));
+            Value("--runs"),
+            args.Contains("--writes-only"));
     }
 }

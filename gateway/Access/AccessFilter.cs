@@ -35,8 +35,34 @@ public static class AccessFilter
                 return refusal;
             }
 
-            var result = await next(context);
+            PendingAudit? pending = null;
+            if (policy.Audit == Audit.Change)
+            {
+                var clock = http.RequestServices.GetRequiredService<TimeProvider>();
+                pending = new PendingAudit(new AuditEntry(clock.GetUtcNow(), user.Actor(), name, $"{http.Request.Method} {http.Request.Path}", customerId,
+                    StatusCodes.Status200OK, "allowed", http.TraceIdentifier));
+                PendingAudit.Attach(http, pending);
+            }
+
+            object? result;
+            try
+            {
+                result = await next(context);
+            }
+            catch (Exception e) when (policy.Audit != Audit.None && e is not OperationCanceledException)
+            {
+                // The exception handler answers it; the trail records how the request ended all the same.
+                await audit.RecordAsync(http, name, customerId, Hosting.GatewayExtensions.ClusterExceptionHandler.Describe(e).Status, "failed", wait: policy.Audit == Audit.Change);
+                throw;
+            }
+
             var status = StatusOf(result);
+            if (pending is { Stored: true } && status == pending.Entry.Status)
+            {
+                // Stored with the change, in the same commit.
+                return result;
+            }
+
             if (policy.Audit != Audit.None)
             {
                 // A change is answered after its record is committed; a read once its record is queued.

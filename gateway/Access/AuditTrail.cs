@@ -9,9 +9,10 @@ namespace OrleansCrm.Gateway.Access;
 /// the answer leaves; a read is answered once its record is queued, so reading a customer view costs no database round
 /// trip. The queue is bounded: when the cluster cannot keep up, callers wait for room rather than go unrecorded.
 /// Records still queued when the gateway is stopped are written before it exits; a crash loses at most the reads
-/// queued in the last moments (docs/decisions.md, "Access").
+/// queued in the last moments (docs/decisions.md, "Access"). While the database cannot be reached, a request waits for
+/// its record at most the gateway's call timeout: then it is answered and its record stays queued until it is written.
 /// </summary>
-public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, ILogger<AuditTrail> logger) : BackgroundService
+public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, OrleansCrm.Hosting.Configuration.CrmSettings settings, ILogger<AuditTrail> logger) : BackgroundService
 {
     private const int Capacity = 10_000;
     private const int MaxBatch = 1_000;
@@ -29,7 +30,16 @@ public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, ILogg
         await _queue.Writer.WriteAsync((new AuditEntry(clock.GetUtcNow(), actor, action, resource, customerId, status, outcome, requestId), committed));
         if (committed is not null)
         {
-            await committed.Task;
+            try
+            {
+                await committed.Task.WaitAsync(settings.Gateway.CallTimeout);
+            }
+            catch (TimeoutException)
+            {
+                // The answer (a refusal or a failure: a successful customer change stores its record with the change)
+                // must not wait on a database that is away; the record is written as soon as it returns.
+                logger.LogWarning("Audit record of {Action} by {Actor} not stored within {Timeout}; answered, the record stays queued", action, actor, settings.Gateway.CallTimeout);
+            }
         }
     }
 

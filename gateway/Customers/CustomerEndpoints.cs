@@ -78,8 +78,17 @@ public static class CustomerEndpoints
             return TypedResults.ValidationProblem(errors);
         }
 
-        var result = await cluster.GetCustomer(customerId).UpsertProfileAsync(body, key ?? "profile-" + Guid.NewGuid().ToString("N"), "api");
-        return TypedResults.Ok(result);
+        var customer = cluster.GetCustomer(customerId);
+        var changeId = key ?? "profile-" + Guid.NewGuid().ToString("N");
+        if (PendingAudit.Of(request.HttpContext) is { } audit)
+        {
+            // The audit record of the change rides in the customer's commit.
+            var audited = await customer.UpsertProfileAsync(body, changeId, "api", audit.Entry);
+            audit.MarkStored();
+            return TypedResults.Ok(audited);
+        }
+
+        return TypedResults.Ok(await customer.UpsertProfileAsync(body, changeId, "api"));
     }
 
     private static async Task<Results<Ok<RecordResult>, ProblemHttpResult, ValidationProblem>> PostEventAsync(
@@ -126,8 +135,16 @@ public static class CustomerEndpoints
             return TypedResults.ValidationProblem(errors);
         }
 
-        var result = await cluster.GetCustomer(customerId).RecordEventsAsync([e], createIfMissing);
-        return TypedResults.Ok(result);
+        // The audit record of the change rides in the customer's commit: one durable write for the request.
+        var customer = cluster.GetCustomer(customerId);
+        if (PendingAudit.Of(request.HttpContext) is { } audit)
+        {
+            var audited = await customer.RecordEventsAsync([e], createIfMissing, audit.Entry);
+            audit.MarkStored();
+            return TypedResults.Ok(audited);
+        }
+
+        return TypedResults.Ok(await customer.RecordEventsAsync([e], createIfMissing));
     }
 
     private static async Task<Results<Ok<HistoryPage>, ValidationProblem>> HistoryAsync(string customerId, IClusterClient cluster, string? before = null, int limit = 50)

@@ -173,8 +173,23 @@ public static class GatewayExtensions
     }
 
     /// <summary>Turns cluster failures into problem details instead of bare 500s.</summary>
-    private sealed class ClusterExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+    internal sealed class ClusterExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
     {
+        /// <summary>The status and title an exception from the cluster is answered with (also what the audit trail
+        /// records for a change that failed this way).</summary>
+        public static (int Status, string Title) Describe(Exception exception) => exception switch
+        {
+            CustomerNotFoundException => (StatusCodes.Status404NotFound, "Customer not found"),
+            CustomerRuleException => (StatusCodes.Status400BadRequest, "The request breaks a rule of the customer"),
+            TimeoutException => (StatusCodes.Status504GatewayTimeout, "The cluster did not answer in time; the outcome is unknown"),
+            SiloUnavailableException or OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException =>
+                (StatusCodes.Status503ServiceUnavailable, "The cluster is unavailable; try again"),
+            CustomerStorageException => (StatusCodes.Status503ServiceUnavailable, "The change could not be stored; retry it with the same event ids or Idempotency-Key"),
+            System.Data.Common.DbException => (StatusCodes.Status503ServiceUnavailable, "The database could not be reached; try again"),
+            BadHttpRequestException bad => (bad.StatusCode, "The request could not be read"),
+            _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred"),
+        };
+
         public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
         {
             if (exception is CustomerNotFoundException notFound)
@@ -201,15 +216,7 @@ public static class GatewayExtensions
                 });
             }
 
-            var (status, title) = exception switch
-            {
-                TimeoutException => (StatusCodes.Status504GatewayTimeout, "The cluster did not answer in time; the outcome is unknown"),
-                SiloUnavailableException or OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException =>
-                    (StatusCodes.Status503ServiceUnavailable, "The cluster is unavailable; try again"),
-                CustomerStorageException => (StatusCodes.Status503ServiceUnavailable, "The change could not be stored; retry it with the same event ids or Idempotency-Key"),
-                BadHttpRequestException bad => (bad.StatusCode, "The request could not be read"),
-                _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred"),
-            };
+            var (status, title) = Describe(exception);
             var details = new ProblemDetails { Status = status, Title = title };
             if (exception is BadHttpRequestException { InnerException: System.Text.Json.JsonException json })
             {

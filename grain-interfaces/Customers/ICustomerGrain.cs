@@ -14,6 +14,11 @@ public interface ICustomerGrain : IGrainWithStringKey
     [Alias("UpsertProfile")]
     Task<RecordResult> UpsertProfileAsync(CustomerProfile profile, string changeId, string? source);
 
+    /// <summary>As <see cref="UpsertProfileAsync(CustomerProfile, string, string?)"/>, storing the gateway's
+    /// <paramref name="audit"/> record in the same commit as the change.</summary>
+    [Alias("UpsertProfileAudited")]
+    Task<RecordResult> UpsertProfileAsync(CustomerProfile profile, string changeId, string? source, OrleansCrm.Access.AuditEntry audit);
+
     /// <summary>
     /// Records events in the customer's log and applies them to the live state. Events already recorded (same id)
     /// are acknowledged again as duplicates and change nothing. Throws <see cref="CustomerNotFoundException"/>
@@ -21,6 +26,14 @@ public interface ICustomerGrain : IGrainWithStringKey
     /// </summary>
     [Alias("RecordEvents")]
     Task<RecordResult> RecordEventsAsync(CustomerEvent[] events, bool createIfMissing);
+
+    /// <summary>
+    /// As <see cref="RecordEventsAsync(CustomerEvent[], bool)"/>, and stores <paramref name="audit"/> (the gateway's
+    /// record of this request's success) in the same commit as the events, so recording an event over HTTP costs one
+    /// durable write. When the call throws, nothing of <paramref name="audit"/> was stored.
+    /// </summary>
+    [Alias("RecordEventsAudited")]
+    Task<RecordResult> RecordEventsAsync(CustomerEvent[] events, bool createIfMissing, OrleansCrm.Access.AuditEntry audit);
 
     /// <summary>The customer's current view, or null when no such customer was ever recorded.</summary>
     [Alias("GetView")]

@@ -34,9 +34,9 @@ public sealed partial class CustomerGrain
     private int _behindLog;
     private IGrainTimer? _snapshotTimer;
 
-    /// <summary>This customer's state was read from the grain storage of earlier versions; it moves to the snapshot
-    /// table with the first write, and the old row is removed then.</summary>
-    private bool _legacyState;
+    /// <summary>Set when this customer's state was read from the grain storage of earlier versions; it moves to the
+    /// snapshot table with the first write, and the old row is removed then.</summary>
+    private GrainState<CustomerState>? _legacyState;
 
     /// <summary>The log sequence at which this activation recovered a snapshot that lagged the log (0: none).</summary>
     private long _recoveredAt;
@@ -61,10 +61,24 @@ public sealed partial class CustomerGrain
         }
     }
 
-    /// <summary>Reads the stored snapshot (or the state an earlier version stored in Orleans' grain storage).</summary>
+    /// <summary>Reads the stored snapshot (or the state an earlier version stored in Orleans' grain storage). A
+    /// database that cannot be reached is a <see cref="CustomerStorageException"/>: the caller may retry.</summary>
     private async Task LoadAsync()
     {
-        _legacyState = false;
+        try
+        {
+            await LoadCoreAsync();
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            logger.LogWarning(e, "Customer {CustomerId} could not be read", Id);
+            throw new CustomerStorageException($"customer '{Id}' could not be read: {e.Message}");
+        }
+    }
+
+    private async Task LoadCoreAsync()
+    {
+        _legacyState = null;
         if (await writer.ReadSnapshotAsync(Id) is { } stored)
         {
             _state = serializer.Deserialize(stored.Payload) ?? throw new InvalidOperationException($"customer '{Id}' has an empty snapshot");
@@ -82,7 +96,7 @@ public sealed partial class CustomerGrain
             if (legacy.RecordExists && legacy.State is { } old)
             {
                 _state = old;
-                _legacyState = true;
+                _legacyState = legacy;
             }
         }
     }
@@ -92,14 +106,14 @@ public sealed partial class CustomerGrain
     private IGrainStorage LegacyStorage => ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Crm);
 
     /// <summary>Stores <paramref name="events"/> and <paramref name="actions"/> (and, with <paramref name="withSnapshot"/>,
-    /// the state as it is now) in the next group commit.</summary>
-    private async Task<CommitResult> CommitAsync(IReadOnlyList<CustomerEvent> events, IReadOnlyList<CampaignAction> actions, bool withSnapshot)
+    /// the state as it is now, and the gateway's <paramref name="audit"/> record) in the next group commit.</summary>
+    private async Task<CommitResult> CommitAsync(IReadOnlyList<CustomerEvent> events, IReadOnlyList<CampaignAction> actions, bool withSnapshot, OrleansCrm.Access.AuditEntry? audit = null)
     {
         var snapshot = withSnapshot ? new SnapshotWrite(serializer.SerializeToArray(S), S.AppliedSequence, _version) : null;
         CommitResult result;
         try
         {
-            result = await writer.CommitAsync(new CustomerCommit(Id, events, null, actions, snapshot));
+            result = await writer.CommitAsync(new CustomerCommit(Id, events, null, actions, snapshot, audit is null ? null : [audit]));
         }
         catch
         {
@@ -132,11 +146,11 @@ public sealed partial class CustomerGrain
         _behindLog = 0;
         _snapshotTimer?.Dispose();
         _snapshotTimer = null;
-        if (_legacyState)
+        if (_legacyState is { } legacy)
         {
             // Moved: the old copy (which may hold personal data) must not outlive it.
-            await LegacyStorage.ClearStateAsync(LegacyStateName, this.GetGrainId(), new GrainState<CustomerState>(new CustomerState()) { RecordExists = true, ETag = null });
-            _legacyState = false;
+            await LegacyStorage.ClearStateAsync(LegacyStateName, this.GetGrainId(), legacy);
+            _legacyState = null;
         }
     }
 

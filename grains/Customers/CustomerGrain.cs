@@ -361,11 +361,20 @@ public sealed partial class CustomerGrain(
     }
 
     public Task<RecordResult> UpsertProfileAsync(CustomerProfile profile, string changeId, string? source) =>
-        RecordEventsAsync(
-            [new CustomerEvent(changeId, CustomerEventTypes.ProfileChanged, clock.GetUtcNow(), source, null, new EventData(Profile: profile))],
-            createIfMissing: true);
+        UpsertProfileAsync(profile, changeId, source, null);
 
-    public async Task<RecordResult> RecordEventsAsync(CustomerEvent[] events, bool createIfMissing)
+    public Task<RecordResult> UpsertProfileAsync(CustomerProfile profile, string changeId, string? source, OrleansCrm.Access.AuditEntry? audit) =>
+        RecordAsync(
+            [new CustomerEvent(changeId, CustomerEventTypes.ProfileChanged, clock.GetUtcNow(), source, null, new EventData(Profile: profile))],
+            createIfMissing: true,
+            audit);
+
+    public Task<RecordResult> RecordEventsAsync(CustomerEvent[] events, bool createIfMissing) => RecordEventsAsync(events, createIfMissing, null);
+
+    public Task<RecordResult> RecordEventsAsync(CustomerEvent[] events, bool createIfMissing, OrleansCrm.Access.AuditEntry? audit) =>
+        RecordAsync(events, createIfMissing, audit);
+
+    private async Task<RecordResult> RecordAsync(CustomerEvent[] events, bool createIfMissing, OrleansCrm.Access.AuditEntry? audit)
     {
         _housekeepingOnly = false;
         await RefreshIfStaleAsync();
@@ -373,7 +382,9 @@ public sealed partial class CustomerGrain(
         {
             // Ids are rewritten as the merge rewrote the absorbed history, so a retry still finds its original.
             var forwarded = events.Select(e => e with { EventId = $"{Id}/{e.EventId}" }).ToArray();
-            return await GrainFactory.GetCustomer(survivor).RecordEventsAsync(forwarded, createIfMissing: true);
+            return audit is null
+                ? await GrainFactory.GetCustomer(survivor).RecordEventsAsync(forwarded, createIfMissing: true)
+                : await GrainFactory.GetCustomer(survivor).RecordEventsAsync(forwarded, createIfMissing: true, audit);
         }
 
         if (!S.Exists && !createIfMissing)
@@ -399,7 +410,7 @@ public sealed partial class CustomerGrain(
         }
 
         var distinct = events.DistinctBy(e => e.EventId, StringComparer.Ordinal).ToList();
-        var appended = (await CommitAsync(distinct, [], withSnapshot: false)).Appends;
+        var appended = (await CommitAsync(distinct, [], withSnapshot: false, audit)).Appends;
 
         // Acknowledged once the log rows are committed; the snapshot follows later, in a batch.
         var applied = await ApplyAppendedAsync(distinct, appended, merging: false, persist: false);

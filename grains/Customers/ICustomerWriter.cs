@@ -25,16 +25,17 @@ public interface ICustomerWriter
 /// What one customer grain stores at once. <see cref="Events"/> go into the log unless their id is already there
 /// (the idempotency of recording); <see cref="Actions"/> into the campaign action outbox unless their idempotency key
 /// is; <see cref="Snapshot"/>, when given, replaces the stored snapshot if that is still at
-/// <see cref="SnapshotWrite.ExpectedVersion"/>.
+/// <see cref="SnapshotWrite.ExpectedVersion"/>; <see cref="Audit"/> records go into the audit trail.
 /// </summary>
 public sealed record CustomerCommit(
     string CustomerId,
     IReadOnlyList<CustomerEvent> Events,
     string? OriginCustomerId = null,
     IReadOnlyList<CampaignAction>? Actions = null,
-    SnapshotWrite? Snapshot = null)
+    SnapshotWrite? Snapshot = null,
+    IReadOnlyList<OrleansCrm.Access.AuditEntry>? Audit = null)
 {
-    public int RowCount => Events.Count + (Actions?.Count ?? 0) + (Snapshot is null ? 0 : 1);
+    public int RowCount => Events.Count + (Actions?.Count ?? 0) + (Snapshot is null ? 0 : 1) + (Audit?.Count ?? 0);
 
     public long ByteEstimate => (Events.Count * 512L) + ((Actions?.Count ?? 0) * 1024L) + (Snapshot?.Payload.Length ?? 0);
 }

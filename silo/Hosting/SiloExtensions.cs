@@ -1,6 +1,7 @@
 using System.Net;
 using Orleans.Configuration;
 using Orleans.Dashboard;
+using Orleans.Storage;
 using OrleansCrm.Customers;
 using OrleansCrm.Decisions;
 using OrleansCrm.Segments;
@@ -53,7 +54,11 @@ public static class SiloExtensions
     /// <paramref name="storage"/>, the event log, and the silo's copy of the decision documents.</summary>
     public static ISiloBuilder AddCrmStorage(this ISiloBuilder silo, StorageSettings storage)
     {
-        silo.AddAdoNetGrainStorage(StorageNames.Crm, o =>
+        // Grain state goes through the silo's group-commit writer; Orleans' own ADO.NET provider stays only to read
+        // (and then remove) states that earlier versions stored, as each grain next writes.
+        silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Crm, (sp, _) => new BatchedGrainStorage(
+            sp.GetRequiredService<GroupCommitWriter>(), sp.GetRequiredService<Orleans.Serialization.Serializer>(), sp));
+        silo.AddAdoNetGrainStorage(BatchedGrainStorage.LegacyStorageName, o =>
         {
             o.Invariant = storage.Invariant;
             o.ConnectionString = storage.ConnectionString;

@@ -14,6 +14,9 @@ namespace OrleansCrm.Silo.Storage;
 /// </summary>
 internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimeProvider clock)
 {
+    /// <summary>The state names the CRM's grains used in Orleans' grain storage.</summary>
+    public static readonly string[] LegacyStateNames = ["customer", "idempotency", "campaign", "catalog", "contactindex", "segmentbackfill", "offerlearning"];
+
     /// <summary>Rows per statement: 9 parameters a log row keeps a statement well inside both databases' limits.</summary>
     private const int RowsPerStatement = 500;
 
@@ -23,6 +26,7 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
         var appends = await AppendEventsAsync(connection, transaction, commits, now);
         var added = await AddActionsAsync(connection, transaction, commits);
         var (versions, conflicts) = await WriteSnapshotsAsync(connection, transaction, commits, now);
+        await AppendAuditAsync(connection, transaction, commits);
         var results = new CommitResult[commits.Count];
         for (var i = 0; i < commits.Count; i++)
         {
@@ -185,6 +189,35 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
         return added;
     }
 
+    /// <summary>The gateway's audit records that ride with their customer's rows (the same table and columns as the
+    /// access store's appends).</summary>
+    private async Task AppendAuditAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits)
+    {
+        var entries = commits.SelectMany(c => c.Audit ?? []).ToList();
+        foreach (var chunk in entries.Chunk(RowsPerStatement))
+        {
+            await using var insert = Db.Command(connection, transaction, "");
+            insert.Add("s", serviceId);
+            var sql = new StringBuilder("INSERT INTO crm_audit (service_id, at, actor, action, resource, customer_id, status, outcome, request_id) VALUES ");
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                var a = chunk[i];
+                sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@s, @at{i}, @ac{i}, @an{i}, @r{i}, @c{i}, @st{i}, @o{i}, @q{i})");
+                insert.Add($"at{i}", Db.Time(postgres, a.At));
+                insert.Add($"ac{i}", a.Actor);
+                insert.Add($"an{i}", a.Action);
+                insert.Add($"r{i}", a.Resource);
+                insert.Add($"c{i}", a.CustomerId);
+                insert.Add($"st{i}", a.Status);
+                insert.Add($"o{i}", a.Outcome);
+                insert.Add($"q{i}", a.RequestId);
+            }
+
+            insert.CommandText = sql.ToString();
+            await insert.ExecuteNonQueryAsync();
+        }
+    }
+
     private async Task<(long?[] Versions, bool[] Conflicts)> WriteSnapshotsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits, DateTimeOffset now)
     {
         var versions = new long?[commits.Count];
@@ -256,11 +289,12 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
             : null;
     }
 
-    /// <summary>Whether Orleans' grain storage still holds customer states written before the snapshot table existed.</summary>
+    /// <summary>Whether Orleans' grain storage still holds states of the CRM's grains written before their own tables
+    /// existed (<c>crm_customer_state</c>, <c>crm_grain_state</c>); stream subscriptions stay there and do not count.</summary>
     public async Task<bool> HasLegacyStatesAsync(DbConnection connection)
     {
         await using var select = Db.Command(connection, null,
-            $"SELECT 1 FROM {(postgres ? "orleansstorage" : "OrleansStorage")} WHERE serviceid = @s AND graintypestring = 'customer' LIMIT 1");
+            $"SELECT 1 FROM {(postgres ? "orleansstorage" : "OrleansStorage")} WHERE serviceid = @s AND graintypestring IN ({string.Join(", ", LegacyStateNames.Select(n => $"'{n}'"))}) LIMIT 1");
         select.Add("s", serviceId);
         return await select.ExecuteScalarAsync() is not null;
     }

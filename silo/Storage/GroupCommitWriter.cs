@@ -28,6 +28,7 @@ public sealed class GroupCommitWriter : ICustomerWriter, IAsyncDisposable
 
     private readonly StorageSettings _storage;
     private readonly CustomerCommitSql _sql;
+    private readonly GrainStateSql _states;
     private readonly ILogger<GroupCommitWriter> _logger;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false });
     private readonly Task[] _loops;
@@ -38,6 +39,7 @@ public sealed class GroupCommitWriter : ICustomerWriter, IAsyncDisposable
         _storage = storage;
         _logger = logger;
         _sql = new CustomerCommitSql(storage.Kind == StorageKind.Postgres, cluster.Value.ServiceId, clock);
+        _states = new GrainStateSql(storage.Kind == StorageKind.Postgres, cluster.Value.ServiceId, clock);
 
         // SQLite has one writer at a time: a second loop would only wait on the file lock. PostgreSQL flushes the WAL of
         // concurrent commits together, so two loops overlap one batch's round trips with the other's flush.
@@ -55,13 +57,39 @@ public sealed class GroupCommitWriter : ICustomerWriter, IAsyncDisposable
             return Task.FromResult(new CommitResult([], null, false, 0));
         }
 
-        var pending = new Pending(commit, new TaskCompletionSource<CommitResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new CustomerPending(commit);
+        Enqueue(pending);
+        return pending.Done.Task;
+    }
+
+    /// <summary>Stores one grain's state in the next group commit; returns its new version, or null when the stored
+    /// version was not <see cref="GrainStateWrite.ExpectedVersion"/> (another activation wrote in between).</summary>
+    public Task<long?> WriteGrainStateAsync(GrainStateWrite write)
+    {
+        var pending = new StatePending(write);
+        Enqueue(pending);
+        return pending.Done.Task;
+    }
+
+    public async Task<StoredGrainState?> ReadGrainStateAsync(string stateName, string grainId)
+    {
+        await using var connection = await Db.OpenAsync(_storage);
+        return await _states.ReadAsync(connection, stateName, grainId);
+    }
+
+    /// <summary>Removes one grain's state if it is still at <paramref name="expectedVersion"/>; false when it was not.</summary>
+    public async Task<bool> DeleteGrainStateAsync(string stateName, string grainId, long expectedVersion)
+    {
+        await using var connection = await Db.OpenAsync(_storage);
+        return await _states.DeleteAsync(connection, stateName, grainId, expectedVersion);
+    }
+
+    private void Enqueue(Pending pending)
+    {
         if (!_queue.Writer.TryWrite(pending))
         {
             throw new ObjectDisposedException(nameof(GroupCommitWriter), "the silo is stopping");
         }
-
-        return pending.Done.Task;
     }
 
     public async Task<StoredSnapshot?> ReadSnapshotAsync(string customerId)
@@ -98,8 +126,8 @@ public sealed class GroupCommitWriter : ICustomerWriter, IAsyncDisposable
             while (batch.Count < MaxCommitsPerBatch && rows < MaxRowsPerBatch && bytes < MaxBytesPerBatch && reader.TryRead(out var next))
             {
                 batch.Add(next);
-                rows += next.Commit.RowCount;
-                bytes += next.Commit.ByteEstimate;
+                rows += next.Rows;
+                bytes += next.Bytes;
             }
 
             if (batch.Count > 0)
@@ -115,56 +143,96 @@ public sealed class GroupCommitWriter : ICustomerWriter, IAsyncDisposable
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var results = await WriteOnceAsync([.. batch.Select(p => p.Commit)]);
+            await WriteOnceAsync(batch);
             OrleansCrm.Telemetry.CrmMetrics.StorageCall("group.commit", started);
             OrleansCrm.Telemetry.CrmMetrics.GroupCommitUnits.Record(batch.Count);
             OrleansCrm.Telemetry.CrmMetrics.GroupCommitRows.Record(rows);
-            for (var i = 0; i < batch.Count; i++)
-            {
-                batch[i].Done.TrySetResult(results[i]);
-            }
-
             return;
         }
         catch (Exception e) when (batch.Count > 1)
         {
-            _logger.LogWarning(e, "A group commit of {Commits} customer commits failed; writing them one by one", batch.Count);
+            _logger.LogWarning(e, "A group commit of {Commits} grains' writes failed; writing them one by one", batch.Count);
         }
         catch (Exception e)
         {
-            batch[0].Done.TrySetException(Wrap(e, batch[0].Commit));
+            _logger.LogWarning(e, "A group commit of one grain's write failed");
+            batch[0].Fail(e);
             return;
         }
 
-        // One commit at a time, so a bad row fails only the commit that holds it.
+        // One grain's write at a time, so a bad row fails only the write that holds it.
         foreach (var pending in batch)
         {
             try
             {
-                pending.Done.TrySetResult((await WriteOnceAsync([pending.Commit]))[0]);
+                await WriteOnceAsync([pending]);
             }
             catch (Exception e)
             {
-                pending.Done.TrySetException(Wrap(e, pending.Commit));
+                pending.Fail(e);
             }
         }
     }
 
-    private async Task<CommitResult[]> WriteOnceAsync(IReadOnlyList<CustomerCommit> commits)
+    /// <summary>Writes <paramref name="batch"/> in one transaction and, once it has committed, answers each write.</summary>
+    private async Task WriteOnceAsync(List<Pending> batch)
     {
+        var commits = batch.OfType<CustomerPending>().ToList();
+        var states = batch.OfType<StatePending>().ToList();
         await using var connection = await Db.OpenAsync(_storage);
         await using var transaction = await connection.BeginTransactionAsync();
-        var results = await _sql.WriteAsync(connection, transaction, commits);
+        var results = commits.Count == 0 ? [] : await _sql.WriteAsync(connection, transaction, [.. commits.Select(c => c.Commit)]);
+        var versions = states.Count == 0 ? [] : await _states.WriteAsync(connection, transaction, [.. states.Select(s => s.Write)]);
         await transaction.CommitAsync();
         OrleansCrm.Telemetry.CrmMetrics.CustomerEvents.Add(results.Sum(r => r.Appends.Count(a => !a.Existed)));
         OrleansCrm.Telemetry.CrmMetrics.CampaignActions.Add(results.Sum(r => r.ActionsAdded));
-        return results;
+        for (var i = 0; i < commits.Count; i++)
+        {
+            commits[i].Done.TrySetResult(results[i]);
+        }
+
+        for (var i = 0; i < states.Count; i++)
+        {
+            states[i].Done.TrySetResult(versions[i]);
+        }
     }
 
-    /// <summary>The grain sees its own commit named in the error, whatever row of the batch failed first.</summary>
-    private static Exception Wrap(Exception e, CustomerCommit commit) => e is DbException
-        ? new CustomerStorageException($"storing customer '{commit.CustomerId}' failed: {e.Message}", e)
-        : e;
+    private abstract class Pending
+    {
+        public abstract int Rows { get; }
 
-    private sealed record Pending(CustomerCommit Commit, TaskCompletionSource<CommitResult> Done);
+        public abstract long Bytes { get; }
+
+        public abstract void Fail(Exception e);
+    }
+
+    private sealed class CustomerPending(CustomerCommit commit) : Pending
+    {
+        public CustomerCommit Commit { get; } = commit;
+
+        public TaskCompletionSource<CommitResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override int Rows => Commit.RowCount;
+
+        public override long Bytes => Commit.ByteEstimate;
+
+        // The grain sees its own customer named in the error, whatever row of the batch failed first.
+        // (The database's own exception stays in the silo's log: the cluster's callers cannot deserialise it.)
+        public override void Fail(Exception e) => Done.TrySetException(e is DbException or InvalidOperationException or TimeoutException
+            ? new CustomerStorageException($"storing customer '{Commit.CustomerId}' failed: {e.Message}")
+            : e);
+    }
+
+    private sealed class StatePending(GrainStateWrite write) : Pending
+    {
+        public GrainStateWrite Write { get; } = write;
+
+        public TaskCompletionSource<long?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override int Rows => 1;
+
+        public override long Bytes => Write.Payload.Length;
+
+        public override void Fail(Exception e) => Done.TrySetException(e);
+    }
 }

@@ -176,6 +176,26 @@ public sealed class AccessMatrixTests(AccessCrmFixture crm) : IClassFixture<Acce
         Assert.True(refusals.Count > 500, $"only {refusals.Count} forbidden cells: the matrix is thinner than the policy table suggests");
     }
 
+    [Fact]
+    public async Task A_change_is_answered_after_its_single_audit_record_is_stored_and_a_failed_one_is_recorded_as_failed()
+    {
+        var id = "audit-" + Guid.NewGuid().ToString("N")[..8];
+        var (keyId, secret) = await crm.CreateKeyAsync("audit integrator", "", Roles.Integrator);
+        using var integrator = crm.KeyClient(secret);
+        Assert.Equal(HttpStatusCode.OK, (await integrator.PutAsJsonAsync($"/api/v1/customers/{id}", new { firstName = "Ida" })).StatusCode);
+        var purchase = new { eventId = "e1", type = "purchase", occurredAt = DateTimeOffset.UtcNow.AddMinutes(-1), data = new { amount = 5.0 } };
+        Assert.Equal(HttpStatusCode.OK, (await integrator.PostAsJsonAsync($"/api/v1/customers/{id}/events", purchase)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await integrator.PostAsJsonAsync($"/api/v1/customers/{id}-missing/events", purchase)).StatusCode);
+
+        // No polling: a change's record is durable before its answer leaves, and there is exactly one per request.
+        (string, int, string) Row(JsonElement r) => (r.GetProperty("entry").GetProperty("action").GetString()!, r.GetProperty("entry").GetProperty("status").GetInt32(),
+            r.GetProperty("entry").GetProperty("outcome").GetString()!);
+        var records = (await crm.AuditAsync($"&customerId={id}")).Where(r => r.GetProperty("entry").GetProperty("actor").GetString() == "key:" + keyId).Select(Row).ToList();
+        Assert.Equal([("UpsertCustomer", 200, "allowed"), ("PostCustomerEvent", 200, "allowed")], records);
+        var failed = (await crm.AuditAsync($"&customerId={id}-missing")).Select(Row).ToList();
+        Assert.Equal([("PostCustomerEvent", 404, "failed")], failed);
+    }
+
     /// <summary>The refusal a cell must get, or null when the policy admits it.</summary>
     private static int? Expected(EndpointPolicy policy, string role, string unit)
     {

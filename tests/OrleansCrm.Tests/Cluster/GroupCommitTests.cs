@@ -84,15 +84,21 @@ public abstract class GroupCommitTests(StorageClusterFixture fixture)
     {
         var id = NewId("race");
         var writer = Writer;
-        var first = await writer.CommitAsync(new CustomerCommit(id, [], Snapshot: new SnapshotWrite([1, 2, 3], 0, ExpectedVersion: 0)));
+        var serializer = Cluster.GetActiveSilos().OfType<InProcessSiloHandle>().First().SiloHost!.Services.GetRequiredService<Orleans.Serialization.Serializer<CustomerState>>();
+        var winner = serializer.SerializeToArray(new CustomerState { FirstName = "First" });
+        var first = await writer.CommitAsync(new CustomerCommit(id, [], Snapshot: new SnapshotWrite(winner, 0, ExpectedVersion: 0)));
         Assert.Equal(1, first.SnapshotVersion);
 
         // A second activation that still believes no snapshot exists loses, but its events are logged.
-        var stale = await writer.CommitAsync(new CustomerCommit(id, [Purchase("x", 5m)], Snapshot: new SnapshotWrite([9], 0, ExpectedVersion: 0)));
+        var loser = serializer.SerializeToArray(new CustomerState { FirstName = "Second" });
+        var stale = await writer.CommitAsync(new CustomerCommit(id, [Purchase("x", 5m)], Snapshot: new SnapshotWrite(loser, 0, ExpectedVersion: 0)));
         Assert.True(stale.SnapshotConflict);
         Assert.Null(stale.SnapshotVersion);
         Assert.Single(await Log.ReadAfterAsync(id, 0, 10));
-        Assert.Equal([1, 2, 3], (await writer.ReadSnapshotAsync(id))!.Payload);
+        Assert.Equal(winner, (await writer.ReadSnapshotAsync(id))!.Payload);
+
+        // The customer built from the winning snapshot and the log has the logged event.
+        Assert.Equal(5m, (await Cluster.Client.GetCustomer(id).GetViewAsync())!.Transactions.PurchaseTotal);
     }
 }
 

@@ -12,3 +12,17 @@ CREATE TABLE IF NOT EXISTS crm_customer_state
     updated_at  TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (service_id, customer_id)
 );
+
+-- Every other grain's state (contact index entries, idempotency records, campaigns, the catalog, backfills, offer
+-- learning), written through the same group-commit writer as the customers' rows. Keyed by the state name and the
+-- grain id as Orleans prints it ("type/key"), so no key text needs hashing or escaping.
+CREATE TABLE IF NOT EXISTS crm_grain_state
+(
+    service_id TEXT        NOT NULL,
+    state_name TEXT        NOT NULL,
+    grain_id   TEXT        NOT NULL,
+    version    BIGINT      NOT NULL,
+    payload    BYTEA       NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (service_id, state_name, grain_id)
+);
