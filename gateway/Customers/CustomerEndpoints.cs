@@ -91,7 +91,7 @@ public static class CustomerEndpoints
         return TypedResults.Ok(await customer.UpsertProfileAsync(body, changeId, "api"));
     }
 
-    private static async Task<Results<Ok<RecordResult>, ProblemHttpResult, ValidationProblem>> PostEventAsync(
+    private static async Task<Results<Ok<RecordOutcome>, ProblemHttpResult, ValidationProblem>> PostEventAsync(
         string customerId, HttpRequest request, IClusterClient cluster, TimeProvider clock, bool createIfMissing = false)
     {
         if (CustomerKeys.Validate(customerId) is { } problem)
@@ -135,16 +135,18 @@ public static class CustomerEndpoints
             return TypedResults.ValidationProblem(errors);
         }
 
-        // The audit record of the change rides in the customer's commit: one durable write for the request.
-        var customer = cluster.GetCustomer(customerId);
-        if (PendingAudit.Of(request.HttpContext) is { } audit)
+        // The audit record of the change rides in the customer's commit: one durable write for the request. An
+        // integrator that needs only the acknowledgement says so (RFC 7240), and the view is neither built nor sent.
+        var minimal = request.Headers["Prefer"].Any(p => p?.Contains("return=minimal", StringComparison.OrdinalIgnoreCase) == true);
+        var audit = PendingAudit.Of(request.HttpContext);
+        var outcome = await cluster.GetCustomer(customerId).RecordAsync([e], new RecordOptions(createIfMissing, audit?.Entry, ReturnView: !minimal));
+        audit?.MarkStored();
+        if (minimal)
         {
-            var audited = await customer.RecordEventsAsync([e], createIfMissing, audit.Entry);
-            audit.MarkStored();
-            return TypedResults.Ok(audited);
+            request.HttpContext.Response.Headers["Preference-Applied"] = "return=minimal";
         }
 
-        return TypedResults.Ok(await customer.RecordEventsAsync([e], createIfMissing));
+        return TypedResults.Ok(outcome);
     }
 
     private static async Task<Results<Ok<HistoryPage>, ValidationProblem>> HistoryAsync(string customerId, IClusterClient cluster, string? before = null, int limit = 50)

@@ -52,6 +52,16 @@ public sealed record EventAck(string EventId, long Sequence, bool Duplicate);
 [GenerateSerializer, Immutable, Alias("crm.RecordResult")]
 public sealed record RecordResult(string CustomerId, EventAck[] Acks, CustomerView View, string[] Conflicts);
 
+/// <summary>How to record events: create an unknown customer or refuse it; an audit record to store in the same
+/// commit (the gateway's record of the request); and whether the answer should carry the new view (building and
+/// shipping it costs more than recording a single event).</summary>
+[GenerateSerializer, Immutable, Alias("crm.RecordOptions")]
+public sealed record RecordOptions(bool CreateIfMissing, OrleansCrm.Access.AuditEntry? Audit = null, bool ReturnView = true);
+
+/// <summary>The acknowledgements of recorded events, with the new view only when <see cref="RecordOptions.ReturnView"/>.</summary>
+[GenerateSerializer, Immutable, Alias("crm.RecordOutcome")]
+public sealed record RecordOutcome(string CustomerId, EventAck[] Acks, string[] Conflicts, CustomerView? View);
+
 /// <summary>One entry of a customer's full history, read from the append-only log.</summary>
 [GenerateSerializer, Immutable, Alias("crm.HistoryItem")]
 public sealed record HistoryItem(

@@ -35,6 +35,13 @@ public interface ICustomerGrain : IGrainWithStringKey
     [Alias("RecordEventsAudited")]
     Task<RecordResult> RecordEventsAsync(CustomerEvent[] events, bool createIfMissing, OrleansCrm.Access.AuditEntry audit);
 
+    /// <summary>
+    /// Records events as <see cref="RecordEventsAsync(CustomerEvent[], bool)"/> does, as <paramref name="options"/>
+    /// say: with the gateway's audit record in the same commit, and with or without the new view in the answer.
+    /// </summary>
+    [Alias("Record")]
+    Task<RecordOutcome> RecordAsync(CustomerEvent[] events, RecordOptions options);
+
     /// <summary>The customer's current view, or null when no such customer was ever recorded.</summary>
     [Alias("GetView")]
     Task<CustomerView?> GetViewAsync();

@@ -363,28 +363,28 @@ public sealed partial class CustomerGrain(
     public Task<RecordResult> UpsertProfileAsync(CustomerProfile profile, string changeId, string? source) =>
         UpsertProfileAsync(profile, changeId, source, null);
 
-    public Task<RecordResult> UpsertProfileAsync(CustomerProfile profile, string changeId, string? source, OrleansCrm.Access.AuditEntry? audit) =>
-        RecordAsync(
+    public async Task<RecordResult> UpsertProfileAsync(CustomerProfile profile, string changeId, string? source, OrleansCrm.Access.AuditEntry? audit) =>
+        WithView(await RecordAsync(
             [new CustomerEvent(changeId, CustomerEventTypes.ProfileChanged, clock.GetUtcNow(), source, null, new EventData(Profile: profile))],
-            createIfMissing: true,
-            audit);
+            new RecordOptions(CreateIfMissing: true, audit)));
 
     public Task<RecordResult> RecordEventsAsync(CustomerEvent[] events, bool createIfMissing) => RecordEventsAsync(events, createIfMissing, null);
 
-    public Task<RecordResult> RecordEventsAsync(CustomerEvent[] events, bool createIfMissing, OrleansCrm.Access.AuditEntry? audit) =>
-        RecordAsync(events, createIfMissing, audit);
+    public async Task<RecordResult> RecordEventsAsync(CustomerEvent[] events, bool createIfMissing, OrleansCrm.Access.AuditEntry? audit) =>
+        WithView(await RecordAsync(events, new RecordOptions(createIfMissing, audit)));
 
-    private async Task<RecordResult> RecordAsync(CustomerEvent[] events, bool createIfMissing, OrleansCrm.Access.AuditEntry? audit)
+    private static RecordResult WithView(RecordOutcome outcome) => new(outcome.CustomerId, outcome.Acks, outcome.View!, outcome.Conflicts);
+
+    public async Task<RecordOutcome> RecordAsync(CustomerEvent[] events, RecordOptions options)
     {
+        var (createIfMissing, audit) = (options.CreateIfMissing, options.Audit);
         _housekeepingOnly = false;
         await RefreshIfStaleAsync();
         if (S.MergedInto is { } survivor)
         {
             // Ids are rewritten as the merge rewrote the absorbed history, so a retry still finds its original.
             var forwarded = events.Select(e => e with { EventId = $"{Id}/{e.EventId}" }).ToArray();
-            return audit is null
-                ? await GrainFactory.GetCustomer(survivor).RecordEventsAsync(forwarded, createIfMissing: true)
-                : await GrainFactory.GetCustomer(survivor).RecordEventsAsync(forwarded, createIfMissing: true, audit);
+            return await GrainFactory.GetCustomer(survivor).RecordAsync(forwarded, options with { CreateIfMissing = true });
         }
 
         if (!S.Exists && !createIfMissing)
@@ -431,7 +431,7 @@ public sealed partial class CustomerGrain(
             acks.Add(new EventAck(e.EventId, bySequence[e.EventId].Sequence, Duplicate: !first || !applied.Contains(e.EventId)));
         }
 
-        return new RecordResult(Id, [.. acks], CustomerAggregate.View(S, Id, now, decisions.Current), conflicts);
+        return new RecordOutcome(Id, [.. acks], conflicts, options.ReturnView ? CustomerAggregate.View(S, Id, now, decisions.Current) : null);
     }
 
     public async Task<CustomerView?> GetViewAsync()

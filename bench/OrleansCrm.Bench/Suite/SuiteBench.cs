@@ -166,6 +166,7 @@ public static class SuiteBench
         // The write path's own figure: enough callers to fill group commits (one event per call).
         await ClosedAsync("CRM", "ingest", $"direct grain call, {DirectIngestCallers} callers", work.CrmIngestDirectAsync, DirectIngestCallers);
         var crmIngest = await ClosedAsync("CRM", "ingest", "HTTP", work.CrmIngestHttpAsync);
+        await ClosedAsync("CRM", "ingest", "HTTP, the view in each answer", work.CrmIngestHttpWithViewAsync);
         await ClosedAsync("baseline", "ingest", "direct SQL", work.BaselineIngestDirectAsync);
         var baselineIngest = await ClosedAsync("baseline", "ingest", "HTTP", work.BaselineIngestHttpAsync);
         await CompareAsync("ingest", options.IngestP99Ms, crmIngest, work.CrmIngestHttpAsync, baselineIngest, work.BaselineIngestHttpAsync);

@@ -27,13 +27,18 @@ public sealed class Workloads(int customers, IClusterClient? grains, HttpClient?
 
     public Task CrmNextBestActionHttpAsync() => GetAsync(crmHttp!, $"/api/v1/customers/{Pick()}/next-best-actions");
 
+    /// <summary>One purchase, answered with its acknowledgement only, as the baseline answers.</summary>
     public Task CrmIngestDirectAsync()
     {
         var e = NewPurchase();
-        return grains!.GetCustomer(Pick()).RecordEventsAsync([e], createIfMissing: false);
+        return grains!.GetCustomer(Pick()).RecordAsync([e], new RecordOptions(CreateIfMissing: false, ReturnView: false));
     }
 
-    public Task CrmIngestHttpAsync() => PostAsync(crmHttp!, $"/api/v1/customers/{Pick()}/events");
+    /// <summary>One purchase over HTTP with <c>Prefer: return=minimal</c>: the acknowledgement only, as the baseline answers.</summary>
+    public Task CrmIngestHttpAsync() => PostAsync(crmHttp!, $"/api/v1/customers/{Pick()}/events", minimal: true);
+
+    /// <summary>One purchase over HTTP answered with the customer's new view (what the API does unless asked not to).</summary>
+    public Task CrmIngestHttpWithViewAsync() => PostAsync(crmHttp!, $"/api/v1/customers/{Pick()}/events");
 
     public async Task BaselineViewDirectAsync()
     {
@@ -66,11 +71,19 @@ public sealed class Workloads(int customers, IClusterClient? grains, HttpClient?
         response.EnsureSuccessStatusCode();
     }
 
-    private async Task PostAsync(HttpClient http, string path)
+    private async Task PostAsync(HttpClient http, string path, bool minimal = false)
     {
         var e = NewPurchase();
-        using var response = await http.PostAsJsonAsync(new Uri(path, UriKind.Relative),
-            new IngestBody(e.EventId, e.Type, e.OccurredAt, e.Channel, new IngestData(e.Data.Amount, e.Data.Category)));
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative))
+        {
+            Content = JsonContent.Create(new IngestBody(e.EventId, e.Type, e.OccurredAt, e.Channel, new IngestData(e.Data.Amount, e.Data.Category))),
+        };
+        if (minimal)
+        {
+            request.Headers.Add("Prefer", "return=minimal");
+        }
+
+        using var response = await http.SendAsync(request);
         response.EnsureSuccessStatusCode();
     }
 

@@ -56,6 +56,28 @@ public sealed class EventApiTests(EmbeddedCrmFixture crm)
     }
 
     [Fact]
+    public async Task An_integrator_that_asks_for_a_minimal_answer_gets_the_acknowledgement_without_the_view()
+    {
+        var id = await CreateCustomerAsync();
+        var when = DateTimeOffset.UtcNow.AddHours(-1).ToString("O");
+        using var request = new HttpRequestMessage(HttpMethod.Post, Url($"/api/v1/customers/{id}/events"))
+        {
+            Content = new StringContent($$"""{ "eventId": "min-1", "type": "purchase", "occurredAt": "{{when}}", "data": { "amount": 12.50 } }""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("Prefer", "return=minimal");
+
+        using var response = await crm.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("return=minimal", Assert.Single(response.Headers.GetValues("Preference-Applied")));
+        var answer = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(id, answer.GetProperty("customerId").GetString());
+        Assert.False(answer.GetProperty("acks")[0].GetProperty("duplicate").GetBoolean());
+        Assert.True(!answer.TryGetProperty("view", out var view) || view.ValueKind == JsonValueKind.Null, "the answer carried the view");
+        Assert.Equal(12.50m, (await ViewAsync(id)).GetProperty("transactions").GetProperty("purchaseTotal").GetDecimal());
+    }
+
+    [Fact]
     public async Task A_batch_of_ndjson_events_lands_on_each_customer()
     {
         var a = await CreateCustomerAsync();
