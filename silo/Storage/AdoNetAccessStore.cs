@@ -213,17 +213,25 @@ public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
         }
 
         await using var transaction = await connection.BeginTransactionAsync();
-        // At most 100 rows per statement keeps the parameter count far below either database's limit.
+        await InsertAuditAsync(connection, transaction, _postgres, _serviceId, entries);
+        await transaction.CommitAsync();
+    }
+
+    /// <summary>Inserts audit rows in the caller's transaction (also used by the group-commit writer, whose customer
+    /// commits carry the audit record of their change). At most 100 rows per statement keeps the parameter count far
+    /// below either database's limit.</summary>
+    internal static async Task InsertAuditAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, bool postgres, string serviceId, IReadOnlyList<AuditEntry> entries)
+    {
         foreach (var chunk in entries.Chunk(100))
         {
             await using var insert = Db.Command(connection, transaction, "");
-            insert.Add("s", _serviceId);
+            insert.Add("s", serviceId);
             var rows = new List<string>(chunk.Length);
             for (var i = 0; i < chunk.Length; i++)
             {
                 var e = chunk[i];
                 rows.Add($"(@s, @at{i}, @ac{i}, @an{i}, @r{i}, @c{i}, @st{i}, @o{i}, @q{i})");
-                insert.Add($"at{i}", Db.Time(_postgres, e.At));
+                insert.Add($"at{i}", Db.Time(postgres, e.At));
                 insert.Add($"ac{i}", e.Actor);
                 insert.Add($"an{i}", e.Action);
                 insert.Add($"r{i}", e.Resource);
@@ -236,8 +244,6 @@ public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
             insert.CommandText = $"INSERT INTO crm_audit (service_id, at, actor, action, resource, customer_id, status, outcome, request_id) VALUES {string.Join(", ", rows)}";
             await insert.ExecuteNonQueryAsync();
         }
-
-        await transaction.CommitAsync();
     }
 
     private static async Task WriteNullableAsync(Npgsql.NpgsqlBinaryImporter copy, string? value)

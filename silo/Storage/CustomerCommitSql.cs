@@ -189,34 +189,10 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
         return added;
     }
 
-    /// <summary>The gateway's audit records that ride with their customer's rows (the same table and columns as the
+    /// <summary>The gateway's audit records that ride with their customer's rows (the same table and statement as the
     /// access store's appends).</summary>
-    private async Task AppendAuditAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits)
-    {
-        var entries = commits.SelectMany(c => c.Audit ?? []).ToList();
-        foreach (var chunk in entries.Chunk(RowsPerStatement))
-        {
-            await using var insert = Db.Command(connection, transaction, "");
-            insert.Add("s", serviceId);
-            var sql = new StringBuilder("INSERT INTO crm_audit (service_id, at, actor, action, resource, customer_id, status, outcome, request_id) VALUES ");
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                var a = chunk[i];
-                sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@s, @at{i}, @ac{i}, @an{i}, @r{i}, @c{i}, @st{i}, @o{i}, @q{i})");
-                insert.Add($"at{i}", Db.Time(postgres, a.At));
-                insert.Add($"ac{i}", a.Actor);
-                insert.Add($"an{i}", a.Action);
-                insert.Add($"r{i}", a.Resource);
-                insert.Add($"c{i}", a.CustomerId);
-                insert.Add($"st{i}", a.Status);
-                insert.Add($"o{i}", a.Outcome);
-                insert.Add($"q{i}", a.RequestId);
-            }
-
-            insert.CommandText = sql.ToString();
-            await insert.ExecuteNonQueryAsync();
-        }
-    }
+    private Task AppendAuditAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits) =>
+        AdoNetAccessStore.InsertAuditAsync(connection, transaction, postgres, serviceId, [.. commits.SelectMany(c => c.Audit ?? [])]);
 
     private async Task<(long?[] Versions, bool[] Conflicts)> WriteSnapshotsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits, DateTimeOffset now)
     {

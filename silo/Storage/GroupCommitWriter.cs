@@ -26,6 +26,9 @@ public sealed class GroupCommitWriter : ICustomerWriter, IAsyncDisposable
     private const int MaxRowsPerBatch = 5_000;
     private const long MaxBytesPerBatch = 8L << 20;
 
+    /// <summary>Transactions one silo keeps in flight on PostgreSQL (CRM_WRITER_LOOPS overrides, for measuring).</summary>
+    private static readonly int PostgresLoops = int.TryParse(Environment.GetEnvironmentVariable("CRM_WRITER_LOOPS"), out var loops) && loops is > 0 and <= 64 ? loops : 2;
+
     private readonly StorageSettings _storage;
     private readonly CustomerCommitSql _sql;
     private readonly GrainStateSql _states;
@@ -42,8 +45,8 @@ public sealed class GroupCommitWriter : ICustomerWriter, IAsyncDisposable
         _states = new GrainStateSql(storage.Kind == StorageKind.Postgres, cluster.Value.ServiceId, clock);
 
         // SQLite has one writer at a time: a second loop would only wait on the file lock. PostgreSQL flushes the WAL of
-        // concurrent commits together, so two loops overlap one batch's round trips with the other's flush.
-        _loops = new Task[storage.Kind == StorageKind.Postgres ? 2 : 1];
+        // concurrent commits together, so several loops overlap one batch's round trips with the others' flushes.
+        _loops = new Task[storage.Kind == StorageKind.Postgres ? PostgresLoops : 1];
         for (var i = 0; i < _loops.Length; i++)
         {
             _loops[i] = Task.Run(WriteLoopAsync);

@@ -163,11 +163,13 @@ public static class SuiteBench
         Console.Error.WriteLine("Ingest, closed loop...");
         await ClosedAsync("CRM", "ingest", "direct grain call", work.CrmIngestDirectAsync);
 
-        // The write path's own figure: enough callers to fill group commits (one event per call).
-        await ClosedAsync("CRM", "ingest", $"direct grain call, {DirectIngestCallers} callers", work.CrmIngestDirectAsync, DirectIngestCallers);
+        // The write path's own figure: enough callers to fill group commits (one event per call). Around it, the WAL
+        // PostgreSQL wrote per event, snapshots written after the loop included (they lag by up to 5 s).
+        var crmWal = await WalPerEventAsync(node, work, () => ClosedAsync("CRM", "ingest", $"direct grain call, {DirectIngestCallers} callers", work.CrmIngestDirectAsync, DirectIngestCallers));
         var crmIngest = await ClosedAsync("CRM", "ingest", "HTTP", work.CrmIngestHttpAsync);
         await ClosedAsync("CRM", "ingest", "HTTP, the view in each answer", work.CrmIngestHttpWithViewAsync);
-        await ClosedAsync("baseline", "ingest", "direct SQL", work.BaselineIngestDirectAsync);
+        var baselineWal = await WalPerEventAsync(node, work, () => ClosedAsync("baseline", "ingest", "direct SQL", work.BaselineIngestDirectAsync));
+        Console.Error.WriteLine($"  WAL per event: CRM {crmWal.BytesPerEvent:0} bytes, baseline {baselineWal.BytesPerEvent:0} bytes");
         var baselineIngest = await ClosedAsync("baseline", "ingest", "HTTP", work.BaselineIngestHttpAsync);
         await CompareAsync("ingest", options.IngestP99Ms, crmIngest, work.CrmIngestHttpAsync, baselineIngest, work.BaselineIngestHttpAsync);
 
@@ -176,7 +178,32 @@ public static class SuiteBench
             "suite", started, DateTimeOffset.UtcNow, BenchNode.Machine, database, options,
             stats.Figures(options.Seed, n, loaded),
             new SeedingFigures(crmCopy.TotalSeconds, loaded.CopyTime.TotalSeconds, loaded.IndexTime.TotalSeconds),
-            warmUp, crossCheck, rows, searches, equal, ratios);
+            warmUp, crossCheck, rows, searches, equal, ratios)
+        {
+            Wal = new WalFigures(crmWal.BytesPerEvent, baselineWal.BytesPerEvent, crmWal.Events, baselineWal.Events),
+        };
+    }
+
+    /// <summary>WAL bytes PostgreSQL wrote while <paramref name="run"/> ran (and 6 s after, for lagging snapshots),
+    /// divided by the purchases sent meanwhile.</summary>
+    private static async Task<(double BytesPerEvent, long Events)> WalPerEventAsync(BenchNode node, Workloads work, Func<Task<ClosedLoopResult>> run)
+    {
+        await using var connection = new NpgsqlConnection(node.Storage.ConnectionString);
+        await connection.OpenAsync();
+        async Task<string> LsnAsync()
+        {
+            await using var command = new NpgsqlCommand("SELECT pg_current_wal_lsn()::text", connection);
+            return (string)(await command.ExecuteScalarAsync())!;
+        }
+
+        var before = await LsnAsync();
+        var sentBefore = work.EventsSent;
+        await run();
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var events = work.EventsSent - sentBefore;
+        await using var diff = new NpgsqlCommand($"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{before}'::pg_lsn)::bigint", connection);
+        var bytes = (long)(await diff.ExecuteScalarAsync())!;
+        return (events > 0 ? bytes / (double)events : 0, events);
     }
 
     private static async Task<SuiteFigures> WithSegmentsAndCampaignAsync(BenchOptions options, SuiteFigures figures)

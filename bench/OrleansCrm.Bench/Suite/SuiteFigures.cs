@@ -21,7 +21,15 @@ public sealed record SuiteFigures(
     SegmentFigures? Segments = null,
     CampaignFigures? Campaign = null,
     [property: System.Text.Json.Serialization.JsonIgnore] string? SegmentsMarkdown = null,
-    [property: System.Text.Json.Serialization.JsonIgnore] string? CampaignMarkdown = null);
+    [property: System.Text.Json.Serialization.JsonIgnore] string? CampaignMarkdown = null)
+{
+    /// <summary>WAL bytes per ingested event, both systems (since the write-path change; absent in earlier runs).</summary>
+    public WalFigures? Wal { get; init; }
+}
+
+/// <summary>Bytes of WAL PostgreSQL wrote per event during each system's direct ingest run (CRM: 64 callers, its lagging
+/// snapshots included; baseline: its direct SQL run).</summary>
+public sealed record WalFigures(double CrmBytesPerEvent, double BaselineBytesPerEvent, long CrmEvents, long BaselineEvents);
 
 public sealed record PopulationFigures(
     int Seed,

@@ -66,6 +66,12 @@ public static class SuiteReport
         }
 
         sb.AppendLine();
+        if (f.Wal is { } wal)
+        {
+            Line($"WAL written per ingested event (PostgreSQL `pg_current_wal_lsn()` before and 6 s after each system's direct ingest run, divided by the events sent): CRM {wal.CrmBytesPerEvent:N0} bytes ({wal.CrmEvents:N0} events, its lagging snapshots included), baseline {wal.BaselineBytesPerEvent:N0} bytes ({wal.BaselineEvents:N0} events).");
+            sb.AppendLine();
+        }
+
         sb.AppendLine("## Open loop: the searches");
         sb.AppendLine();
         foreach (var s in f.Searches)

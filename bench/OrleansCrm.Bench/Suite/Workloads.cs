@@ -19,6 +19,9 @@ public sealed class Workloads(int customers, IClusterClient? grains, HttpClient?
 {
     private long _events;
 
+    /// <summary>Purchases sent so far (both systems draw their event ids from this counter).</summary>
+    public long EventsSent => Interlocked.Read(ref _events);
+
     public Task CrmViewDirectAsync() => grains!.GetCustomer(Pick()).GetViewAsync();
 
     public Task CrmViewHttpAsync() => GetAsync(crmHttp!, $"/api/v1/customers/{Pick()}");
