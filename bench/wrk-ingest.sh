@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# An outside client's view of ingest: one CRM node (silo with its gateway, a Release build) on the embedded SQLite
+# default or on a private PostgreSQL at default durability (fsync and synchronous_commit on), CUSTOMERS customers
+# created over HTTP, then wrk (2 threads × 32 connections) posting one purchase per request (bench/wrk/ingest.lua).
+# On PostgreSQL it also reports the WAL written per event (pg_current_wal_lsn before and 7 s after the run, so the
+# snapshots that follow the events are counted).
+# Usage: bench/wrk-ingest.sh sqlite|postgres [seconds] [customers] [silo dll, default this checkout's Release build]
+#   PREFER=return=minimal bench/wrk-ingest.sh …   asks for acknowledgements without the view
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+kind=${1:-sqlite}
+seconds=${2:-20}
+customers=${3:-2000}
+silo_dll=${4:-$root/silo/bin/Release/net10.0/OrleansCrm.Silo.dll}
+say() { echo "[wrk-ingest] $*" >&2; }
+fail() { say "$*"; exit 1; }
+command -v wrk >/dev/null || fail "wrk is needed (Debian package wrk)"
+[ -f "$silo_dll" ] || fail "$silo_dll not found: dotnet build -c Release silo"
+
+work=$(mktemp -d /tmp/orleanscrm-wrk.XXXXXX)
+port=$(( 20000 + RANDOM % 20000 ))
+key=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+pid=""
+pg_port=""
+stop() {
+  trap - EXIT INT TERM
+  [ -n "$pid" ] && { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+  [ -n "$pg_port" ] && pg_stop
+  rm -rf "$work"
+}
+trap stop EXIT INT TERM
+
+export CRM_CLUSTERID=wrk-$port CRM_GATEWAY__ADMINKEY=$key CRM_GATEWAY__REQUESTSPERMINUTE=100000000
+export CRM_SILO__SILOPORT=$(( port + 1 )) CRM_SILO__GATEWAYPORT=$(( port + 2 )) CRM_LOG__LEVEL=Warning
+if [ "$kind" = postgres ]; then
+  source "$root/scripts/postgres.sh"
+  pg_install
+  pg_start ""
+  export CRM_STORAGE__KIND=postgres CRM_STORAGE__CONNECTIONSTRING="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=orleanscrm"
+  psql() { "$pg_bin_dir/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d orleanscrm -Atc "$1"; }
+else
+  export CRM_STORAGE__KIND=sqlite CRM_STORAGE__CONNECTIONSTRING="Data Source=$work/crm.db"
+fi
+
+(cd "$work" && exec dotnet "$silo_dll" --config "$root/cluster.json" --gateway:urls="http://127.0.0.1:$port") >"$work/silo.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break; sleep 1; done
+curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null || { tail -20 "$work/silo.log" >&2; fail "the CRM did not become ready"; }
+
+say "creating $customers customers"
+seq 0 $(( customers - 1 )) | xargs -P 8 -I{} curl -sf -o /dev/null -X PUT "http://127.0.0.1:$port/api/v1/customers/w{}" \
+  -H "X-Api-Key: $key" -H 'content-type: application/json' -d '{"firstName":"W{}"}' || fail "creating customers failed"
+
+[ -n "$pg_port" ] && lsn=$(psql "SELECT pg_current_wal_lsn()")
+say "wrk: 2 threads, 32 connections, $seconds s${PREFER:+, Prefer: $PREFER}"
+CUSTOMERS=$customers CRM_KEY=$key PREFER=${PREFER:-} wrk -t2 -c32 -d"${seconds}s" --latency -s "$root/bench/wrk/ingest.lua" "http://127.0.0.1:$port"
+if [ -n "$pg_port" ]; then
+  sleep 7
+  events=$(psql "SELECT count(*) FROM crm_customer_events WHERE event_id LIKE 'wrk-%'")
+  bytes=$(psql "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn')::bigint")
+  echo "WAL: $bytes bytes for $events events: $(( bytes / (events > 0 ? events : 1) )) bytes per event"
+fi
