@@ -31,7 +31,7 @@ stop() {
 }
 trap stop EXIT INT TERM
 
-export CRM_CLUSTERID=wrk-$port CRM_GATEWAY__ADMINKEY=$key CRM_GATEWAY__REQUESTSPERMINUTE=100000000
+export CRM_CLUSTERID=wrk-$port CRM_GATEWAY__ADMINKEY=$key CRM_GATEWAY__REQUESTSPERMINUTE=10000000
 export CRM_SILO__SILOPORT=$(( port + 1 )) CRM_SILO__GATEWAYPORT=$(( port + 2 )) CRM_LOG__LEVEL=Warning
 if [ "$kind" = postgres ]; then
   source "$root/scripts/postgres.sh"
