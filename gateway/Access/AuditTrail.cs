@@ -17,6 +17,9 @@ public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, Orlea
     private const int Capacity = 10_000;
     private const int MaxBatch = 1_000;
 
+    /// <summary>Set while the writer's last attempt failed.</summary>
+    private volatile bool _failing;
+
     private readonly Channel<(AuditEntry Entry, TaskCompletionSource? Committed)> _queue =
         Channel.CreateBounded<(AuditEntry, TaskCompletionSource?)>(new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
@@ -26,6 +29,9 @@ public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, Orlea
 
     public async Task RecordAsync(string actor, string action, string resource, string? customerId, int status, string outcome, string? requestId, bool wait = true)
     {
+        // While the trail cannot write (the database is away), a refusal or failure does not wait for its record: it
+        // changed nothing, and its record stays queued until it can be written.
+        wait &= !(_failing && outcome != "allowed");
         var committed = wait ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null;
         await _queue.Writer.WriteAsync((new AuditEntry(clock.GetUtcNow(), actor, action, resource, customerId, status, outcome, requestId), committed));
         if (committed is not null)
@@ -67,11 +73,13 @@ public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, Orlea
                 try
                 {
                     await cluster.GetGrain<IAccessGrain>(0).AppendAuditAsync([.. batch.Select(b => b.Entry)]);
+                    _failing = false;
                     batch.ForEach(b => b.Committed?.TrySetResult());
                     break;
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
+                    _failing = true;
                     logger.LogWarning(e, "Writing {Count} audit records failed (attempt {Attempt}); retrying", batch.Count, attempt);
                     await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2000, 100 * attempt)), CancellationToken.None);
                 }
