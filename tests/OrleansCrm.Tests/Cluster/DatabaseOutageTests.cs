@@ -16,7 +16,7 @@ namespace OrleansCrm.Tests.Cluster;
 public sealed class DatabaseOutageTests(ITestOutputHelper output)
 {
     private const int Customers = 40;
-    private const int Workers = 8;
+    private const int Workers = 4;
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(10);
 
     /// <summary>The gateway's call timeout in the test configuration (gateway.callTimeoutSeconds) plus room for a busy
@@ -69,10 +69,9 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output)
                 {
                     acknowledged.GetOrAdd(id, _ => []).Add(eventId);
                 }
-                else
-                {
-                    await Task.Delay(50);
-                }
+
+                // A steady, modest load: the suite runs other clusters beside this one.
+                await Task.Delay(status == 200 ? 10 : 50);
             }
         })).ToArray();
 
@@ -80,6 +79,7 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output)
         var cutAt = clock.Elapsed;
         proxy.Cut();
         await Task.Delay(Outage);
+        var restoringAt = clock.Elapsed;
         proxy.Restore();
         var restoredAt = clock.Elapsed;
 
@@ -90,7 +90,9 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output)
         await stop.CancelAsync();
         await Task.WhenAll(workers);
 
-        var during = answers.Where(a => a.At > cutAt + TimeSpan.FromSeconds(1) && a.At < restoredAt).ToList();
+        // Requests sent while the database was away, a second clear of either end (one sent just before the database
+        // returns may rightly be stored once it is back).
+        var during = answers.Where(a => a.At > cutAt + TimeSpan.FromSeconds(1) && a.At < restoringAt - TimeSpan.FromSeconds(1)).ToList();
         output.WriteLine($"{answers.Count} requests, {answers.Count(a => a.Status == 200)} acknowledged; during the outage {during.Count}: "
             + string.Join(", ", during.GroupBy(a => a.Status).Select(g => $"{g.Key} × {g.Count()}"))
             + $", slowest {during.Select(a => a.Took.TotalSeconds).DefaultIfEmpty().Max():0.0} s; first acknowledged {(recoveredAt - restoredAt).TotalSeconds:0.0} s after the database returned");
