@@ -198,7 +198,7 @@ public static class GatewayExtensions
                 return await problems.TryWriteAsync(new ProblemDetailsContext
                 {
                     HttpContext = context,
-                    ProblemDetails = new ProblemDetails { Status = 404, Title = "Customer not found", Detail = notFound.Message },
+                    ProblemDetails = new ProblemDetails { Status = 404, Title = Describe(notFound).Title, Detail = notFound.Message },
                 });
             }
 
@@ -211,7 +211,7 @@ public static class GatewayExtensions
                     ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [rule.Field] = [rule.Message] })
                     {
                         Status = 400,
-                        Title = "The request breaks a rule of the customer",
+                        Title = Describe(rule).Title,
                     },
                 });
             }

@@ -2,55 +2,23 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using OrleansCrm.Campaigns;
+using OrleansCrm.Customers;
 using OrleansCrm.Hosting.Configuration;
 
 namespace OrleansCrm.Silo.Storage;
 
 /// <summary><see cref="ICampaignActionStore"/> on the deployment's database (<c>db/&lt;kind&gt;/0005</c> to <c>0007</c>).</summary>
-public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<ClusterOptions> cluster) : ICampaignActionStore
+public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<ClusterOptions> cluster, ICustomerWriter writer) : ICampaignActionStore
 {
     private readonly bool _postgres = storage.Kind == StorageKind.Postgres;
     private readonly string _serviceId = cluster.Value.ServiceId;
 
     private const string Columns = "seq, idempotency_key, campaign_id, step_id, customer_id, channel, subject, body, html, not_before, created_at, delivery_state, priority, planned_day, agent_id";
 
-    public async Task<bool> AddAsync(CampaignAction action)
-    {
-        // Released at once unless the channel has a daily limit; then the capacity planner releases it.
-        const string Limited = "EXISTS (SELECT 1 FROM crm_channel_limits WHERE service_id = @s AND channel = @ch)";
-        var (releaseTx, releaseSeq) = _postgres
-            ? ("pg_current_xact_id()::text::bigint", "nextval('crm_campaign_action_release')")
-            : ("0", "(SELECT coalesce(max(release_seq), 0) + 1 FROM crm_campaign_actions WHERE service_id = @s AND release_tx = 0)");
-        await using var connection = await Db.OpenAsync(storage);
-        await using var insert = Db.Command(connection, null, $"""
-            INSERT INTO crm_campaign_actions (service_id, idempotency_key, campaign_id, step_id, customer_id, channel, subject, body, html, not_before, created_at,
-                                              delivery_state, attempts, priority, release_tx, release_seq)
-            VALUES (@s, @k, @c, @st, @cu, @ch, @su, @b, @h, @nb, @ca, 'pending', 0, @p,
-                    CASE WHEN {Limited} THEN NULL ELSE {releaseTx} END, CASE WHEN {Limited} THEN NULL ELSE {releaseSeq} END)
-            ON CONFLICT (service_id, idempotency_key) DO NOTHING
-            """);
-        insert.Add("s", _serviceId);
-        insert.Add("k", action.IdempotencyKey);
-        insert.Add("c", action.CampaignId);
-        insert.Add("st", action.StepId);
-        insert.Add("cu", action.CustomerId);
-        insert.Add("ch", action.Channel);
-        insert.Add("su", action.Subject);
-        insert.Add("b", action.Body);
-        insert.Add("h", _postgres ? action.Html : action.Html ? 1 : 0);
-        insert.Add("nb", action.NotBefore is { } notBefore ? Time(notBefore) : null);
-        insert.Add("ca", Time(action.CreatedAt));
-        insert.Add("p", action.Priority);
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var added = await insert.ExecuteNonQueryAsync() == 1;
-        OrleansCrm.Telemetry.CrmMetrics.StorageCall("action.add", started);
-        if (added)
-        {
-            OrleansCrm.Telemetry.CrmMetrics.CampaignActions.Add(1);
-        }
-
-        return added;
-    }
+    /// <summary>One action on its own goes through the silo's group-commit writer, the same statement that stores a
+    /// customer's decided actions with its contact (released at once unless its channel has a daily limit).</summary>
+    public async Task<bool> AddAsync(CampaignAction action) =>
+        (await writer.CommitAsync(new CustomerCommit(action.CustomerId, [], Actions: [action]))).ActionsAdded == 1;
 
     public async Task<FeedPage> ReadAsync(FeedCursor after, int limit, string? campaignId)
     {
