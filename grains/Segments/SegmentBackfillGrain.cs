@@ -26,6 +26,7 @@ public sealed class BackfillState
 public sealed class SegmentBackfillGrain(
     [PersistentState("segmentbackfill", StorageNames.Crm)] IPersistentState<BackfillState> state,
     ISegmentStore store,
+    OrleansCrm.Decisions.ISiloCatalogs catalogs,
     TimeProvider clock,
     ILogger<SegmentBackfillGrain> logger) : Grain, ISegmentBackfillGrain, IRemindable
 {
@@ -33,6 +34,9 @@ public sealed class SegmentBackfillGrain(
     private const int Parallelism = 128;
     private const string ReminderName = "backfill";
     private IGrainTimer? _timer;
+
+    /// <summary>Whether every silo was seen holding the definitions this walk evaluates against.</summary>
+    private long _everywhere = -1;
 
     public async Task StartAsync(int version)
     {
@@ -75,6 +79,15 @@ public sealed class SegmentBackfillGrain(
             _timer?.Dispose();
             _timer = null;
             return;
+        }
+
+        if (_everywhere < s.CatalogVersion)
+        {
+            // A customer created after the walk passed its place in the order is evaluated by itself, but only
+            // against the definitions its silo holds: every silo must hold these before the walk starts, or a customer
+            // created in the moments before its silo's next refresh would miss the new segment until its next event.
+            await catalogs.EnsureSegmentsEverywhereAsync(s.CatalogVersion);
+            _everywhere = s.CatalogVersion;
         }
 
         var ids = await store.CustomerIdsAsync(s.Cursor, Chunk);

@@ -88,6 +88,8 @@ public static class SiloExtensions
         silo.Services.AddSingleton<OrleansCrm.Campaigns.ICampaignActionStore, AdoNetCampaignActionStore>();
         silo.Services.AddSingleton<DecisionCatalog>();
         silo.Services.AddHostedService(sp => sp.GetRequiredService<DecisionCatalog>());
+        silo.AddGrainService<DecisionCatalogService>();
+        silo.Services.AddSingleton<ISiloCatalogs, SiloCatalogs>();
         silo.AddStartupTask(async (services, _) =>
         {
             var grains = services.GetRequiredService<IGrainFactory>();
