@@ -4,9 +4,10 @@ using OrleansCrm.Access;
 namespace OrleansCrm.Gateway.Access;
 
 /// <summary>
-/// The gateway's side of the audit trail: records queue here and one writer sends them to the cluster in batches (one
-/// grain call, one database transaction per batch). A change or a refusal waits until its record is committed before
-/// the answer leaves; a read is answered once its record is queued, so reading a customer view costs no database round
+/// The gateway's side of the audit trail: records queue here and are sent to the cluster in batches (one grain call,
+/// one database transaction per batch; up to four batches in flight, so one stuck on a dying silo holds back no
+/// other). A change or a refusal waits until its record is committed before the answer leaves; a read is answered once
+/// its record is queued, so reading a customer view costs no database round
 /// trip. The queue is bounded: when the cluster cannot keep up, callers wait for room rather than go unrecorded.
 /// Records still queued when the gateway is stopped are written before it exits; a crash loses at most the reads
 /// queued in the last moments (docs/decisions.md, "Access"). While the database cannot be reached, a request waits for
@@ -16,6 +17,7 @@ public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, Orlea
 {
     private const int Capacity = 10_000;
     private const int MaxBatch = 1_000;
+    private const int InFlight = 4;
 
     /// <summary>Set while the writer's last attempt failed.</summary>
     private volatile bool _failing;
@@ -58,15 +60,31 @@ public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, Orlea
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<(AuditEntry Entry, TaskCompletionSource? Committed)>(MaxBatch);
+        // Several batches in flight: one whose call waits on a silo that just died (until the call timeout) does not
+        // hold back the records queued behind it.
+        using var slots = new SemaphoreSlim(InFlight);
+        var writing = new List<Task>();
         while (await _queue.Reader.WaitToReadAsync(CancellationToken.None))
         {
-            batch.Clear();
+            var batch = new List<(AuditEntry Entry, TaskCompletionSource? Committed)>(MaxBatch);
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
             {
                 batch.Add(item);
             }
 
+            await slots.WaitAsync(CancellationToken.None);
+            writing.RemoveAll(t => t.IsCompleted);
+            writing.Add(WriteAsync(batch, slots, stoppingToken));
+        }
+
+        // Stopping: what is in flight is written before the gateway exits.
+        await Task.WhenAll(writing);
+    }
+
+    private async Task WriteAsync(List<(AuditEntry Entry, TaskCompletionSource? Committed)> batch, SemaphoreSlim slots, CancellationToken stoppingToken)
+    {
+        try
+        {
             // A batch is written or the writer keeps trying: no record is dropped while the gateway runs.
             for (var attempt = 1; ; attempt++)
             {
@@ -75,7 +93,7 @@ public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, Orlea
                     await cluster.GetGrain<IAccessGrain>(0).AppendAuditAsync([.. batch.Select(b => b.Entry)]);
                     _failing = false;
                     batch.ForEach(b => b.Committed?.TrySetResult());
-                    break;
+                    return;
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
@@ -84,6 +102,10 @@ public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, Orlea
                     await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2000, 100 * attempt)), CancellationToken.None);
                 }
             }
+        }
+        finally
+        {
+            slots.Release();
         }
     }
 }

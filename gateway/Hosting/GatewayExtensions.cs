@@ -42,6 +42,8 @@ public static class GatewayExtensions
             // A call to a silo that died waits this long, not Orleans' 30 s default (see docs/architecture.md).
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = settings.Gateway.CallTimeout);
             client.UseConnectionRetryFilter(RetryConnectingAsync);
+            // While a dead silo is not yet declared dead, calls whose directory entry it held are rejected undelivered.
+            client.AddOutgoingGrainCallFilter<UndeliveredCallRetry>();
             client.AddMemoryStreams(StorageNames.Streams);
             if (settings.Gateway.Dashboard)
             {

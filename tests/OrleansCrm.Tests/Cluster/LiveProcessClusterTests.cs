@@ -29,7 +29,7 @@ public sealed class LiveProcessClusterTests
         }
 
         // An observer of the cluster's pub-sub, as an operator's tool would connect.
-        using var observer = await ConnectAsync(pg.ConnectionString, cluster.ClusterId);
+        using var observer = await cluster.ConnectClientAsync();
         var subscriptions = observer.Services.GetRequiredService<IStreamSubscriptionManagerAdmin>()
             .GetStreamSubscriptionManager(StreamSubscriptionManagerType.ExplicitSubscribeOnly);
         var streamId = StreamId.Create(CustomerLive.Namespace, id);
@@ -62,27 +62,5 @@ public sealed class LiveProcessClusterTests
         }
 
         await Poll.UntilAsync(async () => await CountAsync() == 0, Deadline, "the second stream's subscription to be removed");
-    }
-
-    private static async Task<IHost> ConnectAsync(string connectionString, string clusterId)
-    {
-        var host = Host.CreateDefaultBuilder()
-            .UseOrleansClient(client =>
-            {
-                client.Configure<ClusterOptions>(o =>
-                {
-                    o.ClusterId = clusterId;
-                    o.ServiceId = "orleans-crm-test";
-                });
-                client.UseAdoNetClustering(o =>
-                {
-                    o.Invariant = "Npgsql";
-                    o.ConnectionString = connectionString;
-                });
-                client.AddMemoryStreams(StorageNames.Streams);
-            })
-            .Build();
-        await host.StartAsync();
-        return host;
     }
 }

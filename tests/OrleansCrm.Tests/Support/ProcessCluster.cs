@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 namespace OrleansCrm.Tests.Support;
 
 /// <summary>
@@ -69,6 +70,30 @@ public sealed class ProcessCluster : IAsyncDisposable
         async () => await Postgres.ScalarAsync<long>($"SELECT count(*) FROM orleansmembershiptable WHERE deploymentid = '{ClusterId}' AND status = 3") == count,
         TimeSpan.FromSeconds(60),
         $"{count} active silos" + Environment.NewLine + string.Join(Environment.NewLine, _processes.Select(p => p.Output)));
+
+    /// <summary>An Orleans client of this cluster, for what a test must ask the cluster itself (where a grain lives,
+    /// a stream's subscriptions).</summary>
+    public async Task<Microsoft.Extensions.Hosting.IHost> ConnectClientAsync()
+    {
+        var host = Microsoft.Extensions.Hosting.Host.CreateDefaultBuilder()
+            .UseOrleansClient(client =>
+            {
+                client.Configure<Orleans.Configuration.ClusterOptions>(o =>
+                {
+                    o.ClusterId = ClusterId;
+                    o.ServiceId = "orleans-crm-test";
+                });
+                client.UseAdoNetClustering(o =>
+                {
+                    o.Invariant = "Npgsql";
+                    o.ConnectionString = Postgres.ConnectionString;
+                });
+                client.AddMemoryStreams(OrleansCrm.StorageNames.Streams);
+            })
+            .Build();
+        await host.StartAsync();
+        return host;
+    }
 
     /// <summary>The last <paramref name="lines"/> lines each process wrote, for a failing test's output.</summary>
     public string LogTails(int lines) => string.Join(
