@@ -14,10 +14,9 @@ namespace OrleansCrm.Gateway.BulkImport;
 /// </summary>
 public static class ImportEndpoints
 {
-    /// <summary>Calls in flight on PostgreSQL; SQLite takes one writer at a time, and more callers only wait for
-    /// its lock (sleeping, unfairly), so an import on the embedded default keeps few calls in flight.</summary>
+    /// <summary>Calls in flight. Every write joins the silo's group commit (SQLite too: one writer, one transaction per
+    /// batch), so more calls in flight make bigger batches rather than lock waits.</summary>
     private const int MaxInFlight = 64;
-    private const int MaxInFlightSqlite = 8;
     private const int MaxEventsPerCall = 100;
     private const int MaxAttempts = 5;
 
@@ -91,7 +90,7 @@ public static class ImportEndpoints
         {
             return Problems.Invalid("type", "event imports take the type from each row");
         }
-        using var sender = new BatchSender(cluster, job, create, settings.Storage.Kind == OrleansCrm.Hosting.Configuration.StorageKind.Sqlite ? MaxInFlightSqlite : MaxInFlight);
+        using var sender = new BatchSender(cluster, job, create, MaxInFlight);
         var started = asOf ?? DateTimeOffset.UtcNow;
         try
         {
@@ -299,13 +298,14 @@ public static class ImportEndpoints
         /// come from the rows, so a batch the first try did store comes back as duplicates, never twice.
         /// Null when every try failed.
         /// </summary>
-        private async Task<RecordResult?> RecordWithRetriesAsync(string customer, CustomerEvent[] events)
+        private async Task<RecordOutcome?> RecordWithRetriesAsync(string customer, CustomerEvent[] events)
         {
             for (var attempt = 1; ; attempt++)
             {
                 try
                 {
-                    return await cluster.GetCustomer(customer).RecordEventsAsync(events, createIfMissing);
+                    // The acknowledgements only: the view is of no use to an import and costs more to build than the record.
+                    return await cluster.GetCustomer(customer).RecordAsync(events, new RecordOptions(createIfMissing, ReturnView: false));
                 }
                 catch (Exception e) when (e is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException)
                 {
