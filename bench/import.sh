@@ -6,6 +6,8 @@
 # customers, sorted by customer as exports usually are) to /api/v1/imports/transactions. The import's own progress
 # (GET /api/v1/imports/{id}) is printed every 2 s while it runs; each step prints rows/s at the end.
 # Usage: bench/import.sh sqlite|postgres [rows] [silo dll, default this checkout's Release build]
+#   STATEMENTS=1 bench/import.sh postgres …   also prints, per step, the statements PostgreSQL ran most often per row
+#   (pg_stat_statements), to see what a row costs the database
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -34,7 +36,8 @@ export CRM_SILO__SILOPORT=$(( port + 1 )) CRM_SILO__GATEWAYPORT=$(( port + 2 )) 
 if [ "$kind" = postgres ]; then
   source "$root/scripts/postgres.sh"
   pg_install
-  pg_start ""
+  if [ "${STATEMENTS:-}" = 1 ]; then pg_start "-c shared_preload_libraries=pg_stat_statements"; else pg_start ""; fi
+  psql() { "$pg_bin_dir/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d orleanscrm -Atc "$1"; }
   export CRM_STORAGE__KIND=postgres CRM_STORAGE__CONNECTIONSTRING="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=orleanscrm"
 else
   export CRM_STORAGE__KIND=sqlite CRM_STORAGE__CONNECTIONSTRING="Data Source=$work/crm.db"
@@ -60,8 +63,14 @@ run() { # kind file
     -H "X-Api-Key: $key" -H 'content-type: text/csv' --data-binary @"$2" || { kill $watcher; fail "import of $1 failed"; }
   end=$(date +%s.%N)
   kill $watcher 2>/dev/null; wait $watcher 2>/dev/null
+  if [ "${STATEMENTS:-}" = 1 ] && [ -n "$pg_port" ]; then
+    echo "$1: statements per row (calls ÷ $rows), the most frequent first:"
+    psql "SELECT round(calls::numeric / $rows, 2) || '  ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 150) FROM pg_stat_statements ORDER BY calls DESC LIMIT 15"
+    psql "SELECT pg_stat_statements_reset()" >/dev/null
+  fi
   echo "$1: $rows rows in $(echo "$end - $start" | bc) s: $(echo "$rows / ($end - $start)" | bc) rows/s — $(tr -d '\n' < "$work/$1.json" | cut -c1-200)"
 }
 say "$kind: importing $rows customers, then $rows transactions"
+[ "${STATEMENTS:-}" = 1 ] && [ -n "$pg_port" ] && { psql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null; psql "SELECT pg_stat_statements_reset()" >/dev/null; }
 run customers "$work/customers.csv"
 run transactions "$work/transactions.csv"
