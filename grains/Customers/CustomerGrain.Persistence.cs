@@ -79,7 +79,9 @@ public sealed partial class CustomerGrain
     private async Task LoadCoreAsync()
     {
         _legacyState = null;
-        if (await writer.ReadSnapshotAsync(Id) is { } stored)
+        var customer = await log.ReadCustomerAsync(Id, ReplayPage);
+        _unreplayed = customer.Tail;
+        if (customer.Snapshot is { } stored)
         {
             _state = serializer.Deserialize(stored.Payload) ?? throw new InvalidOperationException($"customer '{Id}' has an empty snapshot");
             _state.AppliedSequence = stored.AppliedSequence;
@@ -97,9 +99,15 @@ public sealed partial class CustomerGrain
             {
                 _state = old;
                 _legacyState = legacy;
+
+                // The log tail read was the whole log; the old state has applied part of it.
+                _unreplayed = null;
             }
         }
     }
+
+    /// <summary>The first page of log events after the loaded snapshot, read with it; the replay starts there.</summary>
+    private IReadOnlyList<LoggedEvent>? _unreplayed;
 
     private const string LegacyStateName = "customer";
 

@@ -766,7 +766,8 @@ public sealed partial class CustomerGrain(
         var now = clock.GetUtcNow();
         while (true)
         {
-            var rows = await log.ReadAfterAsync(Id, S.AppliedSequence, ReplayPage);
+            var rows = _unreplayed ?? await log.ReadAfterAsync(Id, S.AppliedSequence, ReplayPage);
+            _unreplayed = null;
             foreach (var row in rows)
             {
                 Apply(row.Event, now, merging: row.OriginCustomerId is not null, decisions.Current);

@@ -13,6 +13,11 @@ public interface ICustomerLog
     /// <summary>Events of the customer with a sequence above <paramref name="afterSequence"/>, oldest first.</summary>
     Task<IReadOnlyList<LoggedEvent>> ReadAfterAsync(string customerId, long afterSequence, int limit);
 
+    /// <summary>What an activation reads, in one round trip and one consistent view of the database: the stored
+    /// snapshot (null when none was written) and the first <paramref name="limit"/> events after the sequence it had
+    /// applied (after 0 without a snapshot).</summary>
+    Task<StoredCustomer> ReadCustomerAsync(string customerId, int limit);
+
     /// <summary>Events newest first (by occurred-at, then sequence), strictly before <paramref name="before"/>.</summary>
     Task<IReadOnlyList<LoggedEvent>> ReadPageAsync(string customerId, (DateTimeOffset OccurredAt, long Sequence)? before, int limit);
 
@@ -32,6 +37,9 @@ public interface ICustomerLog
 public sealed record CustomerTrainingRow(string CustomerId, Dictionary<string, string> Attributes, long Purchases, decimal PurchaseTotal, DateTimeOffset? FirstPurchase, DateTimeOffset? LastPurchase);
 
 public sealed record PurchaseAggregate(string CustomerId, double RecencyDays, long Count, decimal Total);
+
+/// <summary>A customer as stored: its snapshot and the log events the snapshot has not applied, up to a limit.</summary>
+public sealed record StoredCustomer(StoredSnapshot? Snapshot, IReadOnlyList<LoggedEvent> Tail);
 
 public sealed record LogAppend(string EventId, long Sequence, bool Existed);
 

@@ -43,6 +43,59 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         return await ReadAsync(command);
     }
 
+    public async Task<StoredCustomer> ReadCustomerAsync(string customerId, int limit)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        await using var connection = await OpenAsync();
+        const string State = "FROM crm_customer_state WHERE service_id = @s AND customer_id = @c";
+        var statements = $"SELECT payload, applied_seq, version {State}; " +
+            $"{SelectColumns} WHERE service_id = @s AND customer_id = @c AND seq > COALESCE((SELECT applied_seq {State}), 0) ORDER BY seq LIMIT @limit";
+        DbTransaction? transaction = null;
+        await using var command = connection.CreateCommand();
+        if (_postgres)
+        {
+            // One round trip: the two reads share one snapshot of the database (repeatable read), so a snapshot written
+            // between them cannot make the log read start after events the first read's snapshot lacks.
+            command.CommandText = $"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; {statements}; COMMIT";
+        }
+        else
+        {
+            // SQLite: a read transaction sees one state of the file for both statements.
+            transaction = await connection.BeginTransactionAsync();
+            command.Transaction = transaction;
+            command.CommandText = statements;
+        }
+
+        command.Add("s", _serviceId);
+        command.Add("c", customerId);
+        command.Add("limit", limit);
+        StoredSnapshot? snapshot = null;
+        IReadOnlyList<LoggedEvent> tail;
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            if (await reader.ReadAsync())
+            {
+                snapshot = new StoredSnapshot((byte[])reader.GetValue(0), reader.GetInt64(1), reader.GetInt64(2));
+            }
+
+            await reader.NextResultAsync();
+            tail = await ReadRowsAsync(reader);
+            while (await reader.NextResultAsync())
+            {
+                // The COMMIT's empty result.
+            }
+        }
+
+        if (transaction is not null)
+        {
+            await transaction.CommitAsync();
+            await transaction.DisposeAsync();
+        }
+
+        OrleansCrm.Telemetry.CrmMetrics.StorageCall("customer.read", started);
+        return new StoredCustomer(snapshot, tail);
+    }
+
     public async Task<IReadOnlyList<LoggedEvent>> ReadPageAsync(string customerId, (DateTimeOffset OccurredAt, long Sequence)? before, int limit)
     {
         await using var connection = await OpenAsync();
@@ -189,8 +242,13 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
 
     private async Task<IReadOnlyList<LoggedEvent>> ReadAsync(DbCommand command)
     {
-        var rows = new List<LoggedEvent>();
         await using var reader = await command.ExecuteReaderAsync();
+        return await ReadRowsAsync(reader);
+    }
+
+    private async Task<IReadOnlyList<LoggedEvent>> ReadRowsAsync(DbDataReader reader)
+    {
+        var rows = new List<LoggedEvent>();
         while (await reader.ReadAsync())
         {
             var data = JsonSerializer.Deserialize<EventData>(reader.GetString(8), Json) ?? EventData.Empty;
