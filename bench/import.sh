@@ -16,37 +16,9 @@ rows=${2:-20000}
 silo_dll=${3:-$root/silo/bin/Release/net10.0/OrleansCrm.Silo.dll}
 say() { echo "[import] $*" >&2; }
 fail() { say "$*"; exit 1; }
-[ -f "$silo_dll" ] || fail "$silo_dll not found: dotnet build -c Release silo"
-
-work=$(mktemp -d /tmp/orleanscrm-import.XXXXXX)
-port=$(( 20000 + RANDOM % 20000 ))
-key=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-pid=""
-pg_port=""
-stop() {
-  trap - EXIT INT TERM
-  [ -n "$pid" ] && { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
-  [ -n "$pg_port" ] && pg_stop
-  rm -rf "$work"
-}
-trap stop EXIT INT TERM
-
-export CRM_CLUSTERID=imp-$port CRM_GATEWAY__ADMINKEY=$key CRM_GATEWAY__REQUESTSPERMINUTE=10000000
-export CRM_SILO__SILOPORT=$(( port + 1 )) CRM_SILO__GATEWAYPORT=$(( port + 2 )) CRM_LOG__LEVEL=Warning
-if [ "$kind" = postgres ]; then
-  source "$root/scripts/postgres.sh"
-  pg_install
-  if [ "${STATEMENTS:-}" = 1 ]; then pg_start "-c shared_preload_libraries=pg_stat_statements"; else pg_start ""; fi
-  psql() { "$pg_bin_dir/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d orleanscrm -Atc "$1"; }
-  export CRM_STORAGE__KIND=postgres CRM_STORAGE__CONNECTIONSTRING="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=orleanscrm"
-else
-  export CRM_STORAGE__KIND=sqlite CRM_STORAGE__CONNECTIONSTRING="Data Source=$work/crm.db"
-fi
-
-(cd "$work" && exec dotnet "$silo_dll" --config "$root/cluster.json" --gateway:urls="http://127.0.0.1:$port") >"$work/silo.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break; sleep 1; done
-curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null || { tail -20 "$work/silo.log" >&2; fail "the CRM did not become ready"; }
+source "$root/bench/lib/node.sh"
+[ "${STATEMENTS:-}" = 1 ] && pg_options="-c shared_preload_libraries=pg_stat_statements"
+node_start imp
 
 awk -v n="$rows" 'BEGIN { print "customerId,firstName,lastName,email,phone,region";
   for (i = 0; i < n; i++) printf "c%07d,First%d,Last%d,person%d@example.com,+4420%08d,r%d\n", i, i % 5000, i % 7919, i, i, i % 8 }' > "$work/customers.csv"

@@ -16,37 +16,8 @@ silo_dll=${4:-$root/silo/bin/Release/net10.0/OrleansCrm.Silo.dll}
 say() { echo "[wrk-ingest] $*" >&2; }
 fail() { say "$*"; exit 1; }
 command -v wrk >/dev/null || fail "wrk is needed (Debian package wrk)"
-[ -f "$silo_dll" ] || fail "$silo_dll not found: dotnet build -c Release silo"
-
-work=$(mktemp -d /tmp/orleanscrm-wrk.XXXXXX)
-port=$(( 20000 + RANDOM % 20000 ))
-key=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-pid=""
-pg_port=""
-stop() {
-  trap - EXIT INT TERM
-  [ -n "$pid" ] && { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
-  [ -n "$pg_port" ] && pg_stop
-  rm -rf "$work"
-}
-trap stop EXIT INT TERM
-
-export CRM_CLUSTERID=wrk-$port CRM_GATEWAY__ADMINKEY=$key CRM_GATEWAY__REQUESTSPERMINUTE=10000000
-export CRM_SILO__SILOPORT=$(( port + 1 )) CRM_SILO__GATEWAYPORT=$(( port + 2 )) CRM_LOG__LEVEL=Warning
-if [ "$kind" = postgres ]; then
-  source "$root/scripts/postgres.sh"
-  pg_install
-  pg_start ""
-  export CRM_STORAGE__KIND=postgres CRM_STORAGE__CONNECTIONSTRING="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=orleanscrm"
-  psql() { "$pg_bin_dir/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d orleanscrm -Atc "$1"; }
-else
-  export CRM_STORAGE__KIND=sqlite CRM_STORAGE__CONNECTIONSTRING="Data Source=$work/crm.db"
-fi
-
-(cd "$work" && exec dotnet "$silo_dll" --config "$root/cluster.json" --gateway:urls="http://127.0.0.1:$port") >"$work/silo.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break; sleep 1; done
-curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null || { tail -20 "$work/silo.log" >&2; fail "the CRM did not become ready"; }
+source "$root/bench/lib/node.sh"
+node_start wrk
 
 say "creating $customers customers"
 seq 0 $(( customers - 1 )) | xargs -P 8 -I{} curl -sf -o /dev/null -X PUT "http://127.0.0.1:$port/api/v1/customers/w{}" \
