@@ -43,18 +43,18 @@ public sealed class ObservabilityProcessTests
         }
 
         var grainLine = await Poll.UntilAsync(
-            () => Task.FromResult(JsonLines(silo.Output).FirstOrDefault(l => Text(l, "CorrelationId") == correlation && Text(l, "SourceContext")?.EndsWith("CustomerGrain", StringComparison.Ordinal) == true)),
+            () => Task.FromResult(FirstLine(silo.Output, l => Text(l, "CorrelationId") == correlation && Text(l, "SourceContext")?.EndsWith("CustomerGrain", StringComparison.Ordinal) == true)),
             TimeSpan.FromSeconds(30),
             "the customer grain's erasure line with the correlation id in the silo's log" + Environment.NewLine + silo.Output);
-        Assert.Contains("erased", Text(grainLine, "@mt"), StringComparison.Ordinal);
-        Assert.Equal(customer, Text(grainLine, "CustomerId"));
-        Assert.Equal("silo", Text(grainLine, "Role"));
+        Assert.Contains("erased", Text(grainLine!.Value, "@mt"), StringComparison.Ordinal);
+        Assert.Equal(customer, Text(grainLine!.Value, "CustomerId"));
+        Assert.Equal("silo", Text(grainLine!.Value, "Role"));
         var requestLine = await Poll.UntilAsync(
-            () => Task.FromResult(JsonLines(cluster.Gateway.Output).FirstOrDefault(l => Text(l, "CorrelationId") == correlation && Text(l, "RequestPath") is not null)),
+            () => Task.FromResult(FirstLine(cluster.Gateway.Output, l => Text(l, "CorrelationId") == correlation && Text(l, "RequestPath") is not null)),
             TimeSpan.FromSeconds(30),
             "the gateway's request line with the correlation id");
-        Assert.Equal($"/api/v1/customers/{customer}/erase", Text(requestLine, "RequestPath"));
-        Assert.Equal("gateway", Text(requestLine, "Role"));
+        Assert.Equal($"/api/v1/customers/{customer}/erase", Text(requestLine!.Value, "RequestPath"));
+        Assert.Equal("gateway", Text(requestLine!.Value, "Role"));
 
         // Without an acceptable id of its own (here: spaces and quotes), a request gets a fresh one, and a problem
         // answer names it as its traceId.
@@ -81,6 +81,11 @@ public sealed class ObservabilityProcessTests
         using var api = await scrape.GetAsync(new Uri($"http://127.0.0.1:{metricsPort}/api/v1/customers/{customer}"));
         Assert.Equal(HttpStatusCode.NotFound, api.StatusCode);
     }
+
+    /// <summary>The first log line matching <paramref name="match"/>, or null while there is none (a JsonElement's
+    /// default is not null, so a poll on it would stop at once, before the line is written).</summary>
+    private static JsonElement? FirstLine(string output, Func<JsonElement, bool> match) =>
+        JsonLines(output).Where(match).Select(l => (JsonElement?)l).FirstOrDefault();
 
     private static IEnumerable<JsonElement> JsonLines(string output)
     {
