@@ -36,7 +36,6 @@ public static class ImportEndpoints
         HttpRequest request,
         IClusterClient cluster,
         ImportRegistry registry,
-        OrleansCrm.Hosting.Configuration.CrmSettings settings,
         string? mapping = null,
         string? attributes = null,
         string? type = null,

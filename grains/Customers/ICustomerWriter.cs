@@ -13,9 +13,6 @@ public interface ICustomerWriter
     /// <summary>Stores the commit's rows in the next group commit; see <see cref="CommitResult"/>.</summary>
     Task<CommitResult> CommitAsync(CustomerCommit commit);
 
-    /// <summary>The customer's stored snapshot, or null when none was ever written.</summary>
-    Task<StoredSnapshot?> ReadSnapshotAsync(string customerId);
-
     /// <summary>Whether customers' states stored by earlier versions (in Orleans' grain storage, state name
     /// <c>customer</c>) may still exist: a customer with no snapshot then looks there before starting empty.</summary>
     Task<bool> MayHoldLegacyStatesAsync();

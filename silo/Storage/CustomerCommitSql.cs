@@ -254,17 +254,6 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
         return (versions, conflicts);
     }
 
-    public async Task<StoredSnapshot?> ReadSnapshotAsync(DbConnection connection, string customerId)
-    {
-        await using var select = Db.Command(connection, null, "SELECT payload, applied_seq, version FROM crm_customer_state WHERE service_id = @s AND customer_id = @c");
-        select.Add("s", serviceId);
-        select.Add("c", customerId);
-        await using var reader = await select.ExecuteReaderAsync();
-        return await reader.ReadAsync()
-            ? new StoredSnapshot((byte[])reader.GetValue(0), reader.GetInt64(1), reader.GetInt64(2))
-            : null;
-    }
-
     /// <summary>Whether Orleans' grain storage still holds states of the CRM's grains written before their own tables
     /// existed (<c>crm_customer_state</c>, <c>crm_grain_state</c>); stream subscriptions stay there and do not count.</summary>
     public async Task<bool> HasLegacyStatesAsync(DbConnection connection)

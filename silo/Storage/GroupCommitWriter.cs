@@ -95,15 +95,6 @@ public sealed class GroupCommitWriter : ICustomerWriter, IAsyncDisposable
         }
     }
 
-    public async Task<StoredSnapshot?> ReadSnapshotAsync(string customerId)
-    {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        await using var connection = await Db.OpenAsync(_storage);
-        var snapshot = await _sql.ReadSnapshotAsync(connection, customerId);
-        OrleansCrm.Telemetry.CrmMetrics.StorageCall("snapshot.read", started);
-        return snapshot;
-    }
-
     public Task<bool> MayHoldLegacyStatesAsync() => _legacy ??= CheckLegacyStatesAsync();
 
     private async Task<bool> CheckLegacyStatesAsync()

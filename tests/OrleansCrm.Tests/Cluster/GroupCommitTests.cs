@@ -73,7 +73,7 @@ public abstract class GroupCommitTests(StorageClusterFixture fixture)
         // Within the snapshot delay (5 s) and without another call, the stored snapshot covers the event's log row.
         var lastSequence = recorded.Acks[0].Sequence;
         var snapshot = await Poll.UntilAsync(
-            async () => await Writer.ReadSnapshotAsync(id) is { } s && s.AppliedSequence >= lastSequence ? s : null,
+            async () => (await Log.ReadCustomerAsync(id, 0)).Snapshot is { } s && s.AppliedSequence >= lastSequence ? s : null,
             TimeSpan.FromSeconds(30),
             "the snapshot to cover the acknowledged event");
         Assert.True(snapshot.Version >= 1);
@@ -95,7 +95,7 @@ public abstract class GroupCommitTests(StorageClusterFixture fixture)
         Assert.True(stale.SnapshotConflict);
         Assert.Null(stale.SnapshotVersion);
         Assert.Single(await Log.ReadAfterAsync(id, 0, 10));
-        Assert.Equal(winner, (await writer.ReadSnapshotAsync(id))!.Payload);
+        Assert.Equal(winner, (await Log.ReadCustomerAsync(id, 0)).Snapshot!.Payload);
 
         // The customer built from the winning snapshot and the log has the logged event.
         Assert.Equal(5m, (await Cluster.Client.GetCustomer(id).GetViewAsync())!.Transactions.PurchaseTotal);
