@@ -137,6 +137,9 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
         var campaign = Cluster.Client.GetGrain<ICampaignGrain>(run);
         await campaign.DefineAsync(Campaign(run) with { Type = CampaignTypes.Periodic, Schedule = "*/10 * * * * *" });
 
+        // The first run starts at once, the next at the schedule's next 10 s mark: launch just after a mark, so the five
+        // customers below join well before the second run rather than while it is already walking the segment.
+        await Poll.UntilAsync(() => Task.FromResult(DateTimeOffset.UtcNow.Second % 10 < 2), TimeSpan.FromSeconds(15), "a moment just after a 10 s mark");
         await campaign.LaunchAsync();
         var afterFirst = await Poll.UntilAsync(async () => await campaign.GetStatusAsync() is { State: CampaignStates.Scheduled } s ? s : null, TimeSpan.FromSeconds(60), "the first run");
         var joined = await CustomersAsync(run + "-new", 5, _ => [Consent(true), new CustomerEvent("tag", CustomerEventTypes.ProfileChanged, DateTimeOffset.UtcNow.AddDays(-1), "t", null, new EventData(Profile: new CustomerProfile(Tags: [run])))]);
