@@ -82,7 +82,9 @@ public sealed class SiloDeathLatencyTests(ITestOutputHelper output)
             Assert.True(!stalled.Any(s => s.At >= grace) && stalled.Count <= Workers,
                 $"{stalled.Count} answers for customers on surviving silos took over {Stall.TotalSeconds} s after the kill: " +
                 string.Join(", ", stalled.Take(10).Select(s => $"{s.Kind} sent at {s.At.TotalSeconds:0.0} s took {s.Took.TotalMilliseconds:0} ms")));
-            Assert.True(P99(after) <= Math.Max(3 * P99(before), 250), $"p99 {P99(after):0} ms after the kill against {P99(before):0} ms before");
+            // The p99 bound has a floor of 1 s: a loaded CI machine (the cluster's reactivations, other suites beside it)
+            // reached 516 ms against 94 ms before once; the pause this test exists for was 11 s for every request.
+            Assert.True(P99(after) <= Math.Max(3 * P99(before), 1000), $"p99 {P99(after):0} ms after the kill against {P99(before):0} ms before");
         }
         catch
         {
