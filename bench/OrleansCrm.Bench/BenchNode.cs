@@ -93,7 +93,6 @@ public sealed class BenchNode : IAsyncDisposable
             {
                 o.CollectionQuantum = TimeSpan.FromSeconds(15);
                 o.ClassSpecificCollectionAge[typeof(OrleansCrm.Customers.CustomerGrain).FullName!] = TimeSpan.FromHours(2);
-                o.ClassSpecificCollectionAge[typeof(OrleansCrm.Customers.ContactIndexGrain).FullName!] = TimeSpan.FromSeconds(30);
             });
         }
 

@@ -16,25 +16,3 @@ public sealed record LookupResult(string Kind, string Normalised, string[] Custo
 {
     public bool Conflict => CustomerIds.Length > 1;
 }
-
-/// <summary>The owners of one normalised contact point, keyed <c>email:…</c>, <c>phone:…</c>, <c>ext:…</c> or
-/// <c>name:…</c> (many customers share a name: there more than one holder is normal, not a conflict).</summary>
-[Alias("crm.IContactIndexGrain")]
-public interface IContactIndexGrain : IGrainWithStringKey
-{
-    /// <summary>Adds <paramref name="customerId"/> as a holder; returns all holders, the first claimant first.</summary>
-    [Alias("Claim")]
-    Task<string[]> ClaimAsync(string customerId);
-
-    /// <summary>Moves <paramref name="fromCustomerId"/>'s claim to <paramref name="toCustomerId"/> (after a merge).</summary>
-    [Alias("Reassign")]
-    Task<string[]> ReassignAsync(string fromCustomerId, string toCustomerId);
-
-    /// <summary>Drops the claims of <paramref name="customerIds"/> (an erasure, or a name the customer no longer has); when no holder is left the index entry
-    /// is deleted, so its stored row no longer names the contact point. True when a claim was dropped.</summary>
-    [Alias("Release")]
-    Task<bool> ReleaseAsync(string[] customerIds);
-
-    [Alias("Holders")]
-    Task<string[]> GetHoldersAsync();
-}

@@ -3,7 +3,7 @@ using Orleans.Concurrency;
 namespace OrleansCrm.Customers;
 
 [GrainType("customer-directory"), StatelessWorker]
-public sealed class CustomerDirectoryGrain : Grain, ICustomerDirectoryGrain
+public sealed class CustomerDirectoryGrain(IContactIndex index) : Grain, ICustomerDirectoryGrain
 {
     public async Task<LookupResult> FindAsync(string kind, string value)
     {
@@ -17,7 +17,7 @@ public sealed class CustomerDirectoryGrain : Grain, ICustomerDirectoryGrain
                 ContactPoints.ExternalId(value[..colon], value[(colon + 1)..]),
             _ => throw new CustomerRuleException(kind == "ext" ? "ext" : "kind", kind == "ext" ? "must be system:id" : "must be email, phone, ext or name"),
         };
-        var holders = await GrainFactory.GetGrain<IContactIndexGrain>(ContactPoints.IndexKey(kind, normalised)).GetHoldersAsync();
-        return new LookupResult(kind, normalised, holders);
+        var holders = await index.HoldersAsync(ContactPoints.IndexKey(kind, normalised), ContactIndexLimits.HoldersFound);
+        return new LookupResult(kind, normalised, [.. holders]);
     }
 }

@@ -17,6 +17,7 @@ public sealed partial class CustomerGrain(
     ICustomerWriter writer,
     Orleans.Serialization.Serializer<CustomerState> serializer,
     ICustomerLog log,
+    IContactIndex contactIndex,
     ICampaignActionStore actions,
     OrleansCrm.Segments.ISegmentStore segmentStore,
     DecisionCatalog decisions,
@@ -414,7 +415,8 @@ public sealed partial class CustomerGrain(
 
         // Acknowledged once the log rows are committed; the snapshot follows later, in a batch.
         var applied = await ApplyAppendedAsync(distinct, appended, merging: false, persist: false);
-        var conflicts = applied.Count > 0 ? await IndexContactsAsync() : [];
+        // Also on a retry: the first attempt may have failed between its log rows and its claims.
+        var conflicts = await IndexContactsAsync();
         if (applied.Count == 0)
         {
             // A retry of a call whose outcome was unknown: finish what the first attempt may have left undelivered.
@@ -553,11 +555,9 @@ public sealed partial class CustomerGrain(
             await WriteAsync();
         }
 
-        foreach (var key in ContactKeys(handOver.Emails, handOver.Phones, handOver.ExternalIds))
-        {
-            await GrainFactory.GetGrain<IContactIndexGrain>(key).ReassignAsync(otherCustomerId, Id);
-            S.IndexedContacts.Add(key);
-        }
+        var handedKeys = ContactKeys(handOver.Emails, handOver.Phones, handOver.ExternalIds).ToList();
+        await contactIndex.ReassignAsync(handedKeys, otherCustomerId, Id);
+        S.IndexedContacts.UnionWith(handedKeys);
 
         logger.LogInformation("Customer {Other} merged into {Survivor}: {Events} events absorbed", otherCustomerId, Id, absorbed);
         return new MergeResult(Id, otherCustomerId, absorbed, CustomerAggregate.View(S, Id, clock.GetUtcNow(), decisions.Current));
@@ -660,18 +660,15 @@ public sealed partial class CustomerGrain(
 
         // 2. Every customer merged into this one (and into those), whose states still hold their own copies.
         var ids = new List<string> { Id };
-        var contactKeys = new HashSet<string>(S.IndexedContacts, StringComparer.Ordinal);
         foreach (var merged in S.MergedFrom)
         {
             var forgotten = await GrainFactory.GetCustomer(merged).ForgetAsync(Id);
             ids.AddRange(forgotten.CustomerIds.Where(id => !ids.Contains(id)));
-            contactKeys.UnionWith(forgotten.ContactKeys);
         }
 
-        // 3. The lookup index, the log payloads and the action outbox; each step is idempotent, so a retry after a
+        // 3. The lookup index (every claim of every id), the log payloads and the action outbox; each step is idempotent, so a retry after a
         // failure here completes what this call started.
-        string[] holders = [.. ids];
-        var released = await Task.WhenAll(contactKeys.Select(k => GrainFactory.GetGrain<IContactIndexGrain>(k).ReleaseAsync(holders)));
+        var released = await contactIndex.ReleaseAllAsync(ids);
         var logRows = 0;
         foreach (var id in ids)
         {
@@ -680,7 +677,7 @@ public sealed partial class CustomerGrain(
 
         var blanked = await actions.BlankAsync(ids);
 
-        var report = new ErasureReport(Id, S.Erasure.At, logRows, released.Count(r => r), segmentsLeft, blanked);
+        var report = new ErasureReport(Id, S.Erasure.At, logRows, released, segmentsLeft, blanked);
         S.Erasure = S.Erasure with { Report = report };
         S.IndexedContacts.Clear();
         await WriteAsync();
@@ -1049,7 +1046,10 @@ public sealed partial class CustomerGrain(
         S.UpdatedAt = now;
     }
 
-    /// <summary>Claims this customer's contact points in the lookup index; returns the conflicts found.</summary>
+    /// <summary>Claims this customer's contact points in the lookup index (and releases a name it no longer has), in
+    /// one slot of the next group commit; returns the conflicts found: other holders of an e-mail, phone or external id.
+    /// A crash before the snapshot records the claims is harmless: the next activation claims again, and a claim
+    /// already held is kept as it was.</summary>
     private async Task<string[]> IndexContactsAsync()
     {
         if (!S.Exists || S.MergedInto is not null)
@@ -1061,24 +1061,22 @@ public sealed partial class CustomerGrain(
         // external ids accumulate instead, so they are never released here).
         var names = ContactPoints.NameKeys(S.FirstName, S.LastName);
         var staleNames = S.IndexedContacts.Where(k => k.StartsWith(ContactPoints.NameKind + ":", StringComparison.Ordinal) && !names.Contains(k)).ToList();
-        await Task.WhenAll(staleNames.Select(k => GrainFactory.GetGrain<IContactIndexGrain>(k).ReleaseAsync([Id])));
-        S.IndexedContacts.ExceptWith(staleNames);
-
-        var missing = ContactKeys(S.Emails.Keys, S.Phones.Keys, S.ExternalIds).Concat(names).Where(k => !S.IndexedContacts.Contains(k)).ToList();
-        if (missing.Count == 0)
+        var missing = ContactKeys(S.Emails.Keys, S.Phones.Keys, S.ExternalIds).Concat(names).Where(k => !S.IndexedContacts.Contains(k)).Distinct(StringComparer.Ordinal).ToList();
+        if (missing.Count == 0 && staleNames.Count == 0)
         {
             return [];
         }
 
-        var holders = await Task.WhenAll(missing.Select(k => GrainFactory.GetGrain<IContactIndexGrain>(k).ClaimAsync(Id)));
+        var result = await writer.CommitAsync(new CustomerCommit(Id, [], Claims: missing, Releases: staleNames));
+        S.IndexedContacts.ExceptWith(staleNames);
+        S.IndexedContacts.UnionWith(missing);
         var conflicts = new List<string>();
-        for (var i = 0; i < missing.Count; i++)
+        foreach (var key in missing)
         {
-            S.IndexedContacts.Add(missing[i]);
-            var others = holders[i].Where(h => h != Id).ToArray();
-            if (others.Length > 0 && !missing[i].StartsWith(ContactPoints.NameKind + ":", StringComparison.Ordinal))
+            if (result.Holders?.GetValueOrDefault(key) is { } holders && holders.Where(h => h != Id).ToArray() is { Length: > 0 } others)
             {
-                conflicts.Add($"{missing[i]} is also held by {string.Join(", ", others)}");
+                var more = holders.Length >= ContactIndexLimits.HoldersReported ? " and others" : "";
+                conflicts.Add($"{key} is also held by {string.Join(", ", others)}{more}");
             }
         }
 

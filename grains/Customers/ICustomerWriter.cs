@@ -23,6 +23,8 @@ public interface ICustomerWriter
 /// (the idempotency of recording); <see cref="Actions"/> into the campaign action outbox unless their idempotency key
 /// is; <see cref="Snapshot"/>, when given, replaces the stored snapshot if that is still at
 /// <see cref="SnapshotWrite.ExpectedVersion"/>; <see cref="Audit"/> records go into the audit trail.
+/// <see cref="Claims"/> are contact points (index keys) the customer now holds in the lookup index and
+/// <see cref="Releases"/> those it no longer holds (<see cref="IContactIndex"/>).
 /// </summary>
 public sealed record CustomerCommit(
     string CustomerId,
@@ -30,9 +32,11 @@ public sealed record CustomerCommit(
     string? OriginCustomerId = null,
     IReadOnlyList<CampaignAction>? Actions = null,
     SnapshotWrite? Snapshot = null,
-    IReadOnlyList<OrleansCrm.Access.AuditEntry>? Audit = null)
+    IReadOnlyList<OrleansCrm.Access.AuditEntry>? Audit = null,
+    IReadOnlyList<string>? Claims = null,
+    IReadOnlyList<string>? Releases = null)
 {
-    public int RowCount => Events.Count + (Actions?.Count ?? 0) + (Snapshot is null ? 0 : 1) + (Audit?.Count ?? 0);
+    public int RowCount => Events.Count + (Actions?.Count ?? 0) + (Snapshot is null ? 0 : 1) + (Audit?.Count ?? 0) + (Claims?.Count ?? 0) + (Releases?.Count ?? 0);
 
     public long ByteEstimate => (Events.Count * 512L) + ((Actions?.Count ?? 0) * 1024L) + (Snapshot?.Payload.Length ?? 0);
 }
@@ -43,8 +47,10 @@ public sealed record SnapshotWrite(byte[] Payload, long AppliedSequence, long Ex
 
 /// <summary>For every event of the commit, its log sequence and whether it was already there; the snapshot's new
 /// version (null when none was written); and whether the snapshot lost to a concurrent writer (another activation of
-/// the same customer), in which case everything else in the commit still stands.</summary>
-public sealed record CommitResult(IReadOnlyList<LogAppend> Appends, long? SnapshotVersion, bool SnapshotConflict, int ActionsAdded);
+/// the same customer), in which case everything else in the commit still stands. <see cref="Holders"/> gives, for
+/// every claimed contact point but names (many customers share a name; that is no conflict), its holders in claim order
+/// as the commit's transaction saw them, at most <see cref="ContactIndexLimits.HoldersReported"/>.</summary>
+public sealed record CommitResult(IReadOnlyList<LogAppend> Appends, long? SnapshotVersion, bool SnapshotConflict, int ActionsAdded, IReadOnlyDictionary<string, string[]>? Holders = null);
 
 /// <summary>A stored snapshot.</summary>
 public sealed record StoredSnapshot(byte[] Payload, long AppliedSequence, long Version);

@@ -84,6 +84,8 @@ public static class SiloExtensions
         silo.Services.AddSingleton<GroupCommitWriter>();
         silo.Services.AddSingleton<ICustomerWriter>(sp => sp.GetRequiredService<GroupCommitWriter>());
         silo.Services.AddSingleton<ICustomerLog, AdoNetCustomerLog>();
+        silo.Services.AddSingleton<AdoNetContactIndex>();
+        silo.Services.AddSingleton<IContactIndex>(sp => sp.GetRequiredService<AdoNetContactIndex>());
         silo.Services.AddSingleton<ISegmentStore, AdoNetSegmentStore>();
         silo.Services.AddSingleton<OrleansCrm.Access.IAccessStore, AdoNetAccessStore>();
         silo.Services.AddSingleton<OrleansCrm.Campaigns.ICampaignActionStore, AdoNetCampaignActionStore>();
@@ -91,6 +93,11 @@ public static class SiloExtensions
         silo.Services.AddHostedService(sp => sp.GetRequiredService<DecisionCatalog>());
         silo.AddGrainService<DecisionCatalogService>();
         silo.Services.AddSingleton<ISiloCatalogs, SiloCatalogs>();
+
+        // Before the silo joins: lookup index entries that earlier versions kept as grain states become rows.
+        silo.AddStartupTask(
+            (services, cancellation) => services.GetRequiredService<AdoNetContactIndex>().MigrateGrainStatesAsync(services, cancellation),
+            ServiceLifecycleStage.BecomeActive - 1);
         silo.AddStartupTask(async (services, _) =>
         {
             var grains = services.GetRequiredService<IGrainFactory>();

@@ -23,6 +23,7 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
     public async Task<CommitResult[]> WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits)
     {
         var now = clock.GetUtcNow();
+        var holders = await ClaimContactsAsync(connection, transaction, commits);
         var appends = await AppendEventsAsync(connection, transaction, commits, now);
         var added = await AddActionsAsync(connection, transaction, commits);
         var (versions, conflicts) = await WriteSnapshotsAsync(connection, transaction, commits, now);
@@ -30,10 +31,134 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
         var results = new CommitResult[commits.Count];
         for (var i = 0; i < commits.Count; i++)
         {
-            results[i] = new CommitResult(appends[i], versions[i], conflicts[i], added[i]);
+            results[i] = new CommitResult(appends[i], versions[i], conflicts[i], added[i], holders[i]);
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// The lookup index's part of the batch: releases, then claims (inserted unless already held), then the holders of
+    /// every claimed contact point but names, read in the same transaction. Runs first in the transaction: on PostgreSQL
+    /// it takes a transaction-scoped advisory lock per claimed point (in one order, so two batches cannot deadlock),
+    /// so of two customers claiming one e-mail in concurrent batches the second sees the first and reports the conflict.
+    /// </summary>
+    private async Task<Dictionary<string, string[]>?[]> ClaimContactsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits)
+    {
+        var holders = new Dictionary<string, string[]>?[commits.Count];
+        var releases = commits.SelectMany(c => (c.Releases ?? []).Select(k => (Key: k, c.CustomerId))).Distinct().ToList();
+        var claims = commits.SelectMany(c => (c.Claims ?? []).Select(k => (Key: k, c.CustomerId))).Distinct().ToList();
+        if (releases.Count == 0 && claims.Count == 0)
+        {
+            return holders;
+        }
+
+        var reported = claims.Select(c => c.Key).Where(k => !k.StartsWith(ContactPoints.NameKind + ":", StringComparison.Ordinal)).Distinct(StringComparer.Ordinal).ToList();
+        if (postgres && reported.Count > 0)
+        {
+            await using var lockKeys = Db.Command(connection, transaction, $"SELECT pg_advisory_xact_lock({ContactLockSpace}, k) FROM unnest(@k) AS k");
+            lockKeys.Add("k", reported.Select(LockKey).Distinct().Order().ToArray());
+            await lockKeys.ExecuteNonQueryAsync();
+        }
+
+        foreach (var chunk in releases.Chunk(RowsPerStatement))
+        {
+            await using var delete = Db.Command(connection, transaction, "");
+            delete.Add("s", serviceId);
+            var pairs = new StringBuilder();
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                pairs.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@k{i}, @c{i})");
+                delete.Add($"k{i}", chunk[i].Key);
+                delete.Add($"c{i}", chunk[i].CustomerId);
+            }
+
+            delete.CommandText = $"DELETE FROM crm_contact_index WHERE service_id = @s AND (contact_key, customer_id) IN ({pairs})";
+            await delete.ExecuteNonQueryAsync();
+        }
+
+        foreach (var chunk in claims.Chunk(RowsPerStatement))
+        {
+            await using var insert = Db.Command(connection, transaction, "");
+            insert.Add("s", serviceId);
+            var sql = new StringBuilder("INSERT INTO crm_contact_index (service_id, contact_key, customer_id) VALUES ");
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@s, @k{i}, @c{i})");
+                insert.Add($"k{i}", chunk[i].Key);
+                insert.Add($"c{i}", chunk[i].CustomerId);
+            }
+
+            sql.Append(" ON CONFLICT (service_id, contact_key, customer_id) DO NOTHING");
+            insert.CommandText = sql.ToString();
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var found = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var chunk in reported.Chunk(RowsPerStatement))
+        {
+            await using var select = Db.Command(connection, transaction, "");
+            select.Add("s", serviceId);
+            select.Add("n", ContactIndexLimits.HoldersReported);
+            var keys = new StringBuilder();
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                keys.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"@k{i}");
+                select.Add($"k{i}", chunk[i]);
+            }
+
+            select.CommandText = $"""
+                SELECT contact_key, customer_id FROM (
+                    SELECT contact_key, customer_id, claim_seq, row_number() OVER (PARTITION BY contact_key ORDER BY claim_seq) AS n
+                    FROM crm_contact_index WHERE service_id = @s AND contact_key IN ({keys})) held
+                WHERE n <= @n ORDER BY contact_key, claim_seq
+                """;
+            await using var reader = await select.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                var key = reader.GetString(0);
+                if (!found.TryGetValue(key, out var list))
+                {
+                    found[key] = list = [];
+                }
+
+                list.Add(reader.GetString(1));
+            }
+        }
+
+        for (var i = 0; i < commits.Count; i++)
+        {
+            if (commits[i].Claims is not { Count: > 0 } claimed)
+            {
+                continue;
+            }
+
+            var mine = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            foreach (var key in claimed.Where(k => !k.StartsWith(ContactPoints.NameKind + ":", StringComparison.Ordinal)))
+            {
+                mine[key] = found.TryGetValue(key, out var list) ? [.. list] : [];
+            }
+
+            holders[i] = mine;
+        }
+
+        return holders;
+    }
+
+    /// <summary>The first of the two keys of the index's advisory locks (the two-integer key space PostgreSQL keeps
+    /// apart from the one-bigint space the schema migration uses).</summary>
+    private const int ContactLockSpace = 0x4352; // "CR"
+
+    /// <summary>A contact point's lock: FNV-1a of its UTF-8 bytes, the same on every silo (string.GetHashCode is not).</summary>
+    internal static int LockKey(string key)
+    {
+        var hash = 2166136261u;
+        foreach (var b in Encoding.UTF8.GetBytes(key))
+        {
+            hash = (hash ^ b) * 16777619u;
+        }
+
+        return unchecked((int)hash);
     }
 
     private async Task<List<LogAppend>[]> AppendEventsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits, DateTimeOffset now)

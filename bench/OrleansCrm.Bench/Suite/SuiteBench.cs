@@ -260,26 +260,12 @@ public static class SuiteBench
         return new WarmUpFigures(customers, WakeConcurrency, clock.Elapsed.TotalSeconds, customers / clock.Elapsed.TotalSeconds, Latency.From(histogram), perCustomer, before);
     }
 
-    /// <summary>Before measuring: waits until the lookup-index entries the wake activated have been collected (their
-    /// deactivation would otherwise run during the measurements), then VACUUM ANALYZE of the whole database, as after
-    /// any bulk load, so autovacuum does not start on the freshly written tables mid-measurement. Answers the time.</summary>
+    /// <summary>Before measuring: VACUUM ANALYZE of the whole database, as after any bulk load, so autovacuum does not
+    /// start on the freshly written tables mid-measurement. Answers the time.</summary>
     private static async Task<double> SettleAsync(BenchNode node)
     {
-        Console.Error.WriteLine("Letting the lookup-index entries go, then VACUUM ANALYZE...");
+        Console.Error.WriteLine("VACUUM ANALYZE...");
         var clock = Stopwatch.StartNew();
-        var management = node.Grains.GetGrain<IManagementGrain>(0);
-        while (clock.Elapsed < TimeSpan.FromMinutes(5))
-        {
-            var left = (await management.GetSimpleGrainStatistics()).Where(s => s.GrainType.Contains(nameof(ContactIndexGrain), StringComparison.Ordinal)).Sum(s => s.ActivationCount);
-            Console.Error.WriteLine($"  {left:N0} lookup-index entries active");
-            if (left < 1000)
-            {
-                break;
-            }
-
-            await Task.Delay(TimeSpan.FromSeconds(5));
-        }
-
         await using var connection = new NpgsqlConnection(node.Storage.ConnectionString);
         await connection.OpenAsync();
         await using var vacuum = new NpgsqlCommand("VACUUM ANALYZE", connection) { CommandTimeout = 0 };
