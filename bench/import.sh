@@ -6,7 +6,7 @@
 # customers, sorted by customer as exports usually are) to /api/v1/imports/transactions. The import's own progress
 # (GET /api/v1/imports/{id}) is printed every 2 s while it runs; each step prints rows/s at the end.
 # Usage: bench/import.sh sqlite|postgres [rows] [silo dll, default this checkout's Release build]
-#   STATEMENTS=1 bench/import.sh postgres …   also prints, per step, the statements PostgreSQL ran most often per row
+#   STATEMENTS=1 bench/import.sh postgres …   also prints, per step, the statements that took PostgreSQL the most time, per row
 #   (pg_stat_statements), to see what a row costs the database
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,8 +36,10 @@ run() { # kind file
   end=$(date +%s.%N)
   kill $watcher 2>/dev/null; wait $watcher 2>/dev/null
   if [ "${STATEMENTS:-}" = 1 ] && [ -n "$pg_port" ]; then
-    echo "$1: statements per row (calls ÷ $rows), the most frequent first:"
-    psql "SELECT round(calls::numeric / $rows, 2) || '  ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 150) FROM pg_stat_statements ORDER BY calls DESC LIMIT 15"
+    echo "$1: statements per row (calls and execution time ÷ $rows), the costliest first:"
+    psql "SELECT round(calls::numeric / $rows, 2) || ' calls, ' || round((total_exec_time * 1000 / $rows)::numeric, 1) || ' µs  ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 140) FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT ${TOP:-15}"
+    psql "SELECT round(sum(calls)::numeric / $rows, 2) || ' calls, ' || round((sum(total_exec_time) * 1000 / $rows)::numeric, 1) || ' µs  by kind: ' || kind FROM (SELECT calls, total_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 40) AS kind FROM pg_stat_statements) k GROUP BY kind ORDER BY sum(total_exec_time) DESC LIMIT 8"
+    psql "SELECT 'in all: ' || round(sum(calls)::numeric / $rows, 2) || ' statements, ' || round((sum(total_exec_time) * 1000 / $rows)::numeric, 1) || ' µs of execution per row' FROM pg_stat_statements"
     psql "SELECT pg_stat_statements_reset()" >/dev/null
   fi
   echo "$1: $rows rows in $(echo "$end - $start" | bc) s: $(echo "$rows / ($end - $start)" | bc) rows/s — $(tr -d '\n' < "$work/$1.json" | cut -c1-200)"

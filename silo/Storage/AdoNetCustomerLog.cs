@@ -15,8 +15,17 @@ namespace OrleansCrm.Silo.Storage;
 /// <c>db/&lt;kind&gt;/0002_customer_events.sql</c>). SQLite stores times as sortable ISO text and the payload as JSON
 /// text; PostgreSQL as <c>timestamptz</c> and <c>jsonb</c>.
 /// </summary>
-public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterOptions> cluster, ICustomerWriter writer) : ICustomerLog
+public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterOptions> cluster, ICustomerWriter writer) : ICustomerLog, IAsyncDisposable
 {
+    /// <summary>Activation reads one PostgreSQL read loop gathers into one round trip.</summary>
+    private const int MaxReadsPerBatch = 128;
+
+    /// <summary>Read loops on PostgreSQL: while one batch is in the database the next fills.</summary>
+    private const int ReadLoops = 4;
+
+    private readonly System.Threading.Channels.Channel<PendingRead> _reads = System.Threading.Channels.Channel.CreateUnbounded<PendingRead>();
+    private Task[]? _readLoops;
+
     private const int RowsPerStatement = 200;
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -43,7 +52,146 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         return await ReadAsync(command);
     }
 
-    public async Task<StoredCustomer> ReadCustomerAsync(string customerId, int limit)
+    /// <summary>
+    /// On PostgreSQL, activation reads from all the silo's customers are gathered like writes: a few read loops each
+    /// take whatever has queued since their last read (up to <see cref="MaxReadsPerBatch"/>) and read all their
+    /// snapshots and log tails in one round trip and one repeatable-read snapshot. No wait: a lone read goes at once.
+    /// A first wake of an imported base or a customers import is mostly these reads, and one statement pair per
+    /// customer cost PostgreSQL more in per-statement work than in the reads themselves.
+    /// </summary>
+    public Task<StoredCustomer> ReadCustomerAsync(string customerId, int limit)
+    {
+        if (!_postgres)
+        {
+            return ReadOneCustomerAsync(customerId, limit);
+        }
+
+        if (_readLoops is null)
+        {
+            lock (_reads)
+            {
+                _readLoops ??= [.. Enumerable.Range(0, ReadLoops).Select(_ => Task.Run(ReadLoopAsync))];
+            }
+        }
+
+        var pending = new PendingRead(customerId, limit);
+        if (!_reads.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(AdoNetCustomerLog), "the silo is stopping");
+        }
+
+        return pending.Done.Task;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _reads.Writer.TryComplete();
+        if (_readLoops is { } loops)
+        {
+            await Task.WhenAll(loops);
+        }
+    }
+
+    private sealed record PendingRead(string CustomerId, int Limit)
+    {
+        public TaskCompletionSource<StoredCustomer> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var batch = new List<PendingRead>(MaxReadsPerBatch);
+        while (await _reads.Reader.WaitToReadAsync())
+        {
+            while (batch.Count < MaxReadsPerBatch && _reads.Reader.TryRead(out var next))
+            {
+                batch.Add(next);
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                await ReadBatchAsync(batch);
+            }
+            catch (Exception) when (batch.Count > 1)
+            {
+                // One at a time, so a read the database refuses (a NUL in an id) fails only its own activation.
+                foreach (var read in batch)
+                {
+                    try
+                    {
+                        read.Done.TrySetResult(await ReadOneCustomerAsync(read.CustomerId, read.Limit));
+                    }
+                    catch (Exception one)
+                    {
+                        read.Done.TrySetException(one);
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                batch[0].Done.TrySetException(e);
+            }
+
+            batch.Clear();
+        }
+    }
+
+    /// <summary>Every customer of <paramref name="batch"/>: its snapshot and the first page of log rows above it.</summary>
+    private async Task ReadBatchAsync(List<PendingRead> batch)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var ids = batch.Select(r => r.CustomerId).Distinct(StringComparer.Ordinal).ToArray();
+        var limit = batch.Max(r => r.Limit);
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+            SELECT customer_id, payload, applied_seq, version FROM crm_customer_state WHERE service_id = @s AND customer_id = ANY(@ids);
+            SELECT e.seq, e.customer_id, e.event_id, e.type, e.occurred_at, e.recorded_at, e.source, e.channel, e.data::text, e.origin_customer_id
+            FROM unnest(@ids) AS c(id)
+            CROSS JOIN LATERAL (
+                SELECT * FROM crm_customer_events ev
+                WHERE ev.service_id = @s AND ev.customer_id = c.id
+                  AND ev.seq > COALESCE((SELECT st.applied_seq FROM crm_customer_state st WHERE st.service_id = @s AND st.customer_id = c.id), 0)
+                ORDER BY ev.seq LIMIT @limit) e
+            ORDER BY e.customer_id, e.seq;
+            COMMIT
+            """;
+        command.Add("s", _serviceId);
+        command.Add("ids", ids);
+        command.Add("limit", limit);
+        var snapshots = new Dictionary<string, StoredSnapshot>(StringComparer.Ordinal);
+        IReadOnlyList<LoggedEvent> rows;
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            // Npgsql skips the BEGIN, which returns no rows: the reader starts on the snapshots.
+            while (await reader.ReadAsync())
+            {
+                snapshots[reader.GetString(0)] = new StoredSnapshot((byte[])reader.GetValue(1), reader.GetInt64(2), reader.GetInt64(3));
+            }
+
+            await reader.NextResultAsync();
+            rows = await ReadRowsAsync(reader);
+            while (await reader.NextResultAsync())
+            {
+                // The COMMIT's empty result.
+            }
+        }
+
+        var tails = rows.GroupBy(r => r.CustomerId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        OrleansCrm.Telemetry.CrmMetrics.StorageCall("customer.read", started);
+        foreach (var read in batch)
+        {
+            IReadOnlyList<LoggedEvent> tail = tails.TryGetValue(read.CustomerId, out var all) ? all.Count > read.Limit ? all[..read.Limit] : all : [];
+            read.Done.TrySetResult(new StoredCustomer(snapshots.GetValueOrDefault(read.CustomerId), tail));
+        }
+    }
+
+    private async Task<StoredCustomer> ReadOneCustomerAsync(string customerId, int limit)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var connection = await OpenAsync();

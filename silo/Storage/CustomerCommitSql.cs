@@ -77,6 +77,69 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
             await delete.ExecuteNonQueryAsync();
         }
 
+        var found = postgres
+            ? await ClaimOnPostgresAsync(connection, transaction, claims, reported)
+            : await ClaimOnSqliteAsync(connection, transaction, claims, reported);
+
+        for (var i = 0; i < commits.Count; i++)
+        {
+            if (commits[i].Claims is not { Count: > 0 } claimed)
+            {
+                continue;
+            }
+
+            var mine = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            foreach (var key in claimed.Where(k => !k.StartsWith(ContactPoints.NameKind + ":", StringComparison.Ordinal)))
+            {
+                mine[key] = found.TryGetValue(key, out var list) ? [.. list] : [];
+            }
+
+            holders[i] = mine;
+        }
+
+        return holders;
+    }
+
+    /// <summary>PostgreSQL: arrays instead of value lists, so the statements' text never changes with the batch (one
+    /// parse and plan shape), and each point's holders read through its claim-order index, stopping at the limit.</summary>
+    private async Task<Dictionary<string, List<string>>> ClaimOnPostgresAsync(DbConnection connection, DbTransaction transaction, List<(string Key, string CustomerId)> claims, List<string> reported)
+    {
+        if (claims.Count > 0)
+        {
+            await using var insert = Db.Command(connection, transaction, """
+                INSERT INTO crm_contact_index (service_id, contact_key, customer_id)
+                SELECT @s, k, c FROM unnest(@k, @c) AS claim(k, c)
+                ON CONFLICT (service_id, contact_key, customer_id) DO NOTHING
+                """);
+            insert.Add("s", serviceId);
+            insert.Add("k", claims.Select(c => c.Key).ToArray());
+            insert.Add("c", claims.Select(c => c.CustomerId).ToArray());
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var found = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        if (reported.Count == 0)
+        {
+            return found;
+        }
+
+        await using var select = Db.Command(connection, transaction, """
+            SELECT point.k, held.customer_id FROM unnest(@k) AS point(k)
+            CROSS JOIN LATERAL (
+                SELECT customer_id, claim_seq FROM crm_contact_index
+                WHERE service_id = @s AND contact_key = point.k ORDER BY claim_seq LIMIT @n) held
+            ORDER BY point.k, held.claim_seq
+            """);
+        select.Add("s", serviceId);
+        select.Add("k", reported.ToArray());
+        select.Add("n", ContactIndexLimits.HoldersReported);
+        await ReadHoldersAsync(select, found);
+        return found;
+    }
+
+    /// <summary>SQLite (one writer, in process): value lists in chunks.</summary>
+    private async Task<Dictionary<string, List<string>>> ClaimOnSqliteAsync(DbConnection connection, DbTransaction transaction, List<(string Key, string CustomerId)> claims, List<string> reported)
+    {
         foreach (var chunk in claims.Chunk(RowsPerStatement))
         {
             await using var insert = Db.Command(connection, transaction, "");
@@ -113,36 +176,25 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
                     FROM crm_contact_index WHERE service_id = @s AND contact_key IN ({keys})) held
                 WHERE n <= @n ORDER BY contact_key, claim_seq
                 """;
-            await using var reader = await select.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                var key = reader.GetString(0);
-                if (!found.TryGetValue(key, out var list))
-                {
-                    found[key] = list = [];
-                }
-
-                list.Add(reader.GetString(1));
-            }
+            await ReadHoldersAsync(select, found);
         }
 
-        for (var i = 0; i < commits.Count; i++)
+        return found;
+    }
+
+    private static async Task ReadHoldersAsync(DbCommand select, Dictionary<string, List<string>> found)
+    {
+        await using var reader = await select.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
         {
-            if (commits[i].Claims is not { Count: > 0 } claimed)
+            var key = reader.GetString(0);
+            if (!found.TryGetValue(key, out var list))
             {
-                continue;
+                found[key] = list = [];
             }
 
-            var mine = new Dictionary<string, string[]>(StringComparer.Ordinal);
-            foreach (var key in claimed.Where(k => !k.StartsWith(ContactPoints.NameKind + ":", StringComparison.Ordinal)))
-            {
-                mine[key] = found.TryGetValue(key, out var list) ? [.. list] : [];
-            }
-
-            holders[i] = mine;
+            list.Add(reader.GetString(1));
         }
-
-        return holders;
     }
 
     /// <summary>The first of the two keys of the index's advisory locks (the two-integer key space PostgreSQL keeps
