@@ -114,19 +114,38 @@ public sealed partial class CustomerGrain
     private IGrainStorage LegacyStorage => ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Crm);
 
     /// <summary>Stores <paramref name="events"/> and <paramref name="actions"/> (and, with <paramref name="withSnapshot"/>,
-    /// the state as it is now, and the gateway's <paramref name="audit"/> record) in the next group commit.</summary>
-    private async Task<CommitResult> CommitAsync(IReadOnlyList<CustomerEvent> events, IReadOnlyList<CampaignAction> actions, bool withSnapshot, OrleansCrm.Access.AuditEntry? audit = null)
+    /// the state as it is now, and the gateway's <paramref name="audit"/> record) in the next group commit. With
+    /// <paramref name="claimContacts"/> the customer's unclaimed contact points are claimed in the same commit (and a
+    /// name it no longer has released); the snapshot, if any, then records them as claimed.</summary>
+    private async Task<CommitResult> CommitAsync(IReadOnlyList<CustomerEvent> events, IReadOnlyList<CampaignAction> actions, bool withSnapshot, OrleansCrm.Access.AuditEntry? audit = null, bool claimContacts = false)
     {
+        var (claims, releases) = claimContacts ? ContactChanges() : ([], []);
+        if (claims.Count > 0 || releases.Count > 0)
+        {
+            // Recorded before the snapshot is serialised, so it stores them; if the commit fails, the state is reloaded.
+            S.IndexedContacts.ExceptWith(releases);
+            S.IndexedContacts.UnionWith(claims);
+        }
+
         var snapshot = withSnapshot ? new SnapshotWrite(serializer.SerializeToArray(S), S.AppliedSequence, _version) : null;
         CommitResult result;
         try
         {
-            result = await writer.CommitAsync(new CustomerCommit(Id, events, null, actions, snapshot, audit is null ? null : [audit]));
+            result = await writer.CommitAsync(new CustomerCommit(Id, events, null, actions, snapshot, audit is null ? null : [audit], claims, releases));
         }
         catch
         {
             _stale = true;
             throw;
+        }
+
+        foreach (var key in claims)
+        {
+            if (result.Holders?.GetValueOrDefault(key) is { } holders && holders.Where(h => h != Id).ToArray() is { Length: > 0 } others)
+            {
+                var more = holders.Length >= ContactIndexLimits.HoldersReported ? " and others" : "";
+                (_conflicts ??= []).Add($"{key} is also held by {string.Join(", ", others)}{more}");
+            }
         }
 
         if (snapshot is not null)
@@ -137,8 +156,11 @@ public sealed partial class CustomerGrain
         return result;
     }
 
+    /// <summary>Conflicts found by claims since the caller last took them.</summary>
+    private List<string>? _conflicts;
+
     /// <summary>Writes the snapshot now (in the next group commit) and returns once it is durable.</summary>
-    private async Task WriteAsync() => await CommitAsync([], [], withSnapshot: true);
+    private async Task WriteAsync(bool claimContacts = false) => await CommitAsync([], [], withSnapshot: true, claimContacts: claimContacts);
 
     private async Task SnapshotWrittenAsync(CommitResult result, SnapshotWrite written)
     {

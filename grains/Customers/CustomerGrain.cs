@@ -52,7 +52,6 @@ public sealed partial class CustomerGrain(
         await decisions.WhenLoadedAsync(TimeSpan.FromSeconds(30));
         await LoadAsync();
         await CatchUpAsync();
-        await IndexContactsAsync();
 
         // Definitions may have changed, or time moved a time-based condition, since this customer was last active.
         var now = clock.GetUtcNow();
@@ -61,8 +60,15 @@ public sealed partial class CustomerGrain(
         await ScheduleSegmentClockAsync(now);
         if (changed || scheduled != S.NextSegmentCheck)
         {
-            await WriteAsync();
+            await WriteAsync(claimContacts: true);
         }
+        else
+        {
+            // Claims a replay found (or an earlier activation could not store) ride in a commit of their own.
+            await IndexContactsAsync();
+        }
+
+        _conflicts = null;
 
         await DeliverSegmentMessagesAsync();
         await EmitCampaignActionsAsync();
@@ -799,7 +805,7 @@ public sealed partial class CustomerGrain(
                 ResendMembership(decisions.Current);
             }
 
-            await WriteAsync();
+            await WriteAsync(claimContacts: true);
         }
     }
 
@@ -1047,40 +1053,35 @@ public sealed partial class CustomerGrain(
     }
 
     /// <summary>Claims this customer's contact points in the lookup index (and releases a name it no longer has), in
-    /// one slot of the next group commit; returns the conflicts found: other holders of an e-mail, phone or external id.
-    /// A crash before the snapshot records the claims is harmless: the next activation claims again, and a claim
-    /// already held is kept as it was.</summary>
+    /// one slot of the next group commit; returns the conflicts found since the last call: other holders of an e-mail,
+    /// phone or external id. A crash before the snapshot records the claims is harmless: the next activation claims
+    /// again, and a claim already held is kept as it was.</summary>
     private async Task<string[]> IndexContactsAsync()
     {
-        if (!S.Exists || S.MergedInto is not null)
+        var (claims, releases) = ContactChanges();
+        if (claims.Count > 0 || releases.Count > 0)
         {
-            return [];
+            await CommitAsync([], [], withSnapshot: false, claimContacts: true);
         }
 
-        // Names move with the profile: a claim on a name the customer no longer has is released (e-mails, phones and
-        // external ids accumulate instead, so they are never released here).
+        var conflicts = _conflicts;
+        _conflicts = null;
+        return conflicts is null ? [] : [.. conflicts];
+    }
+
+    /// <summary>The contact points this customer holds and has not claimed, and the name claims it no longer has a
+    /// name for (names move with the profile; e-mails, phones and external ids accumulate and are never released here).</summary>
+    private (List<string> Claims, List<string> Releases) ContactChanges()
+    {
+        if (!S.Exists || S.MergedInto is not null || S.Erasure is not null)
+        {
+            return ([], []);
+        }
+
         var names = ContactPoints.NameKeys(S.FirstName, S.LastName);
-        var staleNames = S.IndexedContacts.Where(k => k.StartsWith(ContactPoints.NameKind + ":", StringComparison.Ordinal) && !names.Contains(k)).ToList();
-        var missing = ContactKeys(S.Emails.Keys, S.Phones.Keys, S.ExternalIds).Concat(names).Where(k => !S.IndexedContacts.Contains(k)).Distinct(StringComparer.Ordinal).ToList();
-        if (missing.Count == 0 && staleNames.Count == 0)
-        {
-            return [];
-        }
-
-        var result = await writer.CommitAsync(new CustomerCommit(Id, [], Claims: missing, Releases: staleNames));
-        S.IndexedContacts.ExceptWith(staleNames);
-        S.IndexedContacts.UnionWith(missing);
-        var conflicts = new List<string>();
-        foreach (var key in missing)
-        {
-            if (result.Holders?.GetValueOrDefault(key) is { } holders && holders.Where(h => h != Id).ToArray() is { Length: > 0 } others)
-            {
-                var more = holders.Length >= ContactIndexLimits.HoldersReported ? " and others" : "";
-                conflicts.Add($"{key} is also held by {string.Join(", ", others)}{more}");
-            }
-        }
-
-        return [.. conflicts];
+        var releases = S.IndexedContacts.Where(k => k.StartsWith(ContactPoints.NameKind + ":", StringComparison.Ordinal) && !names.Contains(k)).ToList();
+        var claims = ContactKeys(S.Emails.Keys, S.Phones.Keys, S.ExternalIds).Concat(names).Where(k => !S.IndexedContacts.Contains(k)).Distinct(StringComparer.Ordinal).ToList();
+        return (claims, releases);
     }
 
     private static IEnumerable<string> ContactKeys(IEnumerable<string> emails, IEnumerable<string> phones, IReadOnlyDictionary<string, string> externalIds) =>
