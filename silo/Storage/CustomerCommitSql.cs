@@ -225,6 +225,35 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
         var inserted = new Dictionary<(string, string), long>();
         foreach (var chunk in rows.Chunk(RowsPerStatement))
         {
+            if (postgres)
+            {
+                // Arrays instead of a value list: one statement text whatever the batch, so PostgreSQL parses a few
+                // hundred bytes instead of eleven parameters per row.
+                await using var bulk = Db.Command(connection, transaction, """
+                    INSERT INTO crm_customer_events (service_id, customer_id, event_id, type, occurred_at, recorded_at, source, channel, amount, data, origin_customer_id)
+                    SELECT @s, c, e, t, at, @r, src, ch, a, CAST(d AS jsonb), o FROM unnest(@c, @e, @t, @at, @src, @ch, @a, @d, @o) AS ev(c, e, t, at, src, ch, a, d, o)
+                    ON CONFLICT (service_id, customer_id, event_id) DO NOTHING RETURNING customer_id, event_id, seq
+                    """);
+                bulk.Add("s", serviceId);
+                bulk.Add("r", now.UtcDateTime);
+                bulk.Add("c", chunk.Select(r => r.CustomerId).ToArray());
+                bulk.Add("e", chunk.Select(r => r.Event.EventId).ToArray());
+                bulk.Add("t", chunk.Select(r => r.Event.Type).ToArray());
+                bulk.Add("at", chunk.Select(r => r.Event.OccurredAt.UtcDateTime).ToArray());
+                bulk.Add("src", chunk.Select(r => r.Event.Source).ToArray());
+                bulk.Add("ch", chunk.Select(r => r.Event.Channel).ToArray());
+                bulk.Add("a", chunk.Select(r => r.Event.Data.Amount).ToArray());
+                bulk.Add("d", chunk.Select(r => JsonSerializer.Serialize(r.Event.Data, AdoNetCustomerLog.Json)).ToArray());
+                bulk.Add("o", chunk.Select(r => r.OriginCustomerId).ToArray());
+                await using var returned = await bulk.ExecuteReaderAsync();
+                while (await returned.ReadAsync())
+                {
+                    inserted[(returned.GetString(0), returned.GetString(1))] = returned.GetInt64(2);
+                }
+
+                continue;
+            }
+
             await using var insert = Db.Command(connection, transaction, "");
             var sql = new StringBuilder("INSERT INTO crm_customer_events (service_id, customer_id, event_id, type, occurred_at, recorded_at, source, channel, amount, data, origin_customer_id) VALUES ");
             insert.Add("s", serviceId);

@@ -131,7 +131,13 @@ public sealed class DecisionTests(SqliteClusterFixture fixture)
             await Customer(other).RecordEventsAsync([Event("o", CustomerEventTypes.OfferOutcome, 0, new EventData(OfferId: a, Outcome: "declined"))], createIfMissing: false);
         }
 
-        var after = await ViewUntilAsync(probe, v => v.NextBestActions.First(n => n.OfferId.StartsWith(tag, StringComparison.Ordinal)).OfferId == b, "declines to reach the ranking");
+        // Each silo refreshes the learning counts every 2 s: a refresh may land between two declines, so the wait is for
+        // all eight to have reached the ranking, not only for the order to flip (it may flip at seven).
+        var after = await ViewUntilAsync(
+            probe,
+            v => v.NextBestActions.Where(n => n.OfferId.StartsWith(tag, StringComparison.Ordinal)).ToList() is [{ OfferId: var first }, { Reason: var reason }]
+                && first == b && reason.Contains("8 declined", StringComparison.Ordinal),
+            "all eight declines to reach the ranking");
         var ranked = after.NextBestActions.Where(n => n.OfferId.StartsWith(tag, StringComparison.Ordinal)).ToList();
         Assert.True(ranked[0].Propensity > ranked[1].Propensity);
         Assert.Contains("8 declined", ranked[1].Reason, StringComparison.Ordinal);
