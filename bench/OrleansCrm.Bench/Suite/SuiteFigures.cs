@@ -50,9 +50,9 @@ public sealed record SeedingFigures(double CrmLogCopySeconds, double BaselineCop
 
 /// <summary>Every customer woken once before measuring: the first wake rebuilds the customer from its log rows
 /// (and claims its e-mail, phone and name in the lookup index), so it is the cold-start cost of an imported base.
-/// <see cref="HeapBytesPerCustomer"/>: the bench process's managed heap growth per customer right after the wake
-/// (some lookup-index entries still active); <see cref="HeapBytesPerCustomerAtEnd"/>: at the end of the measurements.
-/// <see cref="SettleSeconds"/>: the wait for the lookup-index entries to be collected, and VACUUM ANALYZE.</summary>
+/// <see cref="HeapBytesPerCustomer"/>: the bench process's managed heap growth per customer right after the wake;
+/// <see cref="HeapBytesPerCustomerAtEnd"/>: at the end of the measurements.
+/// <see cref="SettleSeconds"/>: VACUUM ANALYZE after the wake.</summary>
 public sealed record WarmUpFigures(int Customers, int Concurrency, double Seconds, double CustomersPerSecond, Latency ColdWake, double HeapBytesPerCustomer, long HeapBeforeBytes, double? HeapBytesPerCustomerAtEnd = null, double SettleSeconds = 0);
 
 public sealed record CrossCheckFigures(int Sampled, int Agreeing, IReadOnlyList<string> Differences);
