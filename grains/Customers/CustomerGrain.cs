@@ -672,8 +672,8 @@ public sealed partial class CustomerGrain(
             ids.AddRange(forgotten.CustomerIds.Where(id => !ids.Contains(id)));
         }
 
-        // 3. The lookup index (every claim of every id), the log payloads and the action outbox; each step is idempotent, so a retry after a
-        // failure here completes what this call started.
+        // 3. The lookup index (every claim of every id), the log payloads and the action outbox; each step is
+        // idempotent, so a retry after a failure here completes what this call started.
         var released = await contactIndex.ReleaseAllAsync(ids);
         var logRows = 0;
         foreach (var id in ids)
