@@ -31,3 +31,7 @@ document.getElementById('signin-form').addEventListener('submit', async event =>
     button.disabled = false;
   }
 });
+
+// The button stays disabled until the handler above is attached: a click before the script ran would submit the form
+// natively, and the credentials must never leave except through the API call.
+document.getElementById('signin-button').disabled = false;
