@@ -40,7 +40,7 @@ public static class AccessFilter
             {
                 var clock = http.RequestServices.GetRequiredService<TimeProvider>();
                 pending = new PendingAudit(new AuditEntry(clock.GetUtcNow(), user.Actor(), name, $"{http.Request.Method} {http.Request.Path}", customerId,
-                    StatusCodes.Status200OK, "allowed", http.TraceIdentifier));
+                    StatusCodes.Status200OK, "allowed", http.TraceIdentifier, AuditEntry.NewId()));
                 PendingAudit.Attach(http, pending);
             }
 

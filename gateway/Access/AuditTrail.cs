@@ -35,7 +35,7 @@ public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, Orlea
         // changed nothing, and its record stays queued until it can be written.
         wait &= !(_failing && outcome != "allowed");
         var committed = wait ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null;
-        await _queue.Writer.WriteAsync((new AuditEntry(clock.GetUtcNow(), actor, action, resource, customerId, status, outcome, requestId), committed));
+        await _queue.Writer.WriteAsync((new AuditEntry(clock.GetUtcNow(), actor, action, resource, customerId, status, outcome, requestId, AuditEntry.NewId()), committed));
         if (committed is not null)
         {
             try
@@ -85,7 +85,8 @@ public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, Orlea
     {
         try
         {
-            // A batch is written or the writer keeps trying: no record is dropped while the gateway runs.
+            // A batch is written or the writer keeps trying: no record is dropped while the gateway runs, and none is
+            // stored twice (a retry of a batch that did commit adds nothing: each record's id is unique).
             for (var attempt = 1; ; attempt++)
             {
                 try

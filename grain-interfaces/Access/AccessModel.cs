@@ -85,7 +85,8 @@ public sealed record ApiKeyRecord(
     DateTimeOffset? RevokedAt);
 
 /// <summary>One audit record: who (<see cref="Actor"/>, a login or <c>key:ID</c>) did what to which resource, and how
-/// it ended (<see cref="Outcome"/>: allowed, refused, unauthenticated, not-found).</summary>
+/// it ended (<see cref="Outcome"/>: allowed, refused, unauthenticated, not-found). <see cref="EntryId"/> is unique per
+/// record (<see cref="NewId"/>), so a batch stored again after an attempt whose outcome was unknown adds nothing.</summary>
 [GenerateSerializer, Immutable, Alias("crm.AuditEntry")]
 public sealed record AuditEntry(
     DateTimeOffset At,
@@ -95,7 +96,11 @@ public sealed record AuditEntry(
     string? CustomerId,
     int Status,
     string Outcome,
-    string? RequestId);
+    string? RequestId,
+    string? EntryId = null)
+{
+    public static string NewId() => Guid.NewGuid().ToString("N");
+}
 
 [GenerateSerializer, Immutable, Alias("crm.AuditRecord")]
 public sealed record AuditRecord(long Seq, AuditEntry Entry);

@@ -9,8 +9,9 @@ namespace OrleansCrm.Silo.Storage;
 
 /// <summary>
 /// <see cref="IAccessStore"/> on the deployment's database (<c>db/&lt;kind&gt;/0008_access.sql</c>). Audit appends from
-/// concurrent callers are group-committed: one writer drains whatever is waiting into one transaction (a binary COPY on
-/// PostgreSQL) and answers every caller after the commit, so a busy gateway pays one commit per batch, not per request.
+/// concurrent callers are group-committed: one writer drains whatever is waiting into one transaction (one array insert
+/// on PostgreSQL) and answers every caller after the commit, so a busy gateway pays one commit per batch, not per
+/// request. A record whose id is already stored is skipped, so a batch retried after an unknown outcome is stored once.
 /// </summary>
 public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
 {
@@ -189,25 +190,29 @@ public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
                 await gate.ExecuteNonQueryAsync();
             }
 
-            // COPY is PostgreSQL's bulk path: one stream per batch, no per-row parameters to bind or plan.
-            await using var copy = await pg.BeginBinaryImportAsync(
-                "COPY crm_audit (service_id, at, actor, action, resource, customer_id, status, outcome, request_id) FROM STDIN (FORMAT BINARY)");
-            foreach (var e in entries)
+            // Arrays rather than COPY, which cannot skip a row already stored: a batch retried after an attempt that
+            // did commit (its caller saw a timeout) adds nothing, each record's id being unique.
+            await using (var insert = new Npgsql.NpgsqlCommand("""
+                INSERT INTO crm_audit (service_id, at, actor, action, resource, customer_id, status, outcome, request_id, entry_id)
+                SELECT @s, at, actor, action, resource, customer_id, status, outcome, request_id, entry_id
+                FROM unnest(@at, @actor, @action, @resource, @customer, @status, @outcome, @request, @entry)
+                    AS audit(at, actor, action, resource, customer_id, status, outcome, request_id, entry_id)
+                ON CONFLICT (service_id, entry_id) DO NOTHING
+                """, pg, ordered))
             {
-                await copy.StartRowAsync();
-                await copy.WriteAsync(_serviceId, NpgsqlTypes.NpgsqlDbType.Text);
-                await copy.WriteAsync(e.At.UtcDateTime, NpgsqlTypes.NpgsqlDbType.TimestampTz);
-                await copy.WriteAsync(e.Actor, NpgsqlTypes.NpgsqlDbType.Text);
-                await copy.WriteAsync(e.Action, NpgsqlTypes.NpgsqlDbType.Text);
-                await copy.WriteAsync(e.Resource, NpgsqlTypes.NpgsqlDbType.Text);
-                await WriteNullableAsync(copy, e.CustomerId);
-                await copy.WriteAsync(e.Status, NpgsqlTypes.NpgsqlDbType.Integer);
-                await copy.WriteAsync(e.Outcome, NpgsqlTypes.NpgsqlDbType.Text);
-                await WriteNullableAsync(copy, e.RequestId);
+                insert.Parameters.AddWithValue("s", _serviceId);
+                insert.Parameters.AddWithValue("at", entries.Select(e => e.At.UtcDateTime).ToArray());
+                insert.Parameters.AddWithValue("actor", entries.Select(e => e.Actor).ToArray());
+                insert.Parameters.AddWithValue("action", entries.Select(e => e.Action).ToArray());
+                insert.Parameters.AddWithValue("resource", entries.Select(e => e.Resource).ToArray());
+                insert.Parameters.AddWithValue("customer", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text, entries.Select(e => e.CustomerId).ToArray());
+                insert.Parameters.AddWithValue("status", entries.Select(e => e.Status).ToArray());
+                insert.Parameters.AddWithValue("outcome", entries.Select(e => e.Outcome).ToArray());
+                insert.Parameters.AddWithValue("request", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text, entries.Select(e => e.RequestId).ToArray());
+                insert.Parameters.AddWithValue("entry", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text, entries.Select(e => e.EntryId).ToArray());
+                await insert.ExecuteNonQueryAsync();
             }
 
-            await copy.CompleteAsync();
-            await copy.DisposeAsync();
             await ordered.CommitAsync();
             return;
         }
@@ -230,7 +235,7 @@ public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
             for (var i = 0; i < chunk.Length; i++)
             {
                 var e = chunk[i];
-                rows.Add($"(@s, @at{i}, @ac{i}, @an{i}, @r{i}, @c{i}, @st{i}, @o{i}, @q{i})");
+                rows.Add($"(@s, @at{i}, @ac{i}, @an{i}, @r{i}, @c{i}, @st{i}, @o{i}, @q{i}, @id{i})");
                 insert.Add($"at{i}", Db.Time(postgres, e.At));
                 insert.Add($"ac{i}", e.Actor);
                 insert.Add($"an{i}", e.Action);
@@ -239,22 +244,12 @@ public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
                 insert.Add($"st{i}", e.Status);
                 insert.Add($"o{i}", e.Outcome);
                 insert.Add($"q{i}", e.RequestId);
+                insert.Add($"id{i}", e.EntryId);
             }
 
-            insert.CommandText = $"INSERT INTO crm_audit (service_id, at, actor, action, resource, customer_id, status, outcome, request_id) VALUES {string.Join(", ", rows)}";
+            insert.CommandText = $"INSERT INTO crm_audit (service_id, at, actor, action, resource, customer_id, status, outcome, request_id, entry_id) VALUES {string.Join(", ", rows)} "
+                + "ON CONFLICT (service_id, entry_id) DO NOTHING";
             await insert.ExecuteNonQueryAsync();
-        }
-    }
-
-    private static async Task WriteNullableAsync(Npgsql.NpgsqlBinaryImporter copy, string? value)
-    {
-        if (value is null)
-        {
-            await copy.WriteNullAsync();
-        }
-        else
-        {
-            await copy.WriteAsync(value, NpgsqlTypes.NpgsqlDbType.Text);
         }
     }
 
