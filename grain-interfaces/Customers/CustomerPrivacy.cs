@@ -25,7 +25,8 @@ public sealed record CustomerExport(
 [GenerateSerializer, Immutable, Alias("crm.SegmentMembership")]
 public sealed record SegmentMembership(string SegmentId, string CustomerId, bool Member, DateTimeOffset ChangedAt);
 
-/// <summary>What a customer merged into an erased one gave up: the ids whose logs and actions must be cleaned (its
-/// own and those merged into it earlier) and the contact points it had claimed in the lookup index.</summary>
+/// <summary>What a customer merged into an erased one gave up: the ids whose logs, actions and lookup-index rows must be
+/// cleaned (its own and those merged into it earlier). <see cref="ContactKeys"/> is empty since the index became rows
+/// released by customer id; it stays for silos of earlier versions.</summary>
 [GenerateSerializer, Immutable, Alias("crm.ForgottenCustomer")]
 public sealed record ForgottenCustomer(string[] CustomerIds, string[] ContactKeys);

@@ -128,6 +128,9 @@ public static class ContactPoints
     /// <summary>The lookup kind of names; its claims move with the name rather than accumulate like e-mails.</summary>
     public const string NameKind = "name";
 
+    /// <summary>Whether an index key is a name's (many holders are normal there: never a conflict).</summary>
+    public static bool IsNameKey(string key) => key.StartsWith(NameKind + ":", StringComparison.Ordinal);
+
     /// <summary>The lookup index key of a contact point: <c>email:…</c>, <c>phone:…</c>, <c>ext:system:id</c> or <c>name:…</c>.</summary>
     public static string IndexKey(string kind, string normalised) => $"{kind}:{normalised}";
 }

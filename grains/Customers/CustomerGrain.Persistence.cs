@@ -114,12 +114,12 @@ public sealed partial class CustomerGrain
     private IGrainStorage LegacyStorage => ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Crm);
 
     /// <summary>Stores <paramref name="events"/> and <paramref name="actions"/> (and, with <paramref name="withSnapshot"/>,
-    /// the state as it is now, and the gateway's <paramref name="audit"/> record) in the next group commit. With
-    /// <paramref name="claimContacts"/> the customer's unclaimed contact points are claimed in the same commit (and a
-    /// name it no longer has released); the snapshot, if any, then records them as claimed.</summary>
-    private async Task<CommitResult> CommitAsync(IReadOnlyList<CustomerEvent> events, IReadOnlyList<CampaignAction> actions, bool withSnapshot, OrleansCrm.Access.AuditEntry? audit = null, bool claimContacts = false)
+    /// the state as it is now, and the gateway's <paramref name="audit"/> record) in the next group commit.
+    /// <paramref name="contacts"/> (from <see cref="ContactChanges"/>) are claimed and released in the same commit; the
+    /// snapshot, if any, then records them.</summary>
+    private async Task<CommitResult> CommitAsync(IReadOnlyList<CustomerEvent> events, IReadOnlyList<CampaignAction> actions, bool withSnapshot, OrleansCrm.Access.AuditEntry? audit = null, (List<string> Claims, List<string> Releases)? contacts = null)
     {
-        var (claims, releases) = claimContacts ? ContactChanges() : ([], []);
+        var (claims, releases) = contacts ?? ([], []);
         if (claims.Count > 0 || releases.Count > 0)
         {
             // Recorded before the snapshot is serialised, so it stores them; if the commit fails, the state is reloaded.
@@ -160,7 +160,7 @@ public sealed partial class CustomerGrain
     private List<string>? _conflicts;
 
     /// <summary>Writes the snapshot now (in the next group commit) and returns once it is durable.</summary>
-    private async Task WriteAsync(bool claimContacts = false) => await CommitAsync([], [], withSnapshot: true, claimContacts: claimContacts);
+    private async Task WriteAsync(bool claimContacts = false) => await CommitAsync([], [], withSnapshot: true, contacts: claimContacts ? ContactChanges() : null);
 
     private async Task SnapshotWrittenAsync(CommitResult result, SnapshotWrite written)
     {

@@ -702,8 +702,6 @@ public sealed partial class CustomerGrain(
         }
 
         var ids = new List<string> { Id };
-        var contactKeys = new HashSet<string>(S.IndexedContacts, StringComparer.Ordinal);
-        contactKeys.UnionWith(ContactKeys(S.Emails.Keys, S.Phones.Keys, S.ExternalIds));
         if (S.Erasure is null || S.IndexedContacts.Count > 0)
         {
             CustomerRedaction.Anonymise(S, clock.GetUtcNow());
@@ -716,10 +714,10 @@ public sealed partial class CustomerGrain(
         {
             var forgotten = await GrainFactory.GetCustomer(merged).ForgetAsync(Id);
             ids.AddRange(forgotten.CustomerIds.Where(id => !ids.Contains(id)));
-            contactKeys.UnionWith(forgotten.ContactKeys);
         }
 
-        return new ForgottenCustomer([.. ids], [.. contactKeys]);
+        // The survivor releases the lookup index by customer id: no contact points to hand back.
+        return new ForgottenCustomer([.. ids], []);
     }
 
     /// <summary>Applies the events the log newly accepted (or left unapplied by a failed write). With
@@ -1058,10 +1056,10 @@ public sealed partial class CustomerGrain(
     /// again, and a claim already held is kept as it was.</summary>
     private async Task<string[]> IndexContactsAsync()
     {
-        var (claims, releases) = ContactChanges();
-        if (claims.Count > 0 || releases.Count > 0)
+        var changes = ContactChanges();
+        if (changes.Claims.Count > 0 || changes.Releases.Count > 0)
         {
-            await CommitAsync([], [], withSnapshot: false, claimContacts: true);
+            await CommitAsync([], [], withSnapshot: false, contacts: changes);
         }
 
         var conflicts = _conflicts;
@@ -1079,7 +1077,7 @@ public sealed partial class CustomerGrain(
         }
 
         var names = ContactPoints.NameKeys(S.FirstName, S.LastName);
-        var releases = S.IndexedContacts.Where(k => k.StartsWith(ContactPoints.NameKind + ":", StringComparison.Ordinal) && !names.Contains(k)).ToList();
+        var releases = S.IndexedContacts.Where(k => ContactPoints.IsNameKey(k) && !names.Contains(k)).ToList();
         var claims = ContactKeys(S.Emails.Keys, S.Phones.Keys, S.ExternalIds).Concat(names).Where(k => !S.IndexedContacts.Contains(k)).Distinct(StringComparer.Ordinal).ToList();
         return (claims, releases);
     }

@@ -53,7 +53,7 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
             return holders;
         }
 
-        var reported = claims.Select(c => c.Key).Where(k => !k.StartsWith(ContactPoints.NameKind + ":", StringComparison.Ordinal)).Distinct(StringComparer.Ordinal).ToList();
+        var reported = claims.Select(c => c.Key).Where(k => !ContactPoints.IsNameKey(k)).Distinct(StringComparer.Ordinal).ToList();
         if (postgres && reported.Count > 0)
         {
             await using var lockKeys = Db.Command(connection, transaction, $"SELECT pg_advisory_xact_lock({ContactLockSpace}, k) FROM unnest(@k) AS k");
@@ -65,15 +65,7 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
         {
             await using var delete = Db.Command(connection, transaction, "");
             delete.Add("s", serviceId);
-            var pairs = new StringBuilder();
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                pairs.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@k{i}, @c{i})");
-                delete.Add($"k{i}", chunk[i].Key);
-                delete.Add($"c{i}", chunk[i].CustomerId);
-            }
-
-            delete.CommandText = $"DELETE FROM crm_contact_index WHERE service_id = @s AND (contact_key, customer_id) IN ({pairs})";
+            delete.CommandText = $"DELETE FROM crm_contact_index WHERE service_id = @s AND (contact_key, customer_id) IN ({PairList(delete, chunk)})";
             await delete.ExecuteNonQueryAsync();
         }
 
@@ -89,7 +81,7 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
             }
 
             var mine = new Dictionary<string, string[]>(StringComparer.Ordinal);
-            foreach (var key in claimed.Where(k => !k.StartsWith(ContactPoints.NameKind + ":", StringComparison.Ordinal)))
+            foreach (var key in claimed.Where(k => !ContactPoints.IsNameKey(k)))
             {
                 mine[key] = found.TryGetValue(key, out var list) ? [.. list] : [];
             }
@@ -197,6 +189,21 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
         }
     }
 
+    /// <summary>A row-value list <c>(@a0, @b0), (@a1, @b1), …</c> for <c>(x, y) IN (…)</c>, its parameters added to
+    /// <paramref name="command"/>.</summary>
+    private static string PairList(DbCommand command, IReadOnlyList<(string, string)> pairs)
+    {
+        var list = new StringBuilder();
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            list.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@a{i}, @b{i})");
+            command.Add($"a{i}", pairs[i].Item1);
+            command.Add($"b{i}", pairs[i].Item2);
+        }
+
+        return list.ToString();
+    }
+
     /// <summary>The first of the two keys of the index's advisory locks (the two-integer key space PostgreSQL keeps
     /// apart from the one-bigint space the schema migration uses).</summary>
     private const int ContactLockSpace = 0x4352; // "CR"
@@ -290,15 +297,7 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
         {
             await using var select = Db.Command(connection, transaction, "");
             select.Add("s", serviceId);
-            var pairs = new StringBuilder();
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                pairs.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@c{i}, @e{i})");
-                select.Add($"c{i}", chunk[i].CustomerId);
-                select.Add($"e{i}", chunk[i].EventId);
-            }
-
-            select.CommandText = $"SELECT customer_id, event_id, seq FROM crm_customer_events WHERE service_id = @s AND (customer_id, event_id) IN ({pairs})";
+            select.CommandText = $"SELECT customer_id, event_id, seq FROM crm_customer_events WHERE service_id = @s AND (customer_id, event_id) IN ({PairList(select, chunk)})";
             await using var reader = await select.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
