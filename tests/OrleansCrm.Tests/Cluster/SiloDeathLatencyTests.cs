@@ -84,7 +84,10 @@ public sealed class SiloDeathLatencyTests(ITestOutputHelper output)
                 string.Join(", ", stalled.Take(10).Select(s => $"{s.Kind} sent at {s.At.TotalSeconds:0.0} s took {s.Took.TotalMilliseconds:0} ms")));
             // The p99 bound has a floor of 1 s: a loaded CI machine (the cluster's reactivations, other suites beside it)
             // reached 516 ms against 94 ms before once; the pause this test exists for was 11 s for every request.
-            Assert.True(P99(after) <= Math.Max(3 * P99(before), 1000), $"p99 {P99(after):0} ms after the kill against {P99(before):0} ms before");
+            // The stalls allowed above (requests in flight through the dying silo, at most one per worker) are left out of
+            // the p99: with six workers and ~600 answers, six of them are exactly the p99 sample.
+            var usual = after.Except(stalled).ToList();
+            Assert.True(P99(usual) <= Math.Max(3 * P99(before), 1000), $"p99 {P99(usual):0} ms after the kill (the {stalled.Count} allowed in-flight stalls left out) against {P99(before):0} ms before");
         }
         catch
         {
