@@ -8,16 +8,20 @@ namespace OrleansCrm.Gateway.BulkImport;
 
 /// <summary>
 /// Bulk import of customers and transactions from CSV or NDJSON. The body is read as a stream, row by row; rows
-/// are grouped per customer and sent to customer grains with a bounded number of calls in flight, so a slow
-/// cluster slows the reading instead of filling memory. Bad rows are rejected with their line number and reason
+/// are grouped per customer, customers into chunks, and chunks sent to a silo's import worker
+/// (<see cref="ICustomerImportGrain"/>) with a bounded number in flight, so a slow cluster slows the reading instead
+/// of filling memory. Bad rows are rejected with their line number and reason
 /// and the rest is imported; event ids come from row content, so the same file imported twice changes nothing.
 /// </summary>
 public static class ImportEndpoints
 {
-    /// <summary>Calls in flight. Every write joins the silo's group commit (SQLite too: one writer, one transaction per
-    /// batch), so more calls in flight make bigger batches rather than lock waits.</summary>
-    private const int MaxInFlight = 64;
+    /// <summary>Chunks in flight (each up to <see cref="MaxCustomersPerChunk"/> customers, at a silo's import worker).
+    /// Every write joins the silo's group commit (SQLite too: one writer, one transaction per batch), so a chunk's
+    /// customers share transactions.</summary>
+    private const int MaxInFlight = 4;
     private const int MaxEventsPerCall = 100;
+    private const int MaxCustomersPerChunk = 256;
+    private const int MaxEventsPerChunk = 2_000;
     private const int MaxAttempts = 5;
 
     public static IEndpointRouteBuilder MapImportEndpoints(this IEndpointRouteBuilder app)
@@ -212,8 +216,9 @@ public static class ImportEndpoints
         }
     }
 
-    /// <summary>Groups consecutive rows of a customer and keeps at most <paramref name="maxInFlight"/> grain calls
-    /// running; <see cref="AddAsync"/> waits when they are all busy (backpressure on the request body).</summary>
+    /// <summary>Groups consecutive rows of a customer into items and items into chunks, and keeps at most
+    /// <paramref name="maxInFlight"/> chunks at a silo's import worker (<see cref="ICustomerImportGrain"/>);
+    /// <see cref="AddAsync"/> waits when they are all busy (backpressure on the request body).</summary>
     private sealed class BatchSender(IClusterClient cluster, ImportJob job, bool createIfMissing, int maxInFlight) : IDisposable
     {
         public void Dispose() => _slots.Dispose();
@@ -221,69 +226,108 @@ public static class ImportEndpoints
         private readonly SemaphoreSlim _slots = new(maxInFlight);
         private readonly List<Task> _running = [];
         private readonly List<(long Line, CustomerEvent Event)> _pending = [];
+        private readonly List<Item> _chunk = [];
+        private int _chunkEvents;
         private string? _customer;
 
         public async Task AddAsync(long line, string customerId, CustomerEvent e)
         {
             if (_customer != customerId || _pending.Count >= MaxEventsPerCall)
             {
-                await FlushAsync(wait: false);
+                await CloseItemAsync();
                 _customer = customerId;
             }
 
             _pending.Add((line, e));
         }
 
-        public async Task FlushAsync(bool wait = true)
+        public async Task FlushAsync()
         {
-            if (_pending.Count > 0)
-            {
-                var batch = _pending.ToArray();
-                var customer = _customer!;
-                _pending.Clear();
-                await _slots.WaitAsync();
-                _running.RemoveAll(t => t.IsCompleted);
-                _running.Add(SendAsync(customer, batch));
-            }
-
-            if (wait)
-            {
-                await DrainAsync();
-            }
+            await CloseItemAsync();
+            await SendChunkAsync();
+            await DrainAsync();
         }
 
         public Task DrainAsync() => Task.WhenAll(_running);
 
-        private async Task SendAsync(string customer, (long Line, CustomerEvent Event)[] batch)
+        private async Task CloseItemAsync()
+        {
+            if (_pending.Count == 0)
+            {
+                return;
+            }
+
+            _chunk.Add(new Item(_customer!, [.. _pending]));
+            _chunkEvents += _pending.Count;
+            _pending.Clear();
+            if (_chunk.Count >= MaxCustomersPerChunk || _chunkEvents >= MaxEventsPerChunk)
+            {
+                await SendChunkAsync();
+            }
+        }
+
+        private async Task SendChunkAsync()
+        {
+            if (_chunk.Count == 0)
+            {
+                return;
+            }
+
+            var chunk = _chunk.ToArray();
+            _chunk.Clear();
+            _chunkEvents = 0;
+            await _slots.WaitAsync();
+            _running.RemoveAll(t => t.IsCompleted);
+            _running.Add(SendAsync(chunk));
+        }
+
+        private async Task SendAsync(Item[] chunk)
         {
             try
             {
-                var result = await RecordWithRetriesAsync(customer, [.. batch.Select(b => b.Event)]);
-                if (result is null)
+                var left = chunk;
+                for (var attempt = 1; left.Length > 0; attempt++)
                 {
-                    foreach (var (line, _) in batch)
+                    var outcomes = await RecordAsync(left);
+                    var unanswered = new List<Item>();
+                    for (var i = 0; i < left.Length; i++)
                     {
-                        job.Reject(line, "customerId", $"the cluster did not answer for customer '{customer}' after {MaxAttempts} tries; importing the file again adds only what is missing");
+                        var (item, outcome) = (left[i], outcomes?[i]);
+                        if (outcome is null || outcome.Unanswered)
+                        {
+                            unanswered.Add(item);
+                        }
+                        else if (outcome.Field is { } field)
+                        {
+                            foreach (var (line, _) in item.Rows)
+                            {
+                                job.Reject(line, field, outcome.Problem ?? "refused");
+                            }
+                        }
+                        else
+                        {
+                            job.Done(outcome.Imported, outcome.Duplicates);
+                        }
                     }
 
-                    return;
-                }
+                    left = [.. unanswered];
+                    if (left.Length > 0 && attempt == MaxAttempts)
+                    {
+                        foreach (var item in left)
+                        {
+                            foreach (var (line, _) in item.Rows)
+                            {
+                                job.Reject(line, "customerId", $"the cluster did not answer for customer '{item.CustomerId}' after {MaxAttempts} tries; importing the file again adds only what is missing");
+                            }
+                        }
 
-                var duplicates = result.Acks.Count(a => a.Duplicate);
-                job.Done(result.Acks.Length - duplicates, duplicates);
-            }
-            catch (CustomerNotFoundException)
-            {
-                foreach (var (line, _) in batch)
-                {
-                    job.Reject(line, "customerId", $"no customer '{customer}' (pass createCustomers=true to create)");
-                }
-            }
-            catch (CustomerRuleException e)
-            {
-                foreach (var (line, _) in batch)
-                {
-                    job.Reject(line, e.Field, e.Message);
+                        return;
+                    }
+
+                    if (left.Length > 0)
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(250 * (1 << attempt)));
+                    }
                 }
             }
             finally
@@ -292,31 +336,22 @@ public static class ImportEndpoints
             }
         }
 
-        /// <summary>
-        /// Sends one customer's batch, trying again when the cluster times out or a silo is going away. Event ids
-        /// come from the rows, so a batch the first try did store comes back as duplicates, never twice.
-        /// Null when every try failed.
-        /// </summary>
-        private async Task<RecordOutcome?> RecordWithRetriesAsync(string customer, CustomerEvent[] events)
+        /// <summary>One try of a chunk; null when the cluster did not answer (event ids come from the rows, so a chunk
+        /// the try did store comes back as duplicates when sent again, never twice).</summary>
+        private async Task<ImportItemOutcome[]?> RecordAsync(Item[] items)
         {
-            for (var attempt = 1; ; attempt++)
+            try
             {
-                try
-                {
-                    // The acknowledgements only: the view is of no use to an import and costs more to build than the record.
-                    return await cluster.GetCustomer(customer).RecordAsync(events, new RecordOptions(createIfMissing, ReturnView: false));
-                }
-                catch (Exception e) when (e is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException)
-                {
-                    if (attempt == MaxAttempts)
-                    {
-                        return null;
-                    }
-
-                    await Task.Delay(TimeSpan.FromMilliseconds(250 * (1 << attempt)));
-                }
+                return await cluster.GetGrain<ICustomerImportGrain>(0)
+                    .RecordAsync([.. items.Select(i => new ImportItem(i.CustomerId, [.. i.Rows.Select(r => r.Event)]))], createIfMissing);
+            }
+            catch (Exception e) when (e is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException or CustomerStorageException)
+            {
+                return null;
             }
         }
+
+        private sealed record Item(string CustomerId, (long Line, CustomerEvent Event)[] Rows);
     }
 
     private sealed class HeaderProblemException(string message) : Exception(message);

@@ -131,6 +131,16 @@ public static class ContactPoints
     /// <summary>Whether an index key is a name's (many holders are normal there: never a conflict).</summary>
     public static bool IsNameKey(string key) => key.StartsWith(NameKind + ":", StringComparison.Ordinal);
 
+    /// <summary>Every index key a customer's state holds: its e-mails, phones, external ids and name keys.</summary>
+    public static IEnumerable<string> Keys(CustomerState s) =>
+        Keys(s.Emails.Keys, s.Phones.Keys, s.ExternalIds).Concat(NameKeys(s.FirstName, s.LastName)).Distinct(StringComparer.Ordinal);
+
+    /// <summary>The index keys of normalised e-mails, phones and external ids (system → id).</summary>
+    public static IEnumerable<string> Keys(IEnumerable<string> emails, IEnumerable<string> phones, IReadOnlyDictionary<string, string> externalIds) =>
+        emails.Select(e => IndexKey("email", e))
+            .Concat(phones.Select(p => IndexKey("phone", p)))
+            .Concat(externalIds.Select(kv => IndexKey("ext", ExternalId(kv.Key, kv.Value))));
+
     /// <summary>The lookup index key of a contact point: <c>email:…</c>, <c>phone:…</c>, <c>ext:system:id</c> or <c>name:…</c>.</summary>
     public static string IndexKey(string kind, string normalised) => $"{kind}:{normalised}";
 }

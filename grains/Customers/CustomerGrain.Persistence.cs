@@ -32,6 +32,10 @@ public sealed partial class CustomerGrain
 
     /// <summary>Events applied in memory that the stored snapshot has not seen.</summary>
     private int _behindLog;
+
+    /// <summary>Log rows folded into the state above the stored snapshot's sequence (-1: not known, after a state read
+    /// from an earlier version's storage); the snapshot write is checked against the log with it.</summary>
+    private int _appliedSince;
     private IGrainTimer? _snapshotTimer;
 
     /// <summary>Set when this customer's state was read from the grain storage of earlier versions; it moves to the
@@ -81,6 +85,7 @@ public sealed partial class CustomerGrain
         _legacyState = null;
         var customer = await log.ReadCustomerAsync(Id, ReplayPage);
         _unreplayed = customer.Tail;
+        _appliedSince = 0;
         if (customer.Snapshot is { } stored)
         {
             _state = serializer.Deserialize(stored.Payload) ?? throw new InvalidOperationException($"customer '{Id}' has an empty snapshot");
@@ -99,6 +104,7 @@ public sealed partial class CustomerGrain
             {
                 _state = old;
                 _legacyState = legacy;
+                _appliedSince = -1;
 
                 // The log tail read was the whole log; the old state has applied part of it.
                 _unreplayed = null;
@@ -127,7 +133,7 @@ public sealed partial class CustomerGrain
             S.IndexedContacts.UnionWith(claims);
         }
 
-        var snapshot = withSnapshot ? new SnapshotWrite(serializer.SerializeToArray(S), S.AppliedSequence, _version) : null;
+        var snapshot = withSnapshot ? new SnapshotWrite(serializer.SerializeToArray(S), S.AppliedSequence, _version, _appliedSince) : null;
         CommitResult result;
         try
         {
@@ -160,20 +166,30 @@ public sealed partial class CustomerGrain
     private List<string>? _conflicts;
 
     /// <summary>Writes the snapshot now (in the next group commit) and returns once it is durable.</summary>
-    private async Task WriteAsync(bool claimContacts = false) => await CommitAsync([], [], withSnapshot: true, contacts: claimContacts ? ContactChanges() : null);
+    private async Task WriteAsync(bool claimContacts = false)
+    {
+        var claim = claimContacts || _claimsDeferred;
+        await CommitAsync([], [], withSnapshot: true, contacts: claim ? ContactChanges() : null);
+        if (claim)
+        {
+            _claimsDeferred = false;
+        }
+    }
 
     private async Task SnapshotWrittenAsync(CommitResult result, SnapshotWrite written)
     {
         if (result.SnapshotConflict)
         {
-            // Another activation of this customer wrote in between (a membership change): this one's memory is not the
-            // truth any more. The log rows of the commit stand; the next call reloads and replays them.
+            // Another activation of this customer wrote in between (a membership change), or the log holds a row this
+            // state has not folded (another writer logged it after this activation read the log): this one's memory is
+            // not the truth any more. The log rows of the commit stand; the next call reloads and replays them.
             _stale = true;
             throw new InconsistentStateException($"customer '{Id}' was written by another activation", written.ExpectedVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), "?");
         }
 
         _version = result.SnapshotVersion!.Value;
         _behindLog = 0;
+        _appliedSince = written.AppliedSince < 0 ? 0 : _appliedSince - written.AppliedSince;
         _snapshotTimer?.Dispose();
         _snapshotTimer = null;
         if (_legacyState is { } legacy)

@@ -22,8 +22,26 @@ public sealed partial class CustomerGrain(
     OrleansCrm.Segments.ISegmentStore segmentStore,
     DecisionCatalog decisions,
     TimeProvider clock,
-    ILogger<CustomerGrain> logger) : Grain, ICustomerGrain, ICustomerLiveGrain, IRemindable
+    ILogger<CustomerGrain> logger) : Grain, ICustomerGrain, ICustomerLiveGrain, IRemindable, IIncomingGrainCallFilter
 {
+    /// <summary>An activation of a customer that does not exist does not stay: a customer may be created straight in
+    /// the log (an import's bulk path, <see cref="ICustomerWriter.CreateAsync"/>), and a lingering empty activation would
+    /// keep answering "not found" for it.</summary>
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        try
+        {
+            await context.Invoke();
+        }
+        finally
+        {
+            if (!S.Exists && S.MergedInto is null)
+            {
+                this.DeactivateOnIdle();
+            }
+        }
+    }
+
     private const string SegmentClockReminder = "segment-clock";
     private const string SegmentOutboxReminder = "segment-outbox";
     private static readonly TimeSpan SegmentHorizon = TimeSpan.FromDays(400);
@@ -64,8 +82,12 @@ public sealed partial class CustomerGrain(
         }
         else
         {
-            // Claims a replay found (or an earlier activation could not store) ride in a commit of their own.
-            await IndexContactsAsync();
+            // Claims a replay found (or an earlier activation could not store) ride in a commit of their own, unless
+            // they wait for the snapshot.
+            if (!_claimsDeferred)
+            {
+                await IndexContactsAsync();
+            }
         }
 
         _conflicts = null;
@@ -422,7 +444,7 @@ public sealed partial class CustomerGrain(
         // Acknowledged once the log rows are committed; the snapshot follows later, in a batch.
         var applied = await ApplyAppendedAsync(distinct, appended, merging: false, persist: false);
         // Also on a retry: the first attempt may have failed between its log rows and its claims.
-        var conflicts = await IndexContactsAsync();
+        var conflicts = _claimsDeferred && !distinct.Any(e => e.Type == CustomerEventTypes.ProfileChanged) ? [] : await IndexContactsAsync();
         if (applied.Count == 0)
         {
             // A retry of a call whose outcome was unknown: finish what the first attempt may have left undelivered.
@@ -561,7 +583,7 @@ public sealed partial class CustomerGrain(
             await WriteAsync();
         }
 
-        var handedKeys = ContactKeys(handOver.Emails, handOver.Phones, handOver.ExternalIds).ToList();
+        var handedKeys = ContactPoints.Keys(handOver.Emails, handOver.Phones, handOver.ExternalIds).ToList();
         await contactIndex.ReassignAsync(handedKeys, otherCustomerId, Id);
         S.IndexedContacts.UnionWith(handedKeys);
 
@@ -653,6 +675,7 @@ public sealed partial class CustomerGrain(
         {
             CustomerAggregate.Apply(S, erased, now);
             S.AppliedSequence = appended[0].Sequence;
+            CountApplied();
         }
 
         CustomerRedaction.Anonymise(S, S.Erasure.At);
@@ -734,6 +757,7 @@ public sealed partial class CustomerGrain(
         {
             Apply(byId[a.EventId], now, merging, snapshot);
             S.AppliedSequence = Math.Max(S.AppliedSequence, a.Sequence);
+            CountApplied();
             applied.Add(a.EventId);
         }
 
@@ -773,6 +797,7 @@ public sealed partial class CustomerGrain(
             {
                 Apply(row.Event, now, merging: row.OriginCustomerId is not null, decisions.Current);
                 S.AppliedSequence = row.Sequence;
+                CountApplied();
                 changed = true;
             }
 
@@ -803,13 +828,36 @@ public sealed partial class CustomerGrain(
                 ResendMembership(decisions.Current);
             }
 
-            await WriteAsync(claimContacts: true);
+            if (existed || S.SegmentOutbox.Count > 0 || S.PendingTriggers.Count > 0)
+            {
+                await WriteAsync(claimContacts: true);
+            }
+            else
+            {
+                // Built from its log with nothing to send: the snapshot and the lookup claims (a bulk load made them
+                // already, or they wait a few seconds) follow off the answer's path, like any lagging snapshot.
+                _claimsDeferred = true;
+                await MarkBehindLogAsync();
+            }
         }
     }
+
+    /// <summary>Set while this customer's lookup claims wait for its next snapshot write (a customer built from its
+    /// log); a profile change claims at once.</summary>
+    private bool _claimsDeferred;
 
     /// <summary>Folds one event into the state and, unless it is history absorbed in a merge (whose rules fired
     /// on the original customer), runs the rule base on it. Rule effects are part of the same state write as the
     /// event, so a rule fires exactly once per recorded event.</summary>
+    /// <summary>One more log row folded into the state since the stored snapshot.</summary>
+    private void CountApplied()
+    {
+        if (_appliedSince >= 0)
+        {
+            _appliedSince++;
+        }
+    }
+
     private void Apply(CustomerEvent e, DateTimeOffset now, bool merging, DecisionSnapshot snapshot)
     {
         CustomerAggregate.Apply(S, e, now, merging);
@@ -1062,6 +1110,7 @@ public sealed partial class CustomerGrain(
             await CommitAsync([], [], withSnapshot: false, contacts: changes);
         }
 
+        _claimsDeferred = false;
         var conflicts = _conflicts;
         _conflicts = null;
         return conflicts is null ? [] : [.. conflicts];
@@ -1078,14 +1127,9 @@ public sealed partial class CustomerGrain(
 
         var names = ContactPoints.NameKeys(S.FirstName, S.LastName);
         var releases = S.IndexedContacts.Where(k => ContactPoints.IsNameKey(k) && !names.Contains(k)).ToList();
-        var claims = ContactKeys(S.Emails.Keys, S.Phones.Keys, S.ExternalIds).Concat(names).Where(k => !S.IndexedContacts.Contains(k)).Distinct(StringComparer.Ordinal).ToList();
+        var claims = ContactPoints.Keys(S).Where(k => !S.IndexedContacts.Contains(k)).ToList();
         return (claims, releases);
     }
-
-    private static IEnumerable<string> ContactKeys(IEnumerable<string> emails, IEnumerable<string> phones, IReadOnlyDictionary<string, string> externalIds) =>
-        emails.Select(e => ContactPoints.IndexKey("email", e))
-            .Concat(phones.Select(p => ContactPoints.IndexKey("phone", p)))
-            .Concat(externalIds.Select(kv => ContactPoints.IndexKey("ext", ContactPoints.ExternalId(kv.Key, kv.Value))));
 }
 
 /// <summary>Opaque position in a customer's history: occurred-at ticks and sequence of the last item seen.</summary>

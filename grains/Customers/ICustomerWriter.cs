@@ -13,6 +13,15 @@ public interface ICustomerWriter
     /// <summary>Stores the commit's rows in the next group commit; see <see cref="CommitResult"/>.</summary>
     Task<CommitResult> CommitAsync(CustomerCommit commit);
 
+    /// <summary>
+    /// Creates a customer straight in the log, without an activation (the bulk path of imports): its events and
+    /// contact claims are stored in the next group commit if the customer has neither a snapshot nor a log row, checked
+    /// in that transaction (on PostgreSQL under the customer's lock, which snapshot writes take too). Returns the events'
+    /// log positions, or null when the customer exists: its rows must then go through its grain. The customer is built
+    /// from its log when it is first activated.
+    /// </summary>
+    Task<IReadOnlyList<LogAppend>?> CreateAsync(NewCustomer customer);
+
     /// <summary>Whether customers' states stored by earlier versions (in Orleans' grain storage, state name
     /// <c>customer</c>) may still exist: a customer with no snapshot then looks there before starting empty.</summary>
     Task<bool> MayHoldLegacyStatesAsync();
@@ -41,9 +50,20 @@ public sealed record CustomerCommit(
     public long ByteEstimate => (Events.Count * 512L) + ((Actions?.Count ?? 0) * 1024L) + (Snapshot?.Payload.Length ?? 0);
 }
 
+/// <summary>A customer for <see cref="ICustomerWriter.CreateAsync"/>: its events (distinct ids) and the contact points
+/// its state would claim.</summary>
+public sealed record NewCustomer(string CustomerId, IReadOnlyList<CustomerEvent> Events, IReadOnlyList<string> Claims)
+{
+    public int RowCount => Events.Count + Claims.Count + 1;
+}
+
 /// <summary>A snapshot to store: the serialised state, the highest log sequence folded into it, and the version the
-/// writer last read or wrote (0: none stored yet).</summary>
-public sealed record SnapshotWrite(byte[] Payload, long AppliedSequence, long ExpectedVersion);
+/// writer last read or wrote (0: none stored yet). <see cref="AppliedSince"/> is how many log rows the state folded
+/// above the stored snapshot's sequence (-1: not known, not checked): the snapshot is refused, as a conflict, unless the
+/// log holds exactly that many rows of the customer between the stored sequence and <see cref="AppliedSequence"/>, so a
+/// row another writer logged meanwhile (a bulk load, a second activation) is never covered by a state that did not fold
+/// it.</summary>
+public sealed record SnapshotWrite(byte[] Payload, long AppliedSequence, long ExpectedVersion, int AppliedSince = -1);
 
 /// <summary>For every event of the commit, its log sequence and whether it was already there; the snapshot's new
 /// version (null when none was written); and whether the snapshot lost to a concurrent writer (another activation of

@@ -20,7 +20,84 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
     /// <summary>Rows per statement: 9 parameters a log row keeps a statement well inside both databases' limits.</summary>
     private const int RowsPerStatement = 500;
 
-    public async Task<CommitResult[]> WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits)
+    public async Task<(CommitResult[] Results, IReadOnlyList<LogAppend>?[] Created)> WriteAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits, IReadOnlyList<NewCustomer> creations)
+    {
+        // Customers' locks first (snapshots and creations), then the contact points' locks: every transaction takes
+        // them in this order, so two batches cannot deadlock.
+        await LockCustomersAsync(connection, transaction, [.. commits.Where(c => c.Snapshot is not null).Select(c => c.CustomerId), .. creations.Select(c => c.CustomerId)]);
+        var existing = creations.Count == 0 ? [] : await ExistingAsync(connection, transaction, [.. creations.Select(c => c.CustomerId).Distinct(StringComparer.Ordinal)]);
+        var creating = creations.Select((c, i) => (Index: i, c)).Where(x => !existing.Contains(x.c.CustomerId)).ToList();
+        var all = creating.Count == 0 ? commits : [.. commits, .. creating.Select(x => new CustomerCommit(x.c.CustomerId, x.c.Events, Claims: x.c.Claims))];
+        var results = await WriteCommitsAsync(connection, transaction, all);
+        var created = new IReadOnlyList<LogAppend>?[creations.Count];
+        for (var i = 0; i < creating.Count; i++)
+        {
+            created[creating[i].Index] = results[commits.Count + i].Appends;
+        }
+
+        return (results.Length == commits.Count ? results : results[..commits.Count], created);
+    }
+
+    /// <summary>The lock space of customers (a snapshot write and a creation of the same customer exclude each other).</summary>
+    private const int CustomerLockSpace = 0x4353; // "CS"
+
+    private async Task LockCustomersAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<string> customerIds)
+    {
+        if (!postgres || customerIds.Count == 0)
+        {
+            // SQLite: one writer at a time; the transaction excludes every other.
+            return;
+        }
+
+        await using var command = Db.Command(connection, transaction, $"SELECT pg_advisory_xact_lock({CustomerLockSpace}, k) FROM unnest(@k) AS k");
+        command.Add("k", customerIds.Select(LockKey).Distinct().Order().ToArray());
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Which of <paramref name="customerIds"/> have a snapshot or a log row.</summary>
+    private async Task<HashSet<string>> ExistingAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<string> customerIds)
+    {
+        var existing = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var chunk in customerIds.Chunk(RowsPerStatement))
+        {
+            await using var select = Db.Command(connection, transaction, "");
+            select.Add("s", serviceId);
+            if (postgres)
+            {
+                select.CommandText = """
+                    SELECT c FROM unnest(@c) AS c
+                    WHERE EXISTS (SELECT 1 FROM crm_customer_state st WHERE st.service_id = @s AND st.customer_id = c)
+                       OR EXISTS (SELECT 1 FROM crm_customer_events ev WHERE ev.service_id = @s AND ev.customer_id = c)
+                    """;
+                select.Add("c", chunk);
+            }
+            else
+            {
+                var ids = new StringBuilder();
+                for (var i = 0; i < chunk.Length; i++)
+                {
+                    ids.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"@c{i}");
+                    select.Add($"c{i}", chunk[i]);
+                }
+
+                select.CommandText = $"""
+                    SELECT customer_id FROM crm_customer_state WHERE service_id = @s AND customer_id IN ({ids})
+                    UNION SELECT DISTINCT customer_id FROM crm_customer_events WHERE service_id = @s AND customer_id IN ({ids})
+                    """;
+            }
+
+            await using var reader = await select.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                existing.Add(reader.GetString(0));
+            }
+        }
+
+        return existing;
+    }
+
+    private async Task<CommitResult[]> WriteCommitsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits)
     {
         var now = clock.GetUtcNow();
         var holders = await ClaimContactsAsync(connection, transaction, commits);
@@ -413,27 +490,58 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
             var taken = round.Select(r => r.Index).ToHashSet();
             pending = [.. pending.Where(p => !taken.Contains(p.Index))];
 
-            await using var upsert = Db.Command(connection, transaction, "");
-            upsert.Add("s", serviceId);
-            upsert.Add("t", Db.Time(postgres, now));
-            var sql = new StringBuilder("INSERT INTO crm_customer_state (service_id, customer_id, version, applied_seq, payload, updated_at) VALUES ");
-            for (var i = 0; i < round.Count; i++)
-            {
-                var snapshot = round[i].Snapshot!;
-                sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@s, @c{i}, @v{i}, @q{i}, @p{i}, @t)");
-                upsert.Add($"c{i}", round[i].CustomerId);
-                upsert.Add($"v{i}", snapshot.ExpectedVersion + 1);
-                upsert.Add($"q{i}", snapshot.AppliedSequence);
-                upsert.Add($"p{i}", snapshot.Payload);
-            }
-
-            sql.Append("""
+            // The snapshot stands only if the log holds exactly the rows its state folded above the stored one's
+            // sequence (AppliedSince; -1 skips the check): a row another writer logged meanwhile makes it a conflict.
+            const string Folded = """
+                w.n < 0 OR w.n = (SELECT count(*) FROM crm_customer_events e WHERE e.service_id = @s AND e.customer_id = w.c AND e.seq <= w.q
+                    AND e.seq > coalesce((SELECT x.applied_seq FROM crm_customer_state x WHERE x.service_id = @s AND x.customer_id = w.c), 0))
+                """;
+            const string Upsert = """
                  ON CONFLICT (service_id, customer_id) DO UPDATE
                 SET version = excluded.version, applied_seq = excluded.applied_seq, payload = excluded.payload, updated_at = excluded.updated_at
                 WHERE crm_customer_state.version = excluded.version - 1
                 RETURNING customer_id, version
-                """);
-            upsert.CommandText = sql.ToString();
+                """;
+            await using var upsert = Db.Command(connection, transaction, "");
+            upsert.Add("s", serviceId);
+            upsert.Add("t", Db.Time(postgres, now));
+            if (postgres)
+            {
+                upsert.CommandText = $"""
+                    INSERT INTO crm_customer_state (service_id, customer_id, version, applied_seq, payload, updated_at)
+                    SELECT @s, w.c, w.v, w.q, w.p, @t FROM unnest(@c, @v, @q, @p, @n) AS w(c, v, q, p, n)
+                    WHERE {Folded}
+                    {Upsert}
+                    """;
+                upsert.Add("c", round.Select(r => r.CustomerId).ToArray());
+                upsert.Add("v", round.Select(r => r.Snapshot!.ExpectedVersion + 1).ToArray());
+                upsert.Add("q", round.Select(r => r.Snapshot!.AppliedSequence).ToArray());
+                upsert.Add("p", round.Select(r => r.Snapshot!.Payload).ToArray());
+                upsert.Add("n", round.Select(r => r.Snapshot!.AppliedSince).ToArray());
+            }
+            else
+            {
+                var values = new StringBuilder();
+                for (var i = 0; i < round.Count; i++)
+                {
+                    var snapshot = round[i].Snapshot!;
+                    values.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@c{i}, @v{i}, @q{i}, @p{i}, @n{i})");
+                    upsert.Add($"c{i}", round[i].CustomerId);
+                    upsert.Add($"v{i}", snapshot.ExpectedVersion + 1);
+                    upsert.Add($"q{i}", snapshot.AppliedSequence);
+                    upsert.Add($"p{i}", snapshot.Payload);
+                    upsert.Add($"n{i}", snapshot.AppliedSince);
+                }
+
+                upsert.CommandText = $"""
+                    WITH w(c, v, q, p, n) AS (VALUES {values})
+                    INSERT INTO crm_customer_state (service_id, customer_id, version, applied_seq, payload, updated_at)
+                    SELECT @s, w.c, w.v, w.q, w.p, @t FROM w
+                    WHERE {Folded}
+                    {Upsert}
+                    """;
+            }
+
             var written = new Dictionary<string, long>(StringComparer.Ordinal);
             await using (var reader = await upsert.ExecuteReaderAsync())
             {

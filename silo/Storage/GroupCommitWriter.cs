@@ -65,6 +65,13 @@ public sealed class GroupCommitWriter : ICustomerWriter, IAsyncDisposable
         return pending.Done.Task;
     }
 
+    public Task<IReadOnlyList<LogAppend>?> CreateAsync(NewCustomer customer)
+    {
+        var pending = new CreatePending(customer);
+        Enqueue(pending);
+        return pending.Done.Task;
+    }
+
     /// <summary>Stores one grain's state in the next group commit; returns its new version, or null when the stored
     /// version was not <see cref="GrainStateWrite.ExpectedVersion"/> (another activation wrote in between).</summary>
     public Task<long?> WriteGrainStateAsync(GrainStateWrite write)
@@ -173,12 +180,15 @@ public sealed class GroupCommitWriter : ICustomerWriter, IAsyncDisposable
     {
         var commits = batch.OfType<CustomerPending>().ToList();
         var states = batch.OfType<StatePending>().ToList();
+        var creates = batch.OfType<CreatePending>().ToList();
         await using var connection = await Db.OpenAsync(_storage);
         await using var transaction = await connection.BeginTransactionAsync();
-        var results = commits.Count == 0 ? [] : await _sql.WriteAsync(connection, transaction, [.. commits.Select(c => c.Commit)]);
+        var (results, created) = commits.Count + creates.Count == 0
+            ? ([], [])
+            : await _sql.WriteAsync(connection, transaction, [.. commits.Select(c => c.Commit)], [.. creates.Select(c => c.Customer)]);
         var versions = states.Count == 0 ? [] : await _states.WriteAsync(connection, transaction, [.. states.Select(s => s.Write)]);
         await transaction.CommitAsync();
-        OrleansCrm.Telemetry.CrmMetrics.CustomerEvents.Add(results.Sum(r => r.Appends.Count(a => !a.Existed)));
+        OrleansCrm.Telemetry.CrmMetrics.CustomerEvents.Add(results.Sum(r => r.Appends.Count(a => !a.Existed)) + created.Sum(c => c?.Count ?? 0));
         OrleansCrm.Telemetry.CrmMetrics.CampaignActions.Add(results.Sum(r => r.ActionsAdded));
         for (var i = 0; i < commits.Count; i++)
         {
@@ -188,6 +198,11 @@ public sealed class GroupCommitWriter : ICustomerWriter, IAsyncDisposable
         for (var i = 0; i < states.Count; i++)
         {
             states[i].Done.TrySetResult(versions[i]);
+        }
+
+        for (var i = 0; i < creates.Count; i++)
+        {
+            creates[i].Done.TrySetResult(created[i]);
         }
     }
 
@@ -214,6 +229,21 @@ public sealed class GroupCommitWriter : ICustomerWriter, IAsyncDisposable
         // (The database's own exception stays in the silo's log: the cluster's callers cannot deserialise it.)
         public override void Fail(Exception e) => Done.TrySetException(e is DbException or InvalidOperationException or TimeoutException
             ? new CustomerStorageException($"storing customer '{Commit.CustomerId}' failed: {e.Message}")
+            : e);
+    }
+
+    private sealed class CreatePending(NewCustomer customer) : Pending
+    {
+        public NewCustomer Customer { get; } = customer;
+
+        public TaskCompletionSource<IReadOnlyList<LogAppend>?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override int Rows => Customer.RowCount;
+
+        public override long Bytes => Customer.Events.Count * 512L;
+
+        public override void Fail(Exception e) => Done.TrySetException(e is DbException or InvalidOperationException or TimeoutException
+            ? new CustomerStorageException($"storing customer '{Customer.CustomerId}' failed: {e.Message}")
             : e);
     }
 

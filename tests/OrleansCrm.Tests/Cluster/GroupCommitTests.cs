@@ -100,6 +100,79 @@ public abstract class GroupCommitTests(StorageClusterFixture fixture)
         // The customer built from the winning snapshot and the log has the logged event.
         Assert.Equal(5m, (await Cluster.Client.GetCustomer(id).GetViewAsync())!.Transactions.PurchaseTotal);
     }
+
+    [Fact]
+    public async Task A_customer_is_created_straight_in_the_log_only_while_it_has_no_row_and_is_built_from_it_when_first_used()
+    {
+        var (id, taken) = (NewId("bulk"), NewId("bulk"));
+        var writer = Writer;
+        var mail = $"{id}@example.com";
+        var profile = new CustomerEvent("p", CustomerEventTypes.ProfileChanged, DateTimeOffset.UtcNow.AddMinutes(-9), "import", null, new EventData(Profile: new CustomerProfile("Kim", "Ode", Email: mail)));
+        await Cluster.Client.GetCustomer(taken).UpsertProfileAsync(new CustomerProfile("Already"), "p0", null);
+
+        var created = await Task.WhenAll(
+            writer.CreateAsync(new NewCustomer(id, [profile, Purchase("b1", 12m)], [$"email:{mail}", "name:kim ode", "name:ode"])),
+            writer.CreateAsync(new NewCustomer(taken, [Purchase("b1", 99m)], [])));
+
+        Assert.Equal(["p", "b1"], created[0]!.Select(a => a.EventId));
+        Assert.All(created[0]!, a => Assert.False(a.Existed));
+        Assert.Null(created[1]);
+        Assert.DoesNotContain(await Log.ReadAfterAsync(taken, 0, 10), r => r.Event.EventId == "b1");
+
+        // A second creation finds the first one's rows: it adds nothing, and the rows go through the grain instead.
+        Assert.Null(await writer.CreateAsync(new NewCustomer(id, [Purchase("b2", 1m)], [])));
+        Assert.Equal(2, (await Log.ReadAfterAsync(id, 0, 10)).Count);
+
+        // Found by its e-mail before any activation, and built from its log on first use.
+        Assert.Equal([id], (await Cluster.Client.GetGrain<ICustomerDirectoryGrain>(0).FindAsync("email", mail.ToUpperInvariant())).CustomerIds);
+        var view = await Cluster.Client.GetCustomer(id).GetViewAsync();
+        Assert.Equal(("Kim", 12m), (view!.FirstName, view.Transactions.PurchaseTotal));
+    }
+
+    [Fact]
+    public async Task A_snapshot_whose_state_did_not_fold_a_row_another_writer_logged_is_refused()
+    {
+        var id = NewId("gap");
+        var writer = Writer;
+        var serializer = Cluster.GetActiveSilos().OfType<InProcessSiloHandle>().First().SiloHost!.Services.GetRequiredService<Orleans.Serialization.Serializer<CustomerState>>();
+        var own = (await writer.CommitAsync(new CustomerCommit(id, [Purchase("own1", 1m)]))).Appends[0].Sequence;
+        var foreign = (await writer.CommitAsync(new CustomerCommit(id, [Purchase("foreign", 2m)]))).Appends[0].Sequence;
+        var later = (await writer.CommitAsync(new CustomerCommit(id, [Purchase("own2", 3m)]))).Appends[0].Sequence;
+        Assert.True(own < foreign && foreign < later);
+        var payload = serializer.SerializeToArray(new CustomerState { Exists = true });
+
+        // A state that folded its own two rows but not the foreign one in between may not cover it.
+        var refused = await writer.CommitAsync(new CustomerCommit(id, [], Snapshot: new SnapshotWrite(payload, later, ExpectedVersion: 0, AppliedSince: 2)));
+        Assert.True(refused.SnapshotConflict);
+        Assert.Null((await Log.ReadCustomerAsync(id, 0)).Snapshot);
+
+        var stored = await writer.CommitAsync(new CustomerCommit(id, [], Snapshot: new SnapshotWrite(payload, own, ExpectedVersion: 0, AppliedSince: 1)));
+        Assert.Equal(1, stored.SnapshotVersion);
+        var next = await writer.CommitAsync(new CustomerCommit(id, [], Snapshot: new SnapshotWrite(payload, later, ExpectedVersion: 1, AppliedSince: 2)));
+        Assert.Equal(2, next.SnapshotVersion);
+    }
+
+    [Fact]
+    public async Task An_active_customer_whose_log_gains_a_row_from_another_writer_shows_it_and_loses_it_to_no_snapshot()
+    {
+        var id = NewId("foreign");
+        var customer = Cluster.Client.GetCustomer(id);
+        await customer.UpsertProfileAsync(new CustomerProfile("Ida"), "p", null);
+        await customer.RecordEventsAsync([Purchase("e1", 10m)], createIfMissing: false);
+
+        // Another writer logs a row while the customer is active (another activation of it, say); the customer then
+        // records its own next event, whose row lies above that one.
+        await Writer.CommitAsync(new CustomerCommit(id, [Purchase("foreign", 5m)]));
+        await customer.RecordEventsAsync([Purchase("e2", 20m)], createIfMissing: false);
+
+        // Its next snapshot is refused, so it reloads from the log: the row is in the view and in any later activation.
+        await Poll.UntilAsync(
+            async () => (await customer.GetViewAsync())!.Transactions.PurchaseTotal == 35m ? (object)true : null,
+            TimeSpan.FromSeconds(30),
+            "the other writer's row in the view");
+        await Cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.Equal(35m, (await customer.GetViewAsync())!.Transactions.PurchaseTotal);
+    }
 }
 
 [Collection(SqliteClusterCollection.Name)]

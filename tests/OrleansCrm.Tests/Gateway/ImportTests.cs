@@ -107,6 +107,59 @@ public sealed class ImportTests(ImportCrmFixture crm)
     }
 
     [Fact]
+    public async Task Customers_stored_straight_in_the_log_are_found_at_once_and_counted_by_segments_defined_before_or_after()
+    {
+        var run = "bulk" + Guid.NewGuid().ToString("N")[..8];
+        async Task<JsonElement> ImportAsync(int from, int count)
+        {
+            var csv = new StringBuilder("customerId,firstName,lastName,email,region\n");
+            for (var i = from; i < from + count; i++)
+            {
+                csv.Append(CultureInfo.InvariantCulture, $"{run}-{i},Ann{i},Lee,{run}.{i}@example.com,{run}\n");
+            }
+
+            using var content = new StringContent(csv.ToString(), Encoding.UTF8, "text/csv");
+            using var response = await crm.Http.PostAsync(Url("/api/v1/imports/customers"), content);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return await response.Content.ReadFromJsonAsync<JsonElement>();
+        }
+
+        async Task<long> MembersAsync() => (await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/segments/{run}"))).GetProperty("members").GetInt64();
+
+        try
+        {
+            // No segment defined: the customers go straight to the log, and are there for the agent at once.
+            var first = await ImportAsync(0, 300);
+            Assert.Equal((300, 0), (first.GetProperty("rowsImported").GetInt32(), first.GetProperty("rowsRejected").GetInt32()));
+            var found = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/lookup?email={run}.123@EXAMPLE.com"));
+            Assert.Equal([$"{run}-123"], found.GetProperty("customerIds").EnumerateArray().Select(e => e.GetString()));
+            var view = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/customers/{run}-7"));
+            Assert.Equal(("Ann7", run), (view.GetProperty("firstName").GetString(), view.GetProperty("region").GetString()));
+
+            // A segment defined afterwards finds every one of them.
+            using (var put = await crm.Http.PutAsJsonAsync(Url($"/api/v1/segments/{run}"), new { name = run, expression = $"""region = "{run}" """ }))
+            {
+                Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+            }
+
+            await Poll.UntilAsync(async () => await MembersAsync() == 300 ? (object)true : null, TimeSpan.FromSeconds(60), "the 300 imported customers in the segment defined after the import");
+
+            // With a segment defined, new customers are counted as they are imported; a re-run changes nothing.
+            var second = await ImportAsync(300, 100);
+            Assert.Equal(100, second.GetProperty("rowsImported").GetInt32());
+            await Poll.UntilAsync(async () => await MembersAsync() == 400 ? (object)true : null, TimeSpan.FromSeconds(60), "400 members after the second import");
+            var again = await ImportAsync(0, 400);
+            Assert.Equal((0, 400), (again.GetProperty("rowsImported").GetInt32(), again.GetProperty("rowsDuplicate").GetInt32()));
+            Assert.Equal(400, await MembersAsync());
+        }
+        finally
+        {
+            // The other imports of this process keep their path without a segment.
+            using var deleted = await crm.Http.DeleteAsync(Url($"/api/v1/segments/{run}"));
+        }
+    }
+
+    [Fact]
     public async Task Bad_rows_are_rejected_with_line_and_reason_and_leave_no_trace()
     {
         var id = "imp-" + Guid.NewGuid().ToString("N")[..8];
