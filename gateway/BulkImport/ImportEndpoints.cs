@@ -18,7 +18,7 @@ public static class ImportEndpoints
     /// <summary>Chunks in flight (each up to <see cref="MaxCustomersPerChunk"/> customers, at a silo's import worker).
     /// Every write joins the silo's group commit (SQLite too: one writer, one transaction per batch), so a chunk's
     /// customers share transactions.</summary>
-    private const int MaxInFlight = 4;
+    private const int MaxInFlight = 8;
     private const int MaxEventsPerCall = 100;
     private const int MaxCustomersPerChunk = 256;
     private const int MaxEventsPerChunk = 2_000;

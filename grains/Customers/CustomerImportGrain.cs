@@ -13,7 +13,7 @@ namespace OrleansCrm.Customers;
 public sealed class CustomerImportGrain(ICustomerWriter writer, DecisionCatalog decisions, TimeProvider clock, ILogger<CustomerImportGrain> logger) : Grain, ICustomerImportGrain
 {
     /// <summary>Grain calls one chunk keeps in flight for the customers that go through their grains.</summary>
-    private const int GrainCallsInFlight = 32;
+    private const int GrainCallsInFlight = 64;
 
     public async Task<ImportItemOutcome[]> RecordAsync(ImportItem[] items, bool createIfMissing)
     {

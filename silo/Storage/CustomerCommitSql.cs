@@ -17,8 +17,12 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
     /// <summary>The state names the CRM's grains used in Orleans' grain storage.</summary>
     public static readonly string[] LegacyStateNames = ["customer", "idempotency", "campaign", "catalog", "contactindex", "segmentbackfill", "offerlearning"];
 
-    /// <summary>Rows per statement: 9 parameters a log row keeps a statement well inside both databases' limits.</summary>
-    private const int RowsPerStatement = 500;
+    /// <summary>Rows per statement: with eleven parameters a log row, well inside both databases' limits. SQLite looks
+    /// a named parameter up by a linear search of the statement's names, so binding costs grow with the square of a
+    /// statement's parameters: its statements stay small (they cost no round trip).</summary>
+    private int RowsPerStatement => postgres ? 500 : SqliteRowsPerStatement;
+
+    internal const int SqliteRowsPerStatement = 32;
 
     public async Task<(CommitResult[] Results, IReadOnlyList<LogAppend>?[] Created)> WriteAsync(
         DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits, IReadOnlyList<NewCustomer> creations)

@@ -14,7 +14,7 @@ public sealed record StoredGrainState(byte[] Payload, long Version);
 /// grains per statement.</summary>
 internal sealed class GrainStateSql(bool postgres, string serviceId, TimeProvider clock)
 {
-    private const int RowsPerStatement = 500;
+    private int RowsPerStatement => postgres ? 500 : CustomerCommitSql.SqliteRowsPerStatement;
 
     /// <summary>Each write's new version, or null where the stored version was not the expected one.</summary>
     public async Task<long?[]> WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<GrainStateWrite> writes)
