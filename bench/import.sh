@@ -6,6 +6,8 @@
 # customers, sorted by customer as exports usually are) to /api/v1/imports/transactions. The import's own progress
 # (GET /api/v1/imports/{id}) is printed every 2 s while it runs; each step prints rows/s at the end.
 # Usage: bench/import.sh sqlite|postgres [rows] [silo dll, default this checkout's Release build]
+#   SEGMENT=1 bench/import.sh …   defines a segment first (region = "r1"), so every row goes through its customer's
+#   grain, as imports do while a segment is defined; without it, new customers take the bulk path (docs/architecture.md)
 #   STATEMENTS=1 bench/import.sh postgres …   also prints, per step, the statements that took PostgreSQL the most time, per row
 #   (pg_stat_statements), to see what a row costs the database
 set -uo pipefail
@@ -44,7 +46,21 @@ run() { # kind file
   fi
   echo "$1: $rows rows in $(echo "$end - $start" | bc) s: $(echo "$rows / ($end - $start)" | bc) rows/s — $(tr -d '\n' < "$work/$1.json" | cut -c1-200)"
 }
+if [ "${SEGMENT:-}" = 1 ]; then
+  curl -sf -o /dev/null -X PUT "http://127.0.0.1:$port/api/v1/segments/bench-r1" -H "X-Api-Key: $key" -H 'content-type: application/json' \
+    --data '{"name":"bench r1","expression":"region = \"r1\""}' || fail "the segment could not be defined"
+  say "segment bench-r1 defined (region = \"r1\"): imports go through the customers' grains"
+fi
 say "$kind: importing $rows customers, then $rows transactions"
 [ "${STATEMENTS:-}" = 1 ] && [ -n "$pg_port" ] && { psql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null; psql "SELECT pg_stat_statements_reset()" >/dev/null; }
 run customers "$work/customers.csv"
 run transactions "$work/transactions.csv"
+if [ "${SEGMENT:-}" = 1 ]; then
+  expected=$(( (rows + 6) / 8 ))
+  for _ in $(seq 1 120); do
+    members=$(curl -sf "http://127.0.0.1:$port/api/v1/segments/bench-r1" -H "X-Api-Key: $key" | sed -n 's/.*"members":\([0-9]*\).*/\1/p')
+    [ "$members" = "$expected" ] && break
+    sleep 1
+  done
+  echo "segment bench-r1: $members members (expected $expected)"
+fi

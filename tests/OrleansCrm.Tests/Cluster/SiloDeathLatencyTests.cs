@@ -73,8 +73,10 @@ public sealed class SiloDeathLatencyTests(ITestOutputHelper output)
 
             // A request the gateway had sent through the killed silo at that moment was on the dead machine: it may
             // wait out the call timeout and fail (Orleans does not break a client's calls in flight through a gateway
-            // that dies). Each worker has one request in flight; nothing sent a moment later may fail or stall.
-            var grace = killedAt + TimeSpan.FromSeconds(1);
+            // that dies), and until the gateway's client has seen that connection drop it may send one more through it
+            // (on a loaded CI machine that took 1.4 s once: six stalls of 1.7–2.4 s, one per worker, sent 0.4–1.4 s after
+            // the kill). Each worker has one request in flight; nothing sent after the grace may fail or stall.
+            var grace = killedAt + TimeSpan.FromSeconds(2);
             Assert.False(load.Failures.Any(f => f.At >= grace), string.Join("; ", load.Failures.Select(f => f.What)));
             Assert.True(load.Failures.Count <= Workers, string.Join("; ", load.Failures.Select(f => f.What)));
             Assert.True(after.Count > 300, $"only {after.Count} answers after the kill");
