@@ -10,6 +10,7 @@ namespace OrleansCrm.Customers;
 /// turns out to exist, and every customer while something would act on a new one at once, goes through its grain.
 /// </summary>
 [StatelessWorker]
+[Reentrant] // Holds nothing between calls: a chunk waiting on its customers' commits must not hold up the next chunk.
 public sealed class CustomerImportGrain(ICustomerWriter writer, DecisionCatalog decisions, TimeProvider clock, ILogger<CustomerImportGrain> logger) : Grain, ICustomerImportGrain
 {
     /// <summary>Grain calls one chunk keeps in flight for the customers that go through their grains.</summary>
