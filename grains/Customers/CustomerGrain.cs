@@ -846,9 +846,6 @@ public sealed partial class CustomerGrain(
     /// log); a profile change claims at once.</summary>
     private bool _claimsDeferred;
 
-    /// <summary>Folds one event into the state and, unless it is history absorbed in a merge (whose rules fired
-    /// on the original customer), runs the rule base on it. Rule effects are part of the same state write as the
-    /// event, so a rule fires exactly once per recorded event.</summary>
     /// <summary>One more log row folded into the state since the stored snapshot.</summary>
     private void CountApplied()
     {
@@ -858,6 +855,9 @@ public sealed partial class CustomerGrain(
         }
     }
 
+    /// <summary>Folds one event into the state and, unless it is history absorbed in a merge (whose rules fired
+    /// on the original customer), runs the rule base on it. Rule effects are part of the same state write as the
+    /// event, so a rule fires exactly once per recorded event.</summary>
     private void Apply(CustomerEvent e, DateTimeOffset now, bool merging, DecisionSnapshot snapshot)
     {
         CustomerAggregate.Apply(S, e, now, merging);
