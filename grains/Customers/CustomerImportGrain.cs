@@ -66,19 +66,9 @@ public sealed class CustomerImportGrain(ICustomerWriter writer, DecisionCatalog 
             }
         }
 
-        using var slots = new SemaphoreSlim(GrainCallsInFlight);
-        await Task.WhenAll(throughGrains.Select(async i =>
-        {
-            await slots.WaitAsync();
-            try
-            {
-                outcomes[i] = await RecordThroughGrainAsync(items[i], createIfMissing);
-            }
-            finally
-            {
-                slots.Release();
-            }
-        }));
+        // On this activation's scheduler, so the grain calls keep the request's context.
+        var bounded = new ParallelOptions { MaxDegreeOfParallelism = GrainCallsInFlight, TaskScheduler = TaskScheduler.Current };
+        await Parallel.ForEachAsync(throughGrains, bounded, async (i, _) => outcomes[i] = await RecordThroughGrainAsync(items[i], createIfMissing));
 
         var after = created.Count > 0 ? await BulkCatalogAsync() : before;
         if (after is null || created.Any(c => ActsAtOnce(after, c.Events)))
@@ -86,18 +76,7 @@ public sealed class CustomerImportGrain(ICustomerWriter writer, DecisionCatalog 
             // A segment or a campaign-starting rule arrived while this chunk was stored: a backfill that walked past
             // these customers before their rows committed would miss them, so they are woken now and decide for
             // themselves (an activation evaluates every segment and rule over its log).
-            await Task.WhenAll(created.Select(async c =>
-            {
-                await slots.WaitAsync();
-                try
-                {
-                    await GrainFactory.GetCustomer(c.CustomerId).ReevaluateSegmentsAsync(decisions.Current.SegmentsVersion);
-                }
-                finally
-                {
-                    slots.Release();
-                }
-            }));
+            await Parallel.ForEachAsync(created, bounded, async (c, _) => await GrainFactory.GetCustomer(c.CustomerId).ReevaluateSegmentsAsync(decisions.Current.SegmentsVersion));
         }
 
         return outcomes;

@@ -33,7 +33,7 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
         var existing = creations.Count == 0 ? [] : await ExistingAsync(connection, transaction, [.. creations.Select(c => c.CustomerId).Distinct(StringComparer.Ordinal)]);
         var creating = creations.Select((c, i) => (Index: i, c)).Where(x => !existing.Contains(x.c.CustomerId)).ToList();
         var all = creating.Count == 0 ? commits : [.. commits, .. creating.Select(x => new CustomerCommit(x.c.CustomerId, x.c.Events, Claims: x.c.Claims))];
-        var results = await WriteCommitsAsync(connection, transaction, all);
+        var results = await WriteCommitsAsync(connection, transaction, all, reportedCommits: commits.Count);
         var created = new IReadOnlyList<LogAppend>?[creations.Count];
         for (var i = 0; i < creating.Count; i++)
         {
@@ -87,7 +87,7 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
 
                 select.CommandText = $"""
                     SELECT customer_id FROM crm_customer_state WHERE service_id = @s AND customer_id IN ({ids})
-                    UNION SELECT DISTINCT customer_id FROM crm_customer_events WHERE service_id = @s AND customer_id IN ({ids})
+                    UNION SELECT customer_id FROM crm_customer_events WHERE service_id = @s AND customer_id IN ({ids})
                     """;
             }
 
@@ -101,10 +101,12 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
         return existing;
     }
 
-    private async Task<CommitResult[]> WriteCommitsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits)
+    /// <summary>Stores <paramref name="commits"/>; the holders of claimed points are read for the first
+    /// <paramref name="reportedCommits"/> only (a creation's caller, an import, has no one to report a conflict to).</summary>
+    private async Task<CommitResult[]> WriteCommitsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits, int reportedCommits)
     {
         var now = clock.GetUtcNow();
-        var holders = await ClaimContactsAsync(connection, transaction, commits);
+        var holders = await ClaimContactsAsync(connection, transaction, commits, reportedCommits);
         var appends = await AppendEventsAsync(connection, transaction, commits, now);
         var added = await AddActionsAsync(connection, transaction, commits);
         var (versions, conflicts) = await WriteSnapshotsAsync(connection, transaction, commits, now);
@@ -124,7 +126,7 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
     /// it takes a transaction-scoped advisory lock per claimed point (in one order, so two batches cannot deadlock),
     /// so of two customers claiming one e-mail in concurrent batches the second sees the first and reports the conflict.
     /// </summary>
-    private async Task<Dictionary<string, string[]>?[]> ClaimContactsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits)
+    private async Task<Dictionary<string, string[]>?[]> ClaimContactsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits, int reportedCommits)
     {
         var holders = new Dictionary<string, string[]>?[commits.Count];
         var releases = commits.SelectMany(c => (c.Releases ?? []).Select(k => (Key: k, c.CustomerId))).Distinct().ToList();
@@ -134,11 +136,14 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
             return holders;
         }
 
-        var reported = claims.Select(c => c.Key).Where(k => !ContactPoints.IsNameKey(k)).Distinct(StringComparer.Ordinal).ToList();
-        if (postgres && reported.Count > 0)
+        // Every claimed point but names is locked (so a concurrent claimant sees this one); only the reported ones'
+        // holders are read back.
+        var locked = claims.Select(c => c.Key).Where(k => !ContactPoints.IsNameKey(k)).Distinct(StringComparer.Ordinal).ToList();
+        var reported = commits.Take(reportedCommits).SelectMany(c => c.Claims ?? []).Where(k => !ContactPoints.IsNameKey(k)).Distinct(StringComparer.Ordinal).ToList();
+        if (postgres && locked.Count > 0)
         {
             await using var lockKeys = Db.Command(connection, transaction, $"SELECT pg_advisory_xact_lock({ContactLockSpace}, k) FROM unnest(@k) AS k");
-            lockKeys.Add("k", reported.Select(LockKey).Distinct().Order().ToArray());
+            lockKeys.Add("k", locked.Select(LockKey).Distinct().Order().ToArray());
             await lockKeys.ExecuteNonQueryAsync();
         }
 
@@ -154,7 +159,7 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
             ? await ClaimOnPostgresAsync(connection, transaction, claims, reported)
             : await ClaimOnSqliteAsync(connection, transaction, claims, reported);
 
-        for (var i = 0; i < commits.Count; i++)
+        for (var i = 0; i < reportedCommits; i++)
         {
             if (commits[i].Claims is not { Count: > 0 } claimed)
             {

@@ -206,6 +206,12 @@ public sealed class GroupCommitWriter : ICustomerWriter, IAsyncDisposable
         }
     }
 
+    /// <summary>The grain sees its own customer named in the error, whatever row of the batch failed first. (The
+    /// database's own exception stays in the silo's log: the cluster's callers cannot deserialise it.)</summary>
+    private static Exception StorageFailure(string customerId, Exception e) => e is DbException or InvalidOperationException or TimeoutException
+        ? new CustomerStorageException($"storing customer '{customerId}' failed: {e.Message}")
+        : e;
+
     private abstract class Pending
     {
         public abstract int Rows { get; }
@@ -225,11 +231,7 @@ public sealed class GroupCommitWriter : ICustomerWriter, IAsyncDisposable
 
         public override long Bytes => Commit.ByteEstimate;
 
-        // The grain sees its own customer named in the error, whatever row of the batch failed first.
-        // (The database's own exception stays in the silo's log: the cluster's callers cannot deserialise it.)
-        public override void Fail(Exception e) => Done.TrySetException(e is DbException or InvalidOperationException or TimeoutException
-            ? new CustomerStorageException($"storing customer '{Commit.CustomerId}' failed: {e.Message}")
-            : e);
+        public override void Fail(Exception e) => Done.TrySetException(StorageFailure(Commit.CustomerId, e));
     }
 
     private sealed class CreatePending(NewCustomer customer) : Pending
@@ -242,9 +244,7 @@ public sealed class GroupCommitWriter : ICustomerWriter, IAsyncDisposable
 
         public override long Bytes => Customer.Events.Count * 512L;
 
-        public override void Fail(Exception e) => Done.TrySetException(e is DbException or InvalidOperationException or TimeoutException
-            ? new CustomerStorageException($"storing customer '{Customer.CustomerId}' failed: {e.Message}")
-            : e);
+        public override void Fail(Exception e) => Done.TrySetException(StorageFailure(Customer.CustomerId, e));
     }
 
     private sealed class StatePending(GrainStateWrite write) : Pending
