@@ -13,7 +13,7 @@ public sealed record ErasureReport(
     int ActionsBlanked);
 
 /// <summary>Everything the customer grain holds about one customer for a privacy export, except the history, which
-/// the caller pages through <see cref="ICustomerGrain.GetHistoryAsync"/>.</summary>
+/// the caller pages through <see cref="ICustomerReading.GetHistoryAsync"/>.</summary>
 [GenerateSerializer, Immutable, Alias("crm.CustomerExport")]
 public sealed record CustomerExport(
     CustomerView View,

@@ -1,0 +1,246 @@
+using Microsoft.Extensions.Logging;
+using OrleansCrm.Campaigns;
+using OrleansCrm.Decisions;
+
+namespace OrleansCrm.Customers;
+
+/// <summary>The customer's <see cref="ICustomerCampaigns"/> role. Campaign decisions: a step decided by the contact policy,
+/// triggered campaigns, the actions emitted with their contacts, and what campaigns and offers learn from the
+/// answers.</summary>
+public sealed partial class CustomerGrain
+{
+    public async Task<CampaignDecisionResult> DecideCampaignAsync(CampaignStep campaignStep)
+    {
+        var step = campaignStep;
+        await RefreshIfStaleAsync();
+        if (S.MergedInto is { } survivor)
+        {
+            ReleaseIfHousekeepingOnly();
+            return await GrainFactory.GetCustomer(survivor).DecideCampaignAsync(step);
+        }
+
+        if (!S.Exists)
+        {
+            ReleaseIfHousekeepingOnly();
+            return new(ContactOutcomes.Suppressed, "unknown-customer", null, Repeat: false);
+        }
+
+        if (S.Erasure is not null)
+        {
+            ReleaseIfHousekeepingOnly();
+            return new(ContactOutcomes.Suppressed, "erased", null, Repeat: false);
+        }
+
+        var result = await DecideStepAsync(step);
+        await DispatchEffectsAsync();
+        ReleaseIfHousekeepingOnly();
+        return result;
+    }
+
+    /// <summary>Decides a campaign step (or answers the recorded decision), writes it, and emits the action.</summary>
+    private async Task<CampaignDecisionResult> DecideStepAsync(CampaignStep step)
+    {
+        var key = $"{step.CampaignId}/{step.StepId}";
+        if (S.CampaignDecisions.TryGetValue(key, out var recorded))
+        {
+            await EmitCampaignActionsAsync();
+            return new(recorded.Outcome, recorded.Reason, recorded.Channel, Repeat: true);
+        }
+
+        var now = clock.GetUtcNow();
+        var campaign = step.Definition;
+        if (step.Branch is { } branch && Branch(step.CampaignId, branch) is { } off)
+        {
+            // Not on this follow-up's branch: recorded, so a repeated call answers the same.
+            S.CampaignDecisions[key] = new CampaignDecisionRecord(step.CampaignId, step.StepId, ContactOutcomes.Suppressed, off, null, now,
+                DateOnly.FromDateTime(now.UtcDateTime), campaign.Priority, Pending: false, null, null, false, null);
+            await WriteAsync();
+            return new(ContactOutcomes.Suppressed, off, null, Repeat: false);
+        }
+
+        var zone = ContactPolicy.TimeZoneOf(S, campaign);
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, zone).DateTime);
+        var decision = (campaign.ExcludeSegments ?? []).FirstOrDefault(S.Segments.Contains) is { } excluded
+            ? new ContactDecision(ContactOutcomes.Suppressed, "excluded-segment", null)
+            : ContactPolicy.Decide(
+                S,
+                Id,
+                step.CampaignId,
+                campaign,
+                [.. S.CampaignDecisions.Values
+                    .Where(r => r.LocalDay == today && r.CampaignId != step.CampaignId && r.Outcome is ContactOutcomes.Send or ContactOutcomes.Defer)
+                    .Select(r => new CampaignClaim(r.CampaignId, r.Priority, r.Outcome == ContactOutcomes.Send))],
+                now);
+        var contact = decision.Outcome is ContactOutcomes.Send or ContactOutcomes.Defer;
+        RenderedMessage? message = null;
+        if (contact && campaign.Templates?.GetValueOrDefault(decision.Channel!) is { } template)
+        {
+            message = MessageTemplates.Render(template, CustomerAggregate.View(S, Id, now, decisions.Current), step.CampaignId, campaign.Name, campaign.OfferId, step.OfferName);
+        }
+        else if (contact)
+        {
+            // The customer's preferred channel was chosen but the campaign wrote no message for it.
+            decision = decision with { Outcome = ContactOutcomes.Suppressed, Reason = "no-template", NotBefore = null };
+            contact = false;
+        }
+
+        S.CampaignDecisions[key] = new CampaignDecisionRecord(
+            step.CampaignId, step.StepId, decision.Outcome, decision.Reason, decision.Channel, now, today, campaign.Priority,
+            Pending: contact || decision.Outcome == ContactOutcomes.Control, message?.Subject, message?.Body, message?.Html ?? false, decision.NotBefore, step.Segment,
+            contact ? campaign.OfferId : null, contact && campaign.OfferId is not null ? (decision.NotBefore ?? now).AddDays(campaign.AttributionDays) : null);
+        PruneCampaignDecisions(now);
+        if (S.CampaignDecisions[key].Pending)
+        {
+            // The decision, its contact in the log and its action are stored in one commit.
+            await EmitCampaignActionsAsync();
+        }
+        else
+        {
+            await WriteAsync();
+        }
+
+        return new(decision.Outcome, decision.Reason, decision.Channel, Repeat: false);
+    }
+
+    /// <summary>Starts each campaign a rule triggered for this customer: a triggered campaign that is running gives
+    /// its step, and the customer decides it for itself, keyed by the event that fired the rule, so a replayed or
+    /// retried event triggers it once. A trigger for a campaign that is not running is dropped.</summary>
+    private async Task ProcessTriggersAsync()
+    {
+        while (S.PendingTriggers.Count > 0)
+        {
+            var trigger = S.PendingTriggers[0];
+            var campaign = GrainFactory.GetGrain<ICampaignGrain>(trigger.CampaignId);
+            var step = await campaign.GetTriggerStepAsync();
+            S.PendingTriggers.RemoveAt(0);
+            if (step is null)
+            {
+                logger.LogInformation("Campaign {CampaignId} triggered for customer {CustomerId} is not running; trigger dropped", trigger.CampaignId, Id);
+                await WriteAsync();
+                continue;
+            }
+
+            // The trigger's removal is written with the decision; the event's id makes the step unique.
+            var result = await DecideStepAsync(step with { StepId = $"{step.StepId}-t-{trigger.EventId}" });
+            if (!result.Repeat)
+            {
+                try
+                {
+                    await campaign.RecordTriggeredAsync(result);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The action is safe; only the campaign's counter misses this customer.
+                    logger.LogWarning(e, "Campaign {CampaignId} did not count the decision of customer {CustomerId}", trigger.CampaignId, Id);
+                }
+            }
+        }
+    }
+
+    /// <summary>Why this customer is not on a journey follow-up's branch, or null when it is: it must have been
+    /// contacted by the journey's first message, and have responded since (or not), as the step asks.</summary>
+    private string? Branch(string campaignId, JourneyBranch branch)
+    {
+        if (!S.CampaignDecisions.TryGetValue($"{campaignId}/{branch.EntryStepId}", out var entry)
+            || entry.Outcome is not (ContactOutcomes.Send or ContactOutcomes.Defer))
+        {
+            return "not-in-journey";
+        }
+
+        var since = entry.At;
+        var responded = S.Totals.LastPurchaseAt > since
+            || S.RecentContacts.Any(c => c.OccurredAt > since && c.Type is CustomerEventTypes.EmailClicked or CustomerEventTypes.CallInbound)
+            || S.OfferAnswers.Values.Any(a => a.Outcome == "accepted" && a.At > since);
+        return (branch.When, responded) switch
+        {
+            ("responded", false) => "branch-not-responded",
+            ("notResponded", true) => "branch-responded",
+            _ => null,
+        };
+    }
+
+    /// <summary>Emits every decided contact whose action is not yet in the outbox, in one commit: the contacts go into
+    /// the log (event id <c>campaign/&lt;campaign&gt;/&lt;step&gt;</c>), the actions into the outbox (idempotency key
+    /// <c>campaign/step/customer</c>) and the snapshot, in which the decisions are no longer pending and their messages
+    /// are dropped. Rows are idempotent by key and the commit is atomic, so a crash leaves either everything or the
+    /// decision still pending (the next call or activation emits it), never an action twice.</summary>
+    private async Task EmitCampaignActionsAsync()
+    {
+        var pending = S.CampaignDecisions.Where(kv => kv.Value.Pending).ToList();
+        if (pending.Count == 0)
+        {
+            return;
+        }
+
+        var contacts = new List<CustomerEvent>(pending.Count);
+        var outbox = new List<CampaignAction>(pending.Count);
+        foreach (var (key, record) in pending)
+        {
+            // The control group is written to the log too (nothing is sent), so responses can be compared.
+            var holdout = record.Outcome == ContactOutcomes.Control;
+            contacts.Add(new CustomerEvent($"campaign/{key}", holdout ? CustomerEventTypes.CampaignHoldout : CustomerEventTypes.CampaignContact, record.At, "campaign", record.Channel,
+                new EventData(Subject: record.Subject, Campaign: record.CampaignId, Segment: record.Segment)));
+            if (!holdout)
+            {
+                outbox.Add(new CampaignAction(
+                    0, $"{key}/{Id}", record.CampaignId, record.StepId, Id, record.Channel!, record.Subject, record.Body ?? "", record.Html, record.NotBefore, record.At, "pending", record.Priority));
+            }
+
+            S.CampaignDecisions[key] = record with { Pending = false, Subject = null, Body = null };
+        }
+
+        var committed = await CommitAsync(contacts, outbox, withSnapshot: true);
+        await ApplyAppendedAsync(contacts, committed.Appends, merging: false, persist: false);
+    }
+
+    private void PruneCampaignDecisions(DateTimeOffset now)
+    {
+        var old = S.CampaignDecisions.Where(kv => !kv.Value.Pending && kv.Value.At < now.AddDays(-400)).Select(kv => kv.Key).ToList();
+        old.ForEach(k => S.CampaignDecisions.Remove(k));
+        foreach (var key in S.CampaignDecisions.Where(kv => !kv.Value.Pending).OrderBy(kv => kv.Value.At).Take(Math.Max(0, S.CampaignDecisions.Count - 1000)).Select(kv => kv.Key).ToList())
+        {
+            S.CampaignDecisions.Remove(key);
+        }
+    }
+
+    /// <summary>Offer answers teach next-best-action; the learning grain ignores a repeated report.</summary>
+    private async Task ReportOfferOutcomesAsync(IEnumerable<CustomerEvent> applied, bool merging, DecisionSnapshot snapshot)
+    {
+        if (merging)
+        {
+            return;
+        }
+
+        var group = CustomerDecisions.Group(S, snapshot);
+        foreach (var e in applied.Where(e => e.Type == CustomerEventTypes.OfferOutcome))
+        {
+            await GrainFactory.GetGrain<IOfferLearningGrain>(e.Data.OfferId!).RecordAsync(CustomerDecisions.LearningKey(group, e.Channel), e.Data.Outcome!, $"{Id}/{e.EventId}");
+        }
+
+        await ReportCampaignResponsesAsync(applied, group);
+    }
+
+    /// <summary>
+    /// A campaign contact that carried an offer teaches next-best-action too: a response within the campaign's
+    /// attribution window (a purchase, an e-mail click, an inbound call) counts as the offer accepted on the contact's
+    /// channel; a window that closed without one counts as declined, reported with the customer's next event. One
+    /// outcome per contact (the outcome id is the contact's key, so the learning grain ignores a second report).
+    /// </summary>
+    private async Task ReportCampaignResponsesAsync(IEnumerable<CustomerEvent> applied, string group)
+    {
+        var now = clock.GetUtcNow();
+        var responses = applied.Where(e => e.Type is CustomerEventTypes.Purchase or CustomerEventTypes.EmailClicked or CustomerEventTypes.CallInbound).ToList();
+        foreach (var (key, record) in S.CampaignDecisions.Where(kv => kv.Value is { OfferId: not null, Learned: false, Pending: false, RespondBy: not null }).ToList())
+        {
+            var responded = responses.Any(e => e.OccurredAt > record.At && e.OccurredAt <= record.RespondBy);
+            if (!responded && now <= record.RespondBy)
+            {
+                continue;
+            }
+
+            await GrainFactory.GetGrain<IOfferLearningGrain>(record.OfferId!).RecordAsync(
+                CustomerDecisions.LearningKey(group, record.Channel), responded ? "accepted" : "declined", $"{Id}/campaign/{key}");
+            S.CampaignDecisions[key] = record with { Learned = true };
+        }
+    }
+}
