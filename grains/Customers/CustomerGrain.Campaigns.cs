@@ -37,24 +37,31 @@ public sealed partial class CustomerGrain
         return result;
     }
 
-    /// <summary>Decides a campaign step (or answers the recorded decision), writes it, and emits the action.</summary>
+    /// <summary>Decides a campaign step (or answers the recorded decision) and stores the decision, its contact in the
+    /// log and its action in the outbox in one commit: a crash leaves all of them or none, and a repeated call finds
+    /// the stored decision, so an action is never emitted twice.</summary>
     private async Task<CampaignDecisionResult> DecideStepAsync(CampaignStep step)
     {
         var key = $"{step.CampaignId}/{step.StepId}";
-        if (S.CampaignDecisions.TryGetValue(key, out var recorded))
+        if (S.CampaignDecisions.TryGetValue(key, out var legacy))
         {
-            await EmitCampaignActionsAsync();
+            // Decided by an earlier version (if its action is not emitted yet, the dispatcher emits it).
+            return new(legacy.Outcome, legacy.Reason, legacy.Channel, Repeat: true);
+        }
+
+        var decided = await DecisionsAsync();
+        if (decided.TryGetValue(key, out var recorded))
+        {
             return new(recorded.Outcome, recorded.Reason, recorded.Channel, Repeat: true);
         }
 
         var now = clock.GetUtcNow();
         var campaign = step.Definition;
-        if (step.Branch is { } branch && Branch(step.CampaignId, branch) is { } off)
+        if (step.Branch is { } branch && Branch(decided, step.CampaignId, branch) is { } off)
         {
             // Not on this follow-up's branch: recorded, so a repeated call answers the same.
-            S.CampaignDecisions[key] = new CampaignDecisionRecord(step.CampaignId, step.StepId, ContactOutcomes.Suppressed, off, null, now,
-                DateOnly.FromDateTime(now.UtcDateTime), campaign.Priority, Pending: false, null, null, false, null);
-            await WriteAsync();
+            await StoreDecisionAsync(new CampaignDecisionRecord(step.CampaignId, step.StepId, ContactOutcomes.Suppressed, off, null, now,
+                DateOnly.FromDateTime(now.UtcDateTime), campaign.Priority, Pending: false, null, null, false, null), null, now);
             return new(ContactOutcomes.Suppressed, off, null, Repeat: false);
         }
 
@@ -67,7 +74,7 @@ public sealed partial class CustomerGrain
                 Id,
                 step.CampaignId,
                 campaign,
-                [.. S.CampaignDecisions.Values
+                [.. decided.Values
                     .Where(r => r.LocalDay == today && r.CampaignId != step.CampaignId && r.Outcome is ContactOutcomes.Send or ContactOutcomes.Defer)
                     .Select(r => new CampaignClaim(r.CampaignId, r.Priority, r.Outcome == ContactOutcomes.Send))],
                 now);
@@ -84,23 +91,121 @@ public sealed partial class CustomerGrain
             contact = false;
         }
 
-        S.CampaignDecisions[key] = new CampaignDecisionRecord(
+        var record = new CampaignDecisionRecord(
             step.CampaignId, step.StepId, decision.Outcome, decision.Reason, decision.Channel, now, today, campaign.Priority,
-            Pending: contact || decision.Outcome == ContactOutcomes.Control, message?.Subject, message?.Body, message?.Html ?? false, decision.NotBefore, step.Segment,
+            Pending: false, null, null, false, decision.NotBefore, step.Segment,
             contact ? campaign.OfferId : null, contact && campaign.OfferId is not null ? (decision.NotBefore ?? now).AddDays(campaign.AttributionDays) : null);
-        PruneCampaignDecisions(now);
-        if (S.CampaignDecisions[key].Pending)
-        {
-            // The decision, its contact in the log and its action are stored in one commit.
-            await EmitCampaignActionsAsync();
-        }
-        else
-        {
-            await WriteAsync();
-        }
-
+        await StoreDecisionAsync(record, contact || decision.Outcome == ContactOutcomes.Control ? message : null, now);
         return new(decision.Outcome, decision.Reason, decision.Channel, Repeat: false);
     }
+
+    /// <summary>This customer's campaign decisions, read from its rows the first time they are needed (with those an
+    /// earlier version kept in the snapshot), pruned to the last 400 days and the newest 1,000.</summary>
+    private async Task<Dictionary<string, CampaignDecisionRecord>> DecisionsAsync()
+    {
+        if (_decisions is { } loaded)
+        {
+            return loaded;
+        }
+
+        var decided = new Dictionary<string, CampaignDecisionRecord>(StringComparer.Ordinal);
+        foreach (var (key, record) in S.CampaignDecisions.Where(kv => !kv.Value.Pending))
+        {
+            decided[key] = record;
+        }
+
+        if (S.HasDecisionRows)
+        {
+            foreach (var row in await log.ReadDecisionsAsync(Id))
+            {
+                decided[row.Key] = System.Text.Json.JsonSerializer.Deserialize<CampaignDecisionRecord>(row.Record, DecisionRowJson)!;
+            }
+        }
+
+        var now = clock.GetUtcNow();
+        var dropped = decided.Where(kv => kv.Value.At < now - DecisionsKept).Select(kv => kv.Key)
+            .Concat(decided.OrderByDescending(kv => kv.Value.At).Skip(MaxDecisionsKept).Select(kv => kv.Key))
+            .Distinct(StringComparer.Ordinal).ToList();
+        foreach (var key in dropped)
+        {
+            decided.Remove(key);
+            _droppedDecisions.Add(key);
+        }
+
+        return _decisions = decided;
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions DecisionRowJson = new(System.Text.Json.JsonSerializerDefaults.Web);
+    private static readonly TimeSpan DecisionsKept = TimeSpan.FromDays(400);
+    private const int MaxDecisionsKept = 1000;
+
+    /// <summary>The decisions read from rows (null until needed); <see cref="_droppedDecisions"/> are keys pruned from
+    /// it whose rows the next decision commit deletes.</summary>
+    private Dictionary<string, CampaignDecisionRecord>? _decisions;
+    private readonly List<string> _droppedDecisions = [];
+
+    /// <summary>Stores a new decision: its row; for a contact (or the control group) the contact in the log and, unless
+    /// held out, the action with <paramref name="message"/>; the snapshot only when it must change with them (the first
+    /// row, an offer's response window, decisions an earlier version kept in the snapshot). Then folds the contact.</summary>
+    private async Task StoreDecisionAsync(CampaignDecisionRecord record, RenderedMessage? message, DateTimeOffset now)
+    {
+        var key = $"{record.CampaignId}/{record.StepId}";
+        var contacts = new List<CustomerEvent>(1);
+        var outbox = new List<CampaignAction>(1);
+        var holdout = record.Outcome == ContactOutcomes.Control;
+        if (message is not null || holdout)
+        {
+            // The control group is written to the log too (nothing is sent), so responses can be compared.
+            contacts.Add(new CustomerEvent($"campaign/{key}", holdout ? CustomerEventTypes.CampaignHoldout : CustomerEventTypes.CampaignContact, record.At, "campaign", record.Channel,
+                new EventData(Subject: message?.Subject, Campaign: record.CampaignId, Segment: record.Segment)));
+        }
+
+        if (message is not null && !holdout)
+        {
+            outbox.Add(new CampaignAction(
+                0, $"{key}/{Id}", record.CampaignId, record.StepId, Id, record.Channel!, message.Subject, message.Body, message.Html, record.NotBefore, record.At, "pending", record.Priority));
+        }
+
+        var decided = await DecisionsAsync();
+        var rows = new List<StoredDecision> { Row(key, record) };
+        var moving = S.CampaignDecisions.Where(kv => !kv.Value.Pending).ToList();
+        rows.AddRange(moving.Select(kv => Row(kv.Key, kv.Value)));
+        var withSnapshot = !S.HasDecisionRows || moving.Count > 0 || record.RespondBy is not null;
+        foreach (var (movedKey, moved) in moving)
+        {
+            S.CampaignDecisions.Remove(movedKey);
+            decided[movedKey] = moved;
+            if (moved is { OfferId: { } offer, Learned: false, RespondBy: { } respondBy })
+            {
+                S.OfferContacts.Add(new OfferContact(movedKey, offer, moved.Channel, moved.At, respondBy));
+            }
+        }
+
+        if (record is { OfferId: { } offerId, RespondBy: { } by })
+        {
+            S.OfferContacts.Add(new OfferContact(key, offerId, record.Channel, record.At, by));
+        }
+
+        S.HasDecisionRows = true;
+        var dropped = _droppedDecisions.ToList();
+        var committed = await CommitAsync(contacts, outbox, withSnapshot, decisions: rows, droppedDecisions: dropped);
+        _droppedDecisions.RemoveRange(0, dropped.Count);
+        decided[key] = record;
+        if (contacts.Count > 0)
+        {
+            await ApplyAppendedAsync(contacts, committed.Appends, merging: false, persist: false);
+        }
+
+        if (decided.Count > MaxDecisionsKept || decided.Values.Any(r => r.At < now - DecisionsKept))
+        {
+            // Pruned now, deleted with the next decision.
+            _decisions = null;
+            await DecisionsAsync();
+        }
+    }
+
+    private static StoredDecision Row(string key, CampaignDecisionRecord record) =>
+        new(key, record.At, System.Text.Json.JsonSerializer.Serialize(record with { Pending = false, Subject = null, Body = null }, DecisionRowJson));
 
     /// <summary>Starts each campaign a rule triggered for this customer: a triggered campaign that is running gives
     /// its step, and the customer decides it for itself, keyed by the event that fired the rule, so a replayed or
@@ -139,9 +244,9 @@ public sealed partial class CustomerGrain
 
     /// <summary>Why this customer is not on a journey follow-up's branch, or null when it is: it must have been
     /// contacted by the journey's first message, and have responded since (or not), as the step asks.</summary>
-    private string? Branch(string campaignId, JourneyBranch branch)
+    private string? Branch(Dictionary<string, CampaignDecisionRecord> decided, string campaignId, JourneyBranch branch)
     {
-        if (!S.CampaignDecisions.TryGetValue($"{campaignId}/{branch.EntryStepId}", out var entry)
+        if (!decided.TryGetValue($"{campaignId}/{branch.EntryStepId}", out var entry)
             || entry.Outcome is not (ContactOutcomes.Send or ContactOutcomes.Defer))
         {
             return "not-in-journey";
@@ -159,11 +264,12 @@ public sealed partial class CustomerGrain
         };
     }
 
-    /// <summary>Emits every decided contact whose action is not yet in the outbox, in one commit: the contacts go into
-    /// the log (event id <c>campaign/&lt;campaign&gt;/&lt;step&gt;</c>), the actions into the outbox (idempotency key
-    /// <c>campaign/step/customer</c>) and the snapshot, in which the decisions are no longer pending and their messages
-    /// are dropped. Rows are idempotent by key and the commit is atomic, so a crash leaves either everything or the
-    /// decision still pending (the next call or activation emits it), never an action twice.</summary>
+    /// <summary>Emits the contacts an earlier version decided (kept pending in the snapshot) whose actions are not yet
+    /// in the outbox, in one commit: the contacts go into the log (event id <c>campaign/&lt;campaign&gt;/&lt;step&gt;</c>),
+    /// the actions into the outbox (idempotency key <c>campaign/step/customer</c>) and the snapshot, in which the
+    /// decisions are no longer pending and their messages are dropped. Rows are idempotent by key and the commit is
+    /// atomic, so a crash leaves either everything or the decision still pending, never an action twice. Decisions made
+    /// now are stored with their contact and action at once (<see cref="StoreDecisionAsync"/>) and are never pending.</summary>
     private async Task EmitCampaignActionsAsync()
     {
         var pending = S.CampaignDecisions.Where(kv => kv.Value.Pending).ToList();
@@ -193,15 +299,6 @@ public sealed partial class CustomerGrain
         await ApplyAppendedAsync(contacts, committed.Appends, merging: false, persist: false);
     }
 
-    private void PruneCampaignDecisions(DateTimeOffset now)
-    {
-        var old = S.CampaignDecisions.Where(kv => !kv.Value.Pending && kv.Value.At < now.AddDays(-400)).Select(kv => kv.Key).ToList();
-        old.ForEach(k => S.CampaignDecisions.Remove(k));
-        foreach (var key in S.CampaignDecisions.Where(kv => !kv.Value.Pending).OrderBy(kv => kv.Value.At).Take(Math.Max(0, S.CampaignDecisions.Count - 1000)).Select(kv => kv.Key).ToList())
-        {
-            S.CampaignDecisions.Remove(key);
-        }
-    }
 
     /// <summary>Offer answers teach next-best-action; the learning grain ignores a repeated report.</summary>
     private async Task ReportOfferOutcomesAsync(IEnumerable<CustomerEvent> applied, bool merging, DecisionSnapshot snapshot)
@@ -230,6 +327,20 @@ public sealed partial class CustomerGrain
     {
         var now = clock.GetUtcNow();
         var responses = applied.Where(e => e.Type is CustomerEventTypes.Purchase or CustomerEventTypes.EmailClicked or CustomerEventTypes.CallInbound).ToList();
+        foreach (var contact in S.OfferContacts.ToList())
+        {
+            var responded = responses.Any(e => e.OccurredAt > contact.At && e.OccurredAt <= contact.RespondBy);
+            if (!responded && now <= contact.RespondBy)
+            {
+                continue;
+            }
+
+            await GrainFactory.GetGrain<IOfferLearningGrain>(contact.OfferId).RecordAsync(
+                CustomerDecisions.LearningKey(group, contact.Channel), responded ? "accepted" : "declined", $"{Id}/campaign/{contact.Key}");
+            S.OfferContacts.Remove(contact);
+        }
+
+        // Decisions an earlier version kept in the snapshot, until they move to rows.
         foreach (var (key, record) in S.CampaignDecisions.Where(kv => kv.Value is { OfferId: not null, Learned: false, Pending: false, RespondBy: not null }).ToList())
         {
             var responded = responses.Any(e => e.OccurredAt > record.At && e.OccurredAt <= record.RespondBy);

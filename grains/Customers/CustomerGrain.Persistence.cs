@@ -83,6 +83,8 @@ public sealed partial class CustomerGrain
     private async Task LoadCoreAsync()
     {
         _legacyState = null;
+        _decisions = null;
+        _droppedDecisions.Clear();
         var customer = await log.ReadCustomerAsync(Id, ReplayPage);
         _unreplayed = customer.Tail;
         _appliedSince = 0;
@@ -123,7 +125,14 @@ public sealed partial class CustomerGrain
     /// the state as it is now, and the gateway's <paramref name="audit"/> record) in the next group commit.
     /// <paramref name="contacts"/> (from <see cref="ContactChanges"/>) are claimed and released in the same commit; the
     /// snapshot, if any, then records them.</summary>
-    private async Task<CommitResult> CommitAsync(IReadOnlyList<CustomerEvent> events, IReadOnlyList<CampaignAction> actions, bool withSnapshot, OrleansCrm.Access.AuditEntry? audit = null, (List<string> Claims, List<string> Releases)? contacts = null)
+    private async Task<CommitResult> CommitAsync(
+        IReadOnlyList<CustomerEvent> events,
+        IReadOnlyList<CampaignAction> actions,
+        bool withSnapshot,
+        OrleansCrm.Access.AuditEntry? audit = null,
+        (List<string> Claims, List<string> Releases)? contacts = null,
+        IReadOnlyList<StoredDecision>? decisions = null,
+        IReadOnlyList<string>? droppedDecisions = null)
     {
         var (claims, releases) = contacts ?? ([], []);
         if (claims.Count > 0 || releases.Count > 0)
@@ -137,7 +146,7 @@ public sealed partial class CustomerGrain
         CommitResult result;
         try
         {
-            result = await writer.CommitAsync(new CustomerCommit(Id, events, null, actions, snapshot, audit is null ? null : [audit], claims, releases));
+            result = await writer.CommitAsync(new CustomerCommit(Id, events, null, actions, snapshot, audit is null ? null : [audit], claims, releases, decisions, droppedDecisions));
         }
         catch
         {

@@ -87,8 +87,9 @@ public sealed class CustomerState
     /// uploads that listed it. The customer is a member while one of them is the definition's current stamp.</summary>
     [Id(38)] public Dictionary<string, long[]> StaticLists { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>What this customer decided for each campaign step (key <c>campaign/step</c>), kept for 400 days: a
-    /// repeated call gets the recorded answer, and a pending action is emitted again after a crash.</summary>
+    /// <summary>Campaign decisions as earlier versions kept them, in the snapshot (key <c>campaign/step</c>); a pending
+    /// one's action is emitted from here after an upgrade. Decisions are now rows of their own (see
+    /// <see cref="HasDecisionRows"/>), and these move there in the customer's first decision commit.</summary>
     [Id(39)] public Dictionary<string, CampaignDecisionRecord> CampaignDecisions { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Campaigns a rule triggered (campaign id, the event that fired it), written with that event and
@@ -97,7 +98,20 @@ public sealed class CustomerState
 
     /// <summary>Set when the customer's personal data was erased; the customer then accepts no further events.</summary>
     [Id(41)] public ErasureRecord? Erasure { get; set; }
+
+    /// <summary>Whether this customer has decision rows (<c>crm_campaign_decisions</c>): set in the commit that stores
+    /// its first, so a customer without reads none.</summary>
+    [Id(42)] public bool HasDecisionRows { get; set; }
+
+    /// <summary>Campaign contacts that carried an offer and whose response window is open: what the customer's next
+    /// events are attributed to (bounded by the windows' length; each leaves once its outcome is reported).</summary>
+    [Id(43)] public List<OfferContact> OfferContacts { get; set; } = [];
 }
+
+/// <summary>A campaign contact with an offer (<see cref="Key"/> <c>campaign/step</c>) awaiting a response until
+/// <see cref="RespondBy"/>.</summary>
+[GenerateSerializer, Immutable, Alias("crm.OfferContact")]
+public sealed record OfferContact(string Key, string OfferId, string? Channel, DateTimeOffset At, DateTimeOffset RespondBy);
 
 /// <summary>When and why a customer was erased; <see cref="Report"/> is set once every step has completed, and is
 /// what a repeated erase answers.</summary>

@@ -18,6 +18,9 @@ public interface ICustomerLog
     /// applied (after 0 without a snapshot).</summary>
     Task<StoredCustomer> ReadCustomerAsync(string customerId, int limit);
 
+    /// <summary>The customer's stored campaign decisions (rows written by its commits' <see cref="CustomerCommit.Decisions"/>).</summary>
+    Task<IReadOnlyList<StoredDecision>> ReadDecisionsAsync(string customerId);
+
     /// <summary>Events newest first (by occurred-at, then sequence), strictly before <paramref name="before"/>.</summary>
     Task<IReadOnlyList<LoggedEvent>> ReadPageAsync(string customerId, (DateTimeOffset OccurredAt, long Sequence)? before, int limit);
 

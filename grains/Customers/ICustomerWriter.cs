@@ -33,7 +33,9 @@ public interface ICustomerWriter
 /// is; <see cref="Snapshot"/>, when given, replaces the stored snapshot if that is still at
 /// <see cref="SnapshotWrite.ExpectedVersion"/>; <see cref="Audit"/> records go into the audit trail.
 /// <see cref="Claims"/> are contact points (index keys) the customer now holds in the lookup index and
-/// <see cref="Releases"/> those it no longer holds (<see cref="IContactIndex"/>).
+/// <see cref="Releases"/> those it no longer holds (<see cref="IContactIndex"/>). <see cref="Decisions"/> are campaign
+/// decisions to store unless their key is already stored; <see cref="DecisionsDropped"/> keys of decisions to delete
+/// (older than the customer keeps).
 /// </summary>
 public sealed record CustomerCommit(
     string CustomerId,
@@ -43,12 +45,19 @@ public sealed record CustomerCommit(
     SnapshotWrite? Snapshot = null,
     IReadOnlyList<OrleansCrm.Access.AuditEntry>? Audit = null,
     IReadOnlyList<string>? Claims = null,
-    IReadOnlyList<string>? Releases = null)
+    IReadOnlyList<string>? Releases = null,
+    IReadOnlyList<StoredDecision>? Decisions = null,
+    IReadOnlyList<string>? DecisionsDropped = null)
 {
-    public int RowCount => Events.Count + (Actions?.Count ?? 0) + (Snapshot is null ? 0 : 1) + (Audit?.Count ?? 0) + (Claims?.Count ?? 0) + (Releases?.Count ?? 0);
+    public int RowCount => Events.Count + (Actions?.Count ?? 0) + (Snapshot is null ? 0 : 1) + (Audit?.Count ?? 0) + (Claims?.Count ?? 0) + (Releases?.Count ?? 0)
+        + (Decisions?.Count ?? 0) + (DecisionsDropped?.Count ?? 0);
 
-    public long ByteEstimate => (Events.Count * 512L) + ((Actions?.Count ?? 0) * 1024L) + (Snapshot?.Payload.Length ?? 0);
+    public long ByteEstimate => (Events.Count * 512L) + ((Actions?.Count ?? 0) * 1024L) + (Snapshot?.Payload.Length ?? 0) + ((Decisions?.Count ?? 0) * 256L);
 }
+
+/// <summary>A customer's decision for one campaign step as stored (<c>crm_campaign_decisions</c>): its key
+/// (<c>campaign/step</c>), when it was made, and the record as JSON.</summary>
+public sealed record StoredDecision(string Key, DateTimeOffset DecidedAt, string Record);
 
 /// <summary>A customer for <see cref="ICustomerWriter.CreateAsync"/>: its events (distinct ids) and the contact points
 /// its state would claim.</summary>

@@ -52,6 +52,22 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         return await ReadAsync(command);
     }
 
+    public async Task<IReadOnlyList<StoredDecision>> ReadDecisionsAsync(string customerId)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = Db.Command(connection, null, "SELECT decision_key, decided_at, record FROM crm_campaign_decisions WHERE service_id = @s AND customer_id = @c");
+        command.Add("s", _serviceId);
+        command.Add("c", customerId);
+        var decisions = new List<StoredDecision>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            decisions.Add(new StoredDecision(reader.GetString(0), reader.ReadTime(1, _postgres), reader.GetString(2)));
+        }
+
+        return decisions;
+    }
+
     /// <summary>
     /// On PostgreSQL, activation reads from all the silo's customers are gathered like writes: a few read loops each
     /// take whatever has queued since their last read (up to <see cref="MaxReadsPerBatch"/>) and read all their

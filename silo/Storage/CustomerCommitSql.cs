@@ -109,6 +109,7 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
         var holders = await ClaimContactsAsync(connection, transaction, commits, reportedCommits);
         var appends = await AppendEventsAsync(connection, transaction, commits, now);
         var added = await AddActionsAsync(connection, transaction, commits);
+        await WriteDecisionsAsync(connection, transaction, commits);
         var (versions, conflicts) = await WriteSnapshotsAsync(connection, transaction, commits, now);
         await AppendAuditAsync(connection, transaction, commits);
         var results = new CommitResult[commits.Count];
@@ -412,6 +413,40 @@ internal sealed class CustomerCommitSql(bool postgres, string serviceId, TimePro
         }
 
         return appends;
+    }
+
+    /// <summary>Campaign decisions: inserted unless the key is stored (a retried commit, a second activation), and the
+    /// dropped ones deleted.</summary>
+    private async Task WriteDecisionsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits)
+    {
+        var rows = commits.SelectMany(c => (c.Decisions ?? []).Select(d => (c.CustomerId, Decision: d))).ToList();
+        foreach (var chunk in rows.Chunk(RowsPerStatement))
+        {
+            await using var insert = Db.Command(connection, transaction, "");
+            insert.Add("s", serviceId);
+            var sql = new StringBuilder("INSERT INTO crm_campaign_decisions (service_id, customer_id, decision_key, decided_at, record) VALUES ");
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                var (customerId, d) = chunk[i];
+                sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@s, @c{i}, @k{i}, @t{i}, @r{i})");
+                insert.Add($"c{i}", customerId);
+                insert.Add($"k{i}", d.Key);
+                insert.Add($"t{i}", Db.Time(postgres, d.DecidedAt));
+                insert.Add($"r{i}", d.Record);
+            }
+
+            insert.CommandText = sql.Append(" ON CONFLICT (service_id, customer_id, decision_key) DO NOTHING").ToString();
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var dropped = commits.SelectMany(c => (c.DecisionsDropped ?? []).Select(k => (c.CustomerId, Key: k))).ToList();
+        foreach (var chunk in dropped.Chunk(RowsPerStatement))
+        {
+            await using var delete = Db.Command(connection, transaction, "");
+            delete.Add("s", serviceId);
+            delete.CommandText = $"DELETE FROM crm_campaign_decisions WHERE service_id = @s AND (customer_id, decision_key) IN ({PairList(delete, [.. chunk])})";
+            await delete.ExecuteNonQueryAsync();
+        }
     }
 
     private async Task<int[]> AddActionsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CustomerCommit> commits)
