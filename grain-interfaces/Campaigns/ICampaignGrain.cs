@@ -226,7 +226,8 @@ public sealed class CampaignValidationException : Exception
 public sealed record WebhookSettings(string? Url, string? Secret, bool Enabled = true);
 
 /// <summary>
-/// Pushes pending campaign actions to the configured webhook, in order, one grain for the cluster: each action is
+/// Pushes pending campaign actions to the configured webhook, one grain for the cluster: in batches of the oldest due
+/// actions, up to 16 POSTs of a batch at once (so a receiver may see neighbours out of order), each action
 /// POSTed as JSON with headers <c>Idempotency-Key</c> and <c>X-Crm-Signature: sha256=&lt;hex HMAC of the body&gt;</c>;
 /// a failure is retried with exponential backoff (2 s doubling, at most an hour, 10 attempts), then marked failed.
 /// </summary>

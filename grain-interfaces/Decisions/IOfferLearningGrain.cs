@@ -4,7 +4,8 @@ namespace OrleansCrm.Decisions;
 [Alias("crm.IOfferLearningGrain")]
 public interface IOfferLearningGrain : IGrainWithStringKey
 {
-    /// <summary>Counts one outcome; <paramref name="outcomeId"/> makes a repeat a no-op.</summary>
+    /// <summary>Counts one outcome; <paramref name="outcomeId"/> makes a repeat a no-op, however late it comes. Returns
+    /// once the outcome is stored (concurrent reports share one write).</summary>
     [Alias("Record")]
     Task RecordAsync(string group, string outcome, string outcomeId);
 

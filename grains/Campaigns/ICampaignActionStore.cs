@@ -21,8 +21,9 @@ public interface ICampaignActionStore
     /// with the attempts made so far. Actions on an agent's call list are not pushed.</summary>
     Task<IReadOnlyList<(CampaignAction Action, int Attempts)>> DueForDeliveryAsync(DateTimeOffset now, int limit);
 
-    /// <summary>Records a delivery attempt: delivered, failed for good, or pending again from <paramref name="nextAttemptAt"/>.</summary>
-    Task RecordDeliveryAsync(long sequence, string deliveryState, int attempts, DateTimeOffset? nextAttemptAt, DateTimeOffset? deliveredAt, string? lastError);
+    /// <summary>Records a batch's delivery attempts in one statement: each delivered, failed for good, or pending again
+    /// from its <see cref="DeliveryAttempt.NextAttemptAt"/>.</summary>
+    Task RecordDeliveriesAsync(IReadOnlyList<DeliveryAttempt> attempts);
 
     /// <summary>Replaces the set of limited channels new actions wait on.</summary>
     Task SetChannelLimitsAsync(IReadOnlyDictionary<string, int> limits);
@@ -57,3 +58,6 @@ public interface ICampaignActionStore
 
 /// <summary>One group of a campaign's results as the log has it: exposure kind, channel, target segment.</summary>
 public sealed record ExposureResult(string Kind, string Channel, string Segment, long Customers, long Responders, long Converters, decimal Revenue);
+
+/// <summary>The outcome of one webhook delivery attempt of the action <see cref="Sequence"/>.</summary>
+public sealed record DeliveryAttempt(long Sequence, string DeliveryState, int Attempts, DateTimeOffset? NextAttemptAt, DateTimeOffset? DeliveredAt, string? LastError);

@@ -10,7 +10,8 @@ using OrleansCrm.Decisions;
 namespace OrleansCrm.Campaigns;
 
 /// <summary>
-/// The webhook sender. Delivery is at least once: an action whose POST succeeded but whose "delivered" mark was lost
+/// The webhook sender: each tick takes up to 100 due actions, POSTs them 16 at a time and records the batch's results
+/// in one statement. Delivery is at least once: an action whose POST succeeded but whose "delivered" mark was lost
 /// in a crash is sent again, with the same <c>Idempotency-Key</c>, so the receiver can drop the repeat. Actions
 /// themselves are emitted once (docs/campaigns.md).
 /// </summary>
@@ -19,6 +20,9 @@ public sealed class WebhookDeliveryGrain(ICampaignActionStore store, TimeProvide
 {
     public const int MaxAttempts = 10;
     private const int Batch = 100;
+
+    /// <summary>POSTs of one batch in flight at once.</summary>
+    private const int Concurrency = 16;
     private static readonly HttpClient Http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(10) };
     private IGrainTimer? _timer;
 
@@ -39,36 +43,62 @@ public sealed class WebhookDeliveryGrain(ICampaignActionStore store, TimeProvide
             return;
         }
 
-        foreach (var (action, attempts) in await store.DueForDeliveryAsync(clock.GetUtcNow(), Batch))
+        var due = await store.DueForDeliveryAsync(clock.GetUtcNow(), Batch);
+        if (due.Count == 0)
         {
-            var body = JsonSerializer.Serialize(action, DecisionJson.Options);
-            using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-            request.Headers.Add("Idempotency-Key", action.IdempotencyKey);
-            request.Headers.Add("X-Crm-Signature", "sha256=" + Sign(secret, body));
-            request.Headers.UserAgent.Add(new ProductInfoHeaderValue("OrleansCrm", "1"));
-            string? error;
-            try
-            {
-                using var response = await Http.SendAsync(request, cancellation);
-                error = response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                error = e.Message;
-            }
-
-            var now = clock.GetUtcNow();
-            if (error is null)
-            {
-                await store.RecordDeliveryAsync(action.Sequence, "delivered", attempts + 1, null, now, null);
-                continue;
-            }
-
-            var tried = attempts + 1;
-            var retryIn = TimeSpan.FromSeconds(Math.Min(3600, 2 * Math.Pow(2, tried - 1)));
-            logger.LogWarning("Webhook delivery of action {Sequence} failed (attempt {Attempt}): {Error}", action.Sequence, tried, error);
-            await store.RecordDeliveryAsync(action.Sequence, tried >= MaxAttempts ? "failed" : "pending", tried, tried >= MaxAttempts ? null : now + retryIn, null, error);
+            return;
         }
+
+        // The batch's POSTs go out a bounded number at a time, on this activation's scheduler (each send awaits the
+        // network, not the grain). The timer's cancellation reaches the sends only, never the loop, so every attempt is
+        // recorded: a send cut short as the grain goes away is a failed attempt, retried like any other.
+        var results = new DeliveryAttempt[due.Count];
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, due.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = Concurrency, TaskScheduler = TaskScheduler.Current },
+            async (i, _) =>
+            {
+                var (action, attempts) = due[i];
+                var error = await PostAsync(url, secret, action, cancellation);
+                results[i] = Attempt(action.Sequence, attempts + 1, error, clock.GetUtcNow());
+            });
+
+        // One round trip for the whole batch. If it is lost, the batch is sent again with the same keys: at least once.
+        await store.RecordDeliveriesAsync(results);
+    }
+
+    private static async Task<string?> PostAsync(string url, string secret, CampaignAction action, CancellationToken cancellation)
+    {
+        var body = JsonSerializer.Serialize(action, DecisionJson.Options);
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Add("Idempotency-Key", action.IdempotencyKey);
+        request.Headers.Add("X-Crm-Signature", "sha256=" + Sign(secret, body));
+        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("OrleansCrm", "1"));
+        try
+        {
+            using var response = await Http.SendAsync(request, cancellation);
+            return response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>Delivered; or pending again after a backoff of 2 s doubling per attempt (at most an hour); or failed
+    /// for good after <see cref="MaxAttempts"/>.</summary>
+    private DeliveryAttempt Attempt(long sequence, int tried, string? error, DateTimeOffset now)
+    {
+        if (error is null)
+        {
+            return new DeliveryAttempt(sequence, "delivered", tried, null, now, null);
+        }
+
+        var retryIn = TimeSpan.FromSeconds(Math.Min(3600, 2 * Math.Pow(2, tried - 1)));
+        logger.LogWarning("Webhook delivery of action {Sequence} failed (attempt {Attempt}): {Error}", sequence, tried, error);
+        return tried >= MaxAttempts
+            ? new DeliveryAttempt(sequence, "failed", tried, null, null, error)
+            : new DeliveryAttempt(sequence, "pending", tried, now + retryIn, null, error);
     }
 
     /// <summary>Lower-case hex HMAC-SHA256 of the body, as receivers recompute it.</summary>

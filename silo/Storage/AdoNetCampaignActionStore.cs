@@ -74,20 +74,37 @@ public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<
         return due;
     }
 
-    public async Task RecordDeliveryAsync(long sequence, string deliveryState, int attempts, DateTimeOffset? nextAttemptAt, DateTimeOffset? deliveredAt, string? lastError)
+    public async Task RecordDeliveriesAsync(IReadOnlyList<DeliveryAttempt> attempts)
     {
+        if (attempts.Count == 0)
+        {
+            return;
+        }
+
+        // One UPDATE joined to the batch's rows. PostgreSQL needs each value's type (a NULL time would otherwise be
+        // text); SQLite takes them as they come (UPDATE ... FROM since SQLite 3.33).
+        string Cast(string parameter, string type) => _postgres ? $"CAST({parameter} AS {type})" : parameter;
         await using var connection = await Db.OpenAsync(storage);
-        await using var update = Db.Command(connection, null, """
-            UPDATE crm_campaign_actions SET delivery_state = @d, attempts = @a, next_attempt_at = @n, delivered_at = @at, last_error = @e
-            WHERE service_id = @s AND seq = @q
-            """);
+        await using var update = Db.Command(connection, null, "");
         update.Add("s", _serviceId);
-        update.Add("q", sequence);
-        update.Add("d", deliveryState);
-        update.Add("a", attempts);
-        update.Add("n", nextAttemptAt is { } next ? Time(next) : null);
-        update.Add("at", deliveredAt is { } at ? Time(at) : null);
-        update.Add("e", lastError is { Length: > 500 } ? lastError[..500] : lastError);
+        var rows = new List<string>(attempts.Count);
+        for (var i = 0; i < attempts.Count; i++)
+        {
+            var a = attempts[i];
+            rows.Add($"({Cast($"@q{i}", "bigint")}, {Cast($"@d{i}", "text")}, {Cast($"@a{i}", "integer")}, {Cast($"@n{i}", "timestamptz")}, {Cast($"@t{i}", "timestamptz")}, {Cast($"@e{i}", "text")})");
+            update.Add($"q{i}", a.Sequence);
+            update.Add($"d{i}", a.DeliveryState);
+            update.Add($"a{i}", a.Attempts);
+            update.Add($"n{i}", a.NextAttemptAt is { } next ? Time(next) : null);
+            update.Add($"t{i}", a.DeliveredAt is { } at ? Time(at) : null);
+            update.Add($"e{i}", a.LastError is { Length: > 500 } error ? error[..500] : a.LastError);
+        }
+
+        update.CommandText = $"""
+            WITH v (q, d, a, n, t, e) AS (VALUES {string.Join(", ", rows)})
+            UPDATE crm_campaign_actions SET delivery_state = v.d, attempts = v.a, next_attempt_at = v.n, delivered_at = v.t, last_error = v.e
+            FROM v WHERE crm_campaign_actions.service_id = @s AND crm_campaign_actions.seq = v.q
+            """;
         await update.ExecuteNonQueryAsync();
     }
 
