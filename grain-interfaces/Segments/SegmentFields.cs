@@ -10,8 +10,7 @@ namespace OrleansCrm.Segments;
 internal static class SegmentFields
 {
     /// <summary>Scores computed for every customer, reachable without the <c>scores.</c> prefix.</summary>
-    public static readonly string[] ScoreNames =
-        ["churnRisk", "responsePropensity", "rfm", "historicalValue", "predictedValue52w", "expectedPurchases52w", "riskFlag"];
+    public static readonly string[] ScoreNames = [.. CustomerScores.All.Select(s => s.Name)];
 
     private const string CustomerPrefix = "customer.";
     private const string AttributesPrefix = "customer.attributes.";
@@ -86,12 +85,12 @@ internal static class SegmentFields
 
     /// <summary>
     /// True when the fact's value depends on the time it is read: recency, age and rolling spend windows, and every
-    /// score except <c>historicalValue</c> (a plain purchase total). Scores are computed on read: rfm and churnRisk
-    /// use recency, the propensity models take recency as a feature, the lifetime-value forecasts run to the current
-    /// date and risk flags expire; scores named through <c>scores.&lt;name&gt;</c> may derive from those, so they
-    /// count as clock-dependent too.
+    /// score its declaration says moves with the clock (all but <c>historicalValue</c>, a plain purchase total).
+    /// Scores are computed on read: rfm and churnRisk use recency, the propensity models take recency as a feature,
+    /// the lifetime-value forecasts run to the current date and risk flags expire; scores not declared (per offer
+    /// category, or rules' own) may derive from those, so they count as clock-dependent too.
     /// </summary>
     public static bool DependsOnTime(string fact) =>
         ClockFacts.Contains(fact, StringComparer.Ordinal)
-        || (fact.StartsWith(ScoresPrefix, StringComparison.Ordinal) && !fact.Equals(ScoresPrefix + "historicalValue", StringComparison.Ordinal));
+        || (fact.StartsWith(ScoresPrefix, StringComparison.Ordinal) && CustomerScores.Find(fact[ScoresPrefix.Length..])?.MovesWithClock != false);
 }
