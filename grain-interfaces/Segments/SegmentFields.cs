@@ -17,11 +17,10 @@ internal static class SegmentFields
     private const string ScoresPrefix = "customer.scores.";
 
     /// <summary>Facts that hold a collection of strings: only <c>contains</c>, <c>exists</c> and <c>missing</c> make sense on them.</summary>
-    private static readonly string[] ListFacts = ["customer.tags", "customer.segments", "customer.products"];
+    private static readonly string[] ListFacts = [.. Facts.Customer.Where(f => f.IsList).Select(f => CustomerPrefix + f.Name)];
 
     /// <summary>Facts computed against the current time when read, so membership can change without any new event.</summary>
-    private static readonly string[] ClockFacts =
-        ["customer.daysSinceLastPurchase", "customer.ageYears", "customer.spend30Days", "customer.spend90Days", "customer.spend365Days"];
+    private static readonly string[] ClockFacts = [.. Facts.Customer.Where(f => f.MovesWithClock).Select(f => CustomerPrefix + f.Name)];
 
     /// <summary>
     /// The fact an identifier names, or null with <paramref name="problem"/> saying why not. Names and prefixes
