@@ -28,7 +28,9 @@ public static class ImportEndpoints
     {
         var imports = app.MapGroup("/api/v1/imports").WithTags("Imports");
         imports.MapPost("/{kind}", ImportAsync).WithName("Import")
-            .WithSummary("Import customers, transactions or events from CSV (text/csv) or NDJSON (application/x-ndjson)");
+            .WithSummary("Import customers, transactions or events from CSV (text/csv) or NDJSON (application/x-ndjson)")
+            .WithDescription("A transactions import carries " + string.Join(", ", CustomerEventTypes.TransactionImportTypes.Select(t => $"`{t}`"))
+                + $" (`type`: the default for rows without a type column; `{CustomerEventTypes.Purchase}` when not given); an events import takes each row's type.");
         imports.MapGet("/{importId}", (string importId, ImportRegistry registry) =>
             registry.Find(importId) is { } job ? Results.Ok(job.Progress()) : Results.Problem(title: "Import not found", statusCode: 404))
             .WithName("GetImport").WithSummary("Progress of an import: rows read, imported, duplicate, rejected (with line and reason)");
@@ -59,9 +61,9 @@ public static class ImportEndpoints
         }
 
         var defaultType = type ?? CustomerEventTypes.Purchase;
-        if (importKind == ImportKind.Transactions && defaultType is not (CustomerEventTypes.Purchase or CustomerEventTypes.Deposit or CustomerEventTypes.Withdrawal or CustomerEventTypes.PaymentDue or CustomerEventTypes.PaymentPaid))
+        if (importKind == ImportKind.Transactions && !CustomerEventTypes.TransactionImportTypes.Contains(defaultType))
         {
-            return Problems.Invalid("type", "must be purchase, deposit, withdrawal, payment.due or payment.paid");
+            return Problems.Invalid("type", ImportMapping.TransactionTypeProblem);
         }
 
         // An import streams a file of any size; everything else keeps the server's limit.

@@ -29,6 +29,10 @@ public sealed class ImportMapping
         ["customerId", "eventId", "type", "occurredAt", "channel", "source", "amount", "currency", "quantity", "productId", "productName",
          "category", "caseId", "subject", "agent", "outcome", "campaign", "url", "purpose", "granted", "reference", "note"];
 
+    /// <summary>What a transactions import says of a type it may not carry (the registry's transaction import types).</summary>
+    public static readonly string TransactionTypeProblem =
+        $"must be {string.Join(", ", CustomerEventTypes.TransactionImportTypes.SkipLast(1))} or {CustomerEventTypes.TransactionImportTypes[^1]}";
+
     private readonly Dictionary<string, string> _columns;
 
     private ImportMapping(ImportKind kind, Dictionary<string, string> columns, string? attributes)
@@ -258,6 +262,11 @@ public sealed class ResolvedMapping(ImportKind kind, Dictionary<string, int> ind
             }
 
             var type = Get("type") ?? defaultType;
+            if (kind == ImportKind.Transactions && !CustomerEventTypes.TransactionImportTypes.Contains(type))
+            {
+                return (null, "type", ImportMapping.TransactionTypeProblem);
+            }
+
             var data = new EventData(
                 Amount: amount, Currency: Get("currency"), ProductId: Get("productId"), ProductName: Get("productName"), Category: Get("category"),
                 Quantity: quantity, CaseId: Get("caseId"), Subject: Get("subject"), Agent: Get("agent"), Outcome: Get("outcome"),

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using OrleansCrm.Customers;
+using OrleansCrm.Decisions;
 using OrleansCrm.Gateway.Access;
 using OrleansCrm.Gateway.Hosting;
 
@@ -16,12 +17,23 @@ public static class CustomerEndpoints
     /// <summary>The most customers a lookup by name answers (the first claimants).</summary>
     public const int MaxNameMatches = 100;
 
+    /// <summary>The event types callers may record, with the fields each requires, for the API description.</summary>
+    public static readonly string EventTypesDescription = "Event types (`type`), with the fields each requires:\n\n" + string.Join("\n",
+        CustomerEventTypes.Registered.Where(t => t.AcceptedFromCallers).Select(t =>
+            $"- `{t.Name}`{(t.Requires.Count == 0 ? "" : $" (requires {string.Join(", ", t.Requires.Select(f => $"`{f.Path}`"))})")}: {t.Description}"));
+
+    /// <summary>The scores a view may carry, for the API description.</summary>
+    public static readonly string ScoresDescription = "Scores (`scores`; rules may add their own):\n\n" + string.Join("\n",
+        CustomerScores.All.Append(CustomerScores.ResponsePropensityByOffer).Select(s => $"- `{s.Name}`: {s.Description}"));
+
     public static IEndpointRouteBuilder MapCustomerEndpoints(this IEndpointRouteBuilder app)
     {
         var customers = app.MapGroup("/api/v1/customers").WithTags("Customers");
-        customers.MapGet("/{customerId}", GetAsync).WithName("GetCustomer").WithSummary("The customer's live view");
+        customers.MapGet("/{customerId}", GetAsync).WithName("GetCustomer").WithSummary("The customer's live view")
+            .WithDescription(ScoresDescription);
         customers.MapPut("/{customerId}", UpsertAsync).WithName("UpsertCustomer").WithSummary("Create the customer or update the profile fields given");
-        customers.MapPost("/{customerId}/events", PostEventAsync).WithName("PostCustomerEvent").WithSummary("Record one event for the customer");
+        customers.MapPost("/{customerId}/events", PostEventAsync).WithName("PostCustomerEvent").WithSummary("Record one event for the customer")
+            .WithDescription(EventTypesDescription);
         customers.MapGet("/{customerId}/history", HistoryAsync).WithName("GetCustomerHistory").WithSummary("The customer's full history, newest first");
         customers.MapGet("/{customerId}/next-best-actions", async Task<Results<Ok<NextBestAction[]>, ValidationProblem>> (string customerId, IClusterClient cluster) =>
             CustomerKeys.Validate(customerId) is { } problem
@@ -32,6 +44,7 @@ public static class CustomerEndpoints
 
         app.MapPost("/api/v1/events", EventBatchEndpoint.PostBatchAsync).WithTags("Events").WithName("PostEventBatch")
             .WithSummary("Record a batch of events (NDJSON, one envelope with customerId per line)")
+            .WithDescription(EventTypesDescription)
             .Accepts<EventEnvelope>("application/x-ndjson");
         app.MapGet("/api/v1/lookup", LookupAsync).WithTags("Customers").WithName("LookupCustomer")
             .WithSummary("Find customers by e-mail, phone, external id (system:id) or name (full or last; case and accents ignored)");

@@ -34,9 +34,13 @@ public static class CustomerEventRules
         {
             Add("type", "is required");
         }
-        else if (!CustomerEventTypes.All.Contains(e.Type))
+        else if (CustomerEventTypes.Find(e.Type) is not { } type)
         {
             Add("type", $"unknown event type \"{Truncate(e.Type)}\"");
+        }
+        else if (!type.AcceptedFromCallers)
+        {
+            Add("type", $"\"{e.Type}\" is written by the CRM itself and cannot be recorded");
         }
 
         if (e.OccurredAt == default)
@@ -97,84 +101,33 @@ public static class CustomerEventRules
             add("data.quantity", "must be between 0 and 1,000,000");
         }
 
-        switch (e.Type)
+        if (CustomerEventTypes.Find(e.Type) is not { AcceptedFromCallers: true } type)
         {
-            case CustomerEventTypes.Purchase or CustomerEventTypes.Deposit or CustomerEventTypes.Withdrawal
-                or CustomerEventTypes.PaymentDue or CustomerEventTypes.PaymentPaid:
-                if (d.Amount is null)
+            return;
+        }
+
+        foreach (var field in type.Requires)
+        {
+            if (!field.IsPresent(e))
+            {
+                add(field.Path, $"is required for {e.Type}");
+            }
+        }
+
+        // Beyond presence: what the value of a kind's own field must be.
+        switch (type.Kind)
+        {
+            case EventKind.Profile when d.Profile is not null:
+                foreach (var (field, problem) in CustomerProfileRules.Validate(d.Profile))
                 {
-                    add("data.amount", $"is required for {e.Type}");
+                    add("data.profile." + field, problem);
                 }
 
                 break;
-            case CustomerEventTypes.ProductOpened or CustomerEventTypes.ProductClosed:
-                if (string.IsNullOrWhiteSpace(d.ProductId))
-                {
-                    add("data.productId", $"is required for {e.Type}");
-                }
-
-                break;
-            case CustomerEventTypes.ConsentChanged:
-                if (e.Channel is null)
-                {
-                    add("channel", "is required for consent.changed");
-                }
-
-                if (string.IsNullOrWhiteSpace(d.Purpose))
-                {
-                    add("data.purpose", "is required for consent.changed");
-                }
-
-                if (d.Granted is null)
-                {
-                    add("data.granted", "is required for consent.changed");
-                }
-
-                break;
-            case CustomerEventTypes.ProfileChanged:
-                if (d.Profile is null)
-                {
-                    add("data.profile", "is required for profile.changed");
-                }
-                else
-                {
-                    foreach (var (field, problem) in CustomerProfileRules.Validate(d.Profile))
-                    {
-                        add("data.profile." + field, problem);
-                    }
-                }
-
-                break;
-            case CustomerEventTypes.OfferOutcome:
-                if (string.IsNullOrWhiteSpace(d.OfferId))
-                {
-                    add("data.offerId", "is required for offer.outcome");
-                }
-
-                if (d.Outcome is null || !CustomerEventTypes.OfferOutcomes.Contains(d.Outcome))
-                {
-                    add("data.outcome", "must be accepted, declined or notnow");
-                }
-
-                break;
-            case CustomerEventTypes.CampaignContact or CustomerEventTypes.CampaignHoldout:
-                if (e.Channel is null && e.Type == CustomerEventTypes.CampaignContact)
-                {
-                    add("channel", "is required for campaign.contact");
-                }
-
-                if (string.IsNullOrWhiteSpace(d.Campaign))
-                {
-                    add("data.campaign", $"is required for {e.Type}");
-                }
-
+            case EventKind.OfferOutcome when d.Outcome is null || !CustomerEventTypes.OfferOutcomes.Contains(d.Outcome):
+                add("data.outcome", "must be accepted, declined or notnow");
                 break;
             default:
-                if (CustomerEventTypes.IsCase(e.Type) && string.IsNullOrWhiteSpace(d.CaseId))
-                {
-                    add("data.caseId", $"is required for {e.Type}");
-                }
-
                 break;
         }
     }

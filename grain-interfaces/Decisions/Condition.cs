@@ -63,20 +63,46 @@ public sealed record Condition(string? Field, string? Op, JsonElement? Value)
     private static double? AsNumber(object? fact) => OrleansCrm.Segments.SegmentValues.AsNumber(fact);
 }
 
+/// <summary>A fact about the customer that rules and segments may test, declared once: its name (after
+/// <c>customer.</c>), what it means, whether it is a list of strings, and whether its value moves with the clock.
+/// Its value is computed in <c>CustomerDecisions.Facts</c>.</summary>
+public sealed record FactInfo(string Name, string Description, bool IsList = false, bool MovesWithClock = false);
+
 /// <summary>The names a condition may test.</summary>
 public static class Facts
 {
+    /// <summary>The customer's facts, one declaration each.</summary>
+    public static IReadOnlyList<FactInfo> Customer { get; } =
+    [
+        new("region", "The profile's region."),
+        new("orgUnit", "The organisation unit the customer belongs to."),
+        new("accountManager", "The profile's account manager."),
+        new("preferredChannel", "The channel the customer prefers."),
+        new("email", "The most recently given e-mail address."),
+        new("phone", "The most recently given phone number."),
+        new("tags", "The customer's tags.", IsList: true),
+        new("segments", "The segments the customer is a member of.", IsList: true),
+        new("products", "The ids of the products the customer holds.", IsList: true),
+        new("purchaseCount", "How many purchases."),
+        new("purchaseTotal", "The sum of all purchases."),
+        new("spend30Days", "Purchases over the last 30 days.", MovesWithClock: true),
+        new("spend90Days", "Purchases over the last 90 days.", MovesWithClock: true),
+        new("spend365Days", "Purchases over the last 365 days.", MovesWithClock: true),
+        new("daysSinceLastPurchase", "Days since the last purchase; missing without one.", MovesWithClock: true),
+        new("depositTotal", "The sum of all deposits."),
+        new("withdrawalTotal", "The sum of all withdrawals."),
+        new("paymentsLate", "How many bills were paid after they fell due."),
+        new("openCases", "How many service cases are not closed."),
+        new("eventCount", "How many events the customer's log holds."),
+        new("ageYears", "Age in whole years, from the birth date.", MovesWithClock: true),
+    ];
+
     public static readonly string[] EventFacts = ["event.type", "event.channel", "event.source"];
 
     public static readonly string[] DataFacts =
         ["amount", "currency", "productId", "productName", "category", "quantity", "caseId", "subject", "agent", "outcome", "campaign", "url", "purpose", "granted", "reference", "offerId"];
 
-    public static readonly string[] CustomerFacts =
-    [
-        "region", "orgUnit", "accountManager", "preferredChannel", "email", "phone", "tags", "segments", "products",
-        "purchaseCount", "purchaseTotal", "spend30Days", "spend90Days", "spend365Days", "daysSinceLastPurchase",
-        "depositTotal", "withdrawalTotal", "paymentsLate", "openCases", "eventCount", "ageYears",
-    ];
+    public static readonly string[] CustomerFacts = [.. Customer.Select(f => f.Name)];
 
     /// <summary>Null when <paramref name="field"/> names a fact, else what is wrong.</summary>
     public static string? Check(string? field, bool eventFactsAllowed)

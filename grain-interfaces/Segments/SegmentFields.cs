@@ -10,19 +10,17 @@ namespace OrleansCrm.Segments;
 internal static class SegmentFields
 {
     /// <summary>Scores computed for every customer, reachable without the <c>scores.</c> prefix.</summary>
-    public static readonly string[] ScoreNames =
-        ["churnRisk", "responsePropensity", "rfm", "historicalValue", "predictedValue52w", "expectedPurchases52w", "riskFlag"];
+    public static readonly string[] ScoreNames = [.. CustomerScores.All.Select(s => s.Name)];
 
     private const string CustomerPrefix = "customer.";
     private const string AttributesPrefix = "customer.attributes.";
     private const string ScoresPrefix = "customer.scores.";
 
     /// <summary>Facts that hold a collection of strings: only <c>contains</c>, <c>exists</c> and <c>missing</c> make sense on them.</summary>
-    private static readonly string[] ListFacts = ["customer.tags", "customer.segments", "customer.products"];
+    private static readonly string[] ListFacts = [.. Facts.Customer.Where(f => f.IsList).Select(f => CustomerPrefix + f.Name)];
 
     /// <summary>Facts computed against the current time when read, so membership can change without any new event.</summary>
-    private static readonly string[] ClockFacts =
-        ["customer.daysSinceLastPurchase", "customer.ageYears", "customer.spend30Days", "customer.spend90Days", "customer.spend365Days"];
+    private static readonly string[] ClockFacts = [.. Facts.Customer.Where(f => f.MovesWithClock).Select(f => CustomerPrefix + f.Name)];
 
     /// <summary>
     /// The fact an identifier names, or null with <paramref name="problem"/> saying why not. Names and prefixes
@@ -86,12 +84,12 @@ internal static class SegmentFields
 
     /// <summary>
     /// True when the fact's value depends on the time it is read: recency, age and rolling spend windows, and every
-    /// score except <c>historicalValue</c> (a plain purchase total). Scores are computed on read: rfm and churnRisk
-    /// use recency, the propensity models take recency as a feature, the lifetime-value forecasts run to the current
-    /// date and risk flags expire; scores named through <c>scores.&lt;name&gt;</c> may derive from those, so they
-    /// count as clock-dependent too.
+    /// score its declaration says moves with the clock (all but <c>historicalValue</c>, a plain purchase total).
+    /// Scores are computed on read: rfm and churnRisk use recency, the propensity models take recency as a feature,
+    /// the lifetime-value forecasts run to the current date and risk flags expire; scores not declared (per offer
+    /// category, or rules' own) may derive from those, so they count as clock-dependent too.
     /// </summary>
     public static bool DependsOnTime(string fact) =>
         ClockFacts.Contains(fact, StringComparer.Ordinal)
-        || (fact.StartsWith(ScoresPrefix, StringComparison.Ordinal) && !fact.Equals(ScoresPrefix + "historicalValue", StringComparison.Ordinal));
+        || (fact.StartsWith(ScoresPrefix, StringComparison.Ordinal) && CustomerScores.Find(fact[ScoresPrefix.Length..])?.MovesWithClock != false);
 }

@@ -17,6 +17,55 @@ public static class CustomerAggregate
     {
         s.EventCount++;
         var d = e.Data;
+        // Folded by kind, so a new contact type needs only its declaration in CustomerEventTypes.Registered.
+        var type = CustomerEventTypes.Find(e.Type);
+        switch (type?.Kind)
+        {
+            case EventKind.Transaction:
+                ApplyTransaction(s, e, now);
+                break;
+            case EventKind.Product:
+                ApplyProduct(s, e);
+                break;
+            case EventKind.Case when type?.Stage is { } stage:
+                ApplyCase(s, e, stage);
+                break;
+            case EventKind.Consent:
+                var key = $"{e.Channel}|{d.Purpose}";
+                if (!s.Consents.TryGetValue(key, out var current) || e.OccurredAt >= current.At)
+                {
+                    s.Consents[key] = new ConsentView(e.Channel!, d.Purpose!, d.Granted == true, e.OccurredAt, e.Source);
+                }
+
+                break;
+            case EventKind.Profile:
+                ApplyProfile(s, d.Profile!, e.OccurredAt, merging);
+                break;
+            case EventKind.OfferOutcome:
+                if (!s.OfferAnswers.TryGetValue(d.OfferId!, out var answer) || e.OccurredAt >= answer.At)
+                {
+                    s.OfferAnswers[d.OfferId!] = new OfferAnswer(d.Outcome!, e.OccurredAt, e.EventId);
+                }
+
+                break;
+            case EventKind.Internal when e.Type == CustomerEventTypes.CustomerErased:
+                CustomerRedaction.Anonymise(s, e.OccurredAt);
+                break;
+            default:
+                // Contacts and campaign records change nothing beyond the recent contacts below.
+                break;
+        }
+
+        if (type?.Direction is { } direction)
+        {
+            AddContact(s, e, direction, type.ChannelFamily);
+        }
+    }
+
+    /// <summary>Each transaction type moves its own totals.</summary>
+    private static void ApplyTransaction(CustomerState s, CustomerEvent e, DateTimeOffset now)
+    {
+        var d = e.Data;
         var t = s.Totals;
         switch (e.Type)
         {
@@ -63,42 +112,8 @@ public static class CustomerAggregate
                 }
 
                 break;
-            case CustomerEventTypes.ProductOpened or CustomerEventTypes.ProductClosed:
-                ApplyProduct(s, e);
-                break;
-            case CustomerEventTypes.ConsentChanged:
-                var key = $"{e.Channel}|{d.Purpose}";
-                if (!s.Consents.TryGetValue(key, out var current) || e.OccurredAt >= current.At)
-                {
-                    s.Consents[key] = new ConsentView(e.Channel!, d.Purpose!, d.Granted == true, e.OccurredAt, e.Source);
-                }
-
-                break;
-            case CustomerEventTypes.ProfileChanged:
-                ApplyProfile(s, d.Profile!, e.OccurredAt, merging);
-                break;
-            case CustomerEventTypes.CustomerErased:
-                CustomerRedaction.Anonymise(s, e.OccurredAt);
-                break;
-            case CustomerEventTypes.OfferOutcome:
-                if (!s.OfferAnswers.TryGetValue(d.OfferId!, out var answer) || e.OccurredAt >= answer.At)
-                {
-                    s.OfferAnswers[d.OfferId!] = new OfferAnswer(d.Outcome!, e.OccurredAt, e.EventId);
-                }
-
-                break;
             default:
                 break;
-        }
-
-        if (CustomerEventTypes.IsCase(e.Type))
-        {
-            ApplyCase(s, e);
-        }
-
-        if (CustomerEventTypes.IsContact(e.Type))
-        {
-            AddContact(s, e);
         }
     }
 
@@ -257,15 +272,19 @@ public static class CustomerAggregate
         s.Products[d.ProductId!] = new ProductHolding(d.ProductId!, d.ProductName ?? held?.Name, d.Category ?? held?.Category, opened, closed, status);
     }
 
-    private static void ApplyCase(CustomerState s, CustomerEvent e)
+    private static void ApplyCase(CustomerState s, CustomerEvent e, CaseStage stage)
     {
         var d = e.Data;
+        // A case type is named <case kind>.<stage>: complaint.opened, enquiry.closed.
         var kind = e.Type[..e.Type.IndexOf('.', StringComparison.Ordinal)];
         s.Cases.TryGetValue(d.CaseId!, out var c);
         c ??= new ServiceCase(d.CaseId!, kind, "opened", null, null, null, null, null);
-        c = e.Type.EndsWith(".opened", StringComparison.Ordinal) ? c with { OpenedAt = Min(c.OpenedAt, e.OccurredAt), Subject = d.Subject ?? c.Subject }
-            : e.Type.EndsWith(".answered", StringComparison.Ordinal) ? c with { AnsweredAt = Max(c.AnsweredAt, e.OccurredAt), Agent = d.Agent ?? c.Agent }
-            : c with { ClosedAt = Max(c.ClosedAt, e.OccurredAt) };
+        c = stage switch
+        {
+            CaseStage.Opened => c with { OpenedAt = Min(c.OpenedAt, e.OccurredAt), Subject = d.Subject ?? c.Subject },
+            CaseStage.Answered => c with { AnsweredAt = Max(c.AnsweredAt, e.OccurredAt), Agent = d.Agent ?? c.Agent },
+            _ => c with { ClosedAt = Max(c.ClosedAt, e.OccurredAt) },
+        };
         c = c with { Status = c.ClosedAt is not null ? "closed" : c.AnsweredAt is not null ? "answered" : "opened" };
         s.Cases[c.CaseId] = c;
 
@@ -276,22 +295,9 @@ public static class CustomerAggregate
         }
     }
 
-    private static void AddContact(CustomerState s, CustomerEvent e)
+    private static void AddContact(CustomerState s, CustomerEvent e, string direction, string? channelFamily)
     {
-        var direction = e.Type switch
-        {
-            CustomerEventTypes.CallOutbound or CustomerEventTypes.CampaignContact => "outbound",
-            _ when e.Type.EndsWith(".answered", StringComparison.Ordinal) || e.Type.EndsWith(".closed", StringComparison.Ordinal) => "outbound",
-            _ => "inbound",
-        };
-        var channel = e.Channel ?? e.Type switch
-        {
-            CustomerEventTypes.CallInbound or CustomerEventTypes.CallOutbound => "phone",
-            CustomerEventTypes.EmailOpened or CustomerEventTypes.EmailClicked => "email",
-            CustomerEventTypes.WebVisit => "web",
-            _ => null,
-        };
-        var item = new ContactItem(e.EventId, e.Type, channel, direction, e.OccurredAt, e.Data.Agent, e.Data.Campaign, e.Data.Outcome, e.Data.Subject);
+        var item = new ContactItem(e.EventId, e.Type, e.Channel ?? channelFamily, direction, e.OccurredAt, e.Data.Agent, e.Data.Campaign, e.Data.Outcome, e.Data.Subject);
         var list = s.RecentContacts;
         var index = list.FindIndex(x => Newer(item, x));
         if (index < 0)

@@ -83,7 +83,7 @@ public static class CustomerDecisions
             var r = 6 - Quintile(days!.Value, rfm.RecencyDays);
             var f = Quintile(t.PurchaseCount, rfm.Frequency);
             var m = Quintile((double)t.PurchaseTotal, rfm.Monetary);
-            scores["rfm"] = new ScoreView((r + f + m) / 3.0, $"R{r}F{f}M{m}",
+            scores[CustomerScores.Rfm] = new ScoreView((r + f + m) / 3.0, $"R{r}F{f}M{m}",
             [
                 $"last purchase {days.Value:0} days ago (R{r})",
                 $"{t.PurchaseCount} purchases (F{f})",
@@ -95,7 +95,7 @@ public static class CustomerDecisions
         if (decisions.Models.Churn is { } churn)
         {
             var result = churn.Score(features);
-            scores["churnRisk"] = new ScoreView(Math.Round(result.Probability, 4), $"model v{churn.Version}", [.. result.Reasons.Select(Describe)]);
+            scores[CustomerScores.ChurnRisk] = new ScoreView(Math.Round(result.Probability, 4), $"model v{churn.Version}", [.. result.Reasons.Select(Describe)]);
         }
         else
         {
@@ -124,11 +124,11 @@ public static class CustomerDecisions
                 reasons.Add("customer for less than a year");
             }
 
-            scores["churnRisk"] = new ScoreView(Math.Min(risk, 1), "rules of thumb (no model trained)", [.. reasons]);
+            scores[CustomerScores.ChurnRisk] = new ScoreView(Math.Min(risk, 1), "rules of thumb (no model trained)", [.. reasons]);
         }
 
         var propensity = decisions.Models.Response?.Score(features);
-        scores["responsePropensity"] = propensity is null
+        scores[CustomerScores.ResponsePropensity] = propensity is null
             ? new ScoreView(DefaultPropensity, "prior (no model trained)", [])
             : new ScoreView(Math.Round(propensity.Probability, 4), $"model v{decisions.Models.Response!.Version}", [.. propensity.Reasons.Select(Describe)]);
 
@@ -141,13 +141,13 @@ public static class CustomerDecisions
             {
                 var total = byCategory.Select(o => Counts(decisions.Learning.GetValueOrDefault(o.Id!), group, channel))
                     .Aggregate(new OutcomeCounts(0, 0, 0), (a, b) => new OutcomeCounts(a.Accepted + b.Accepted, a.Declined + b.Declined, a.NotNow + b.NotNow));
-                var prior = scores["responsePropensity"].Value;
-                scores[$"responsePropensity.{byCategory.Key}.{channel}"] = new ScoreView(Math.Round(Propensity(total, prior), 4), null,
+                var prior = scores[CustomerScores.ResponsePropensity].Value;
+                scores[CustomerScores.ResponsePropensityFor(byCategory.Key, channel)] = new ScoreView(Math.Round(Propensity(total, prior), 4), null,
                     [$"{total.Accepted} accepted, {total.Declined} declined, {total.NotNow} not now among similar customers", $"starting from the response score {prior:0.###}"]);
             }
         }
 
-        scores["historicalValue"] = new ScoreView((double)t.PurchaseTotal, null, [$"{t.PurchaseCount} purchases"]);
+        scores[CustomerScores.HistoricalValue] = new ScoreView((double)t.PurchaseTotal, null, [$"{t.PurchaseCount} purchases"]);
         if (decisions.Models.Ltv is { } ltv && t.PurchaseCount > 0 && t.FirstPurchaseAt is { } firstAt && t.LastPurchaseAt is { } lastAt)
         {
             var x = t.PurchaseCount - 1;
@@ -158,8 +158,8 @@ public static class CustomerDecisions
             // The state keeps totals, not the first purchase apart, so the mean over all purchases stands in for the
             // mean over repeat ones.
             var spend = Ltv.ExpectedSpend(ltv, x, (double)t.PurchaseTotal / t.PurchaseCount);
-            scores["expectedPurchases52w"] = new ScoreView(Math.Round(purchases, 3), $"BG/NBD v{ltv.Version}", [$"{x} repeat purchases over {tx:0} of {age:0} weeks"]);
-            scores["predictedValue52w"] = new ScoreView(Math.Round(purchases * spend, 2), $"BG/NBD × Gamma-Gamma v{ltv.Version}", [$"expected spend per purchase {spend:0.00}"]);
+            scores[CustomerScores.ExpectedPurchases52w] = new ScoreView(Math.Round(purchases, 3), $"BG/NBD v{ltv.Version}", [$"{x} repeat purchases over {tx:0} of {age:0} weeks"]);
+            scores[CustomerScores.PredictedValue52w] = new ScoreView(Math.Round(purchases * spend, 2), $"BG/NBD × Gamma-Gamma v{ltv.Version}", [$"expected spend per purchase {spend:0.00}"]);
         }
 
         var flags = s.RiskFlags.Where(kv => kv.Value > now - RiskFlagLife).Select(kv => kv.Key).ToList();
@@ -168,7 +168,7 @@ public static class CustomerDecisions
             flags.Add("late-payments");
         }
 
-        scores["riskFlag"] = new ScoreView(flags.Count > 0 ? 1 : 0, flags.Count > 0 ? string.Join(",", flags) : null, [.. flags.Select(f => f switch
+        scores[CustomerScores.RiskFlag] = new ScoreView(flags.Count > 0 ? 1 : 0, flags.Count > 0 ? string.Join(",", flags) : null, [.. flags.Select(f => f switch
         {
             "large-withdrawal" => "withdrew at least half of the balance held",
             "late-payments" => $"{t.PaymentsLate} late payments and bills still open",
@@ -193,7 +193,7 @@ public static class CustomerDecisions
         }
 
         var facts = Facts(s, null, now, decisions);
-        var prior = scores.TryGetValue("responsePropensity", out var rp) ? rp.Value : DefaultPropensity;
+        var prior = scores.TryGetValue(CustomerScores.ResponsePropensity, out var rp) ? rp.Value : DefaultPropensity;
         var group = Group(s, decisions);
         var ranked = new List<NextBestAction>();
         foreach (var offer in decisions.Offers)

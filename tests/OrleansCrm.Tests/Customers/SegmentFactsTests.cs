@@ -42,4 +42,23 @@ public sealed class SegmentFactsTests
         Assert.False(expression.Evaluate(revoked));
         Assert.True(expression.DependsOnTime);
     }
+
+    [Fact]
+    public void Every_declared_customer_fact_has_a_value_for_a_customer_with_a_full_profile_and_is_usable_in_a_segment()
+    {
+        var facts = FactsOf([
+            .. CustomerAggregateTests.SampleEvents(),
+            new("full", CustomerEventTypes.ProfileChanged, Now.AddDays(-1), "t", null, new EventData(Profile: new CustomerProfile(
+                BirthDate: new DateOnly(1980, 5, 1), OrgUnit: "emea", AccountManager: "am-1", PreferredChannel: "email", Tags: ["vip"]))),
+            new("o3", CustomerEventTypes.ProductOpened, Now.AddDays(-2), "core", null, new EventData(ProductId: "card")),
+        ]);
+
+        Assert.All(Facts.Customer, f => Assert.NotNull(facts("customer." + f.Name)));
+        Assert.All(Facts.Customer, f =>
+        {
+            var expression = SegmentExpression.Parse(f.IsList ? $"{f.Name} exists" : $"{f.Name} != \"nothing\"");
+            Assert.Equal(["customer." + f.Name], expression.Fields);
+            Assert.Equal(f.MovesWithClock, expression.DependsOnTime);
+        });
+    }
 }

@@ -98,4 +98,31 @@ public sealed class GatewayApiTests(EmbeddedCrmFixture crm)
         Assert.True(path.TryGetProperty("get", out _));
         Assert.True(path.TryGetProperty("put", out _));
     }
+
+    [Fact]
+    public async Task The_openapi_document_lists_every_event_type_callers_may_record_with_its_required_fields()
+    {
+        var json = await crm.Http.GetFromJsonAsync<JsonElement>(new Uri(crm.Gateway, "/openapi/v1.json"));
+
+        foreach (var path in new[] { "/api/v1/customers/{customerId}/events", "/api/v1/events" })
+        {
+            var description = json.GetProperty("paths").GetProperty(path).GetProperty("post").GetProperty("description").GetString()!;
+            foreach (var type in OrleansCrm.Customers.CustomerEventTypes.Registered)
+            {
+                var line = description.Split('\n').FirstOrDefault(l => l.StartsWith($"- `{type.Name}`", StringComparison.Ordinal));
+                if (!type.AcceptedFromCallers)
+                {
+                    Assert.Null(line);
+                    continue;
+                }
+
+                Assert.NotNull(line);
+                Assert.EndsWith(type.Description, line, StringComparison.Ordinal);
+                Assert.All(type.Requires, f => Assert.Contains($"`{f.Path}`", line, StringComparison.Ordinal));
+            }
+        }
+
+        Assert.Contains("- `consent.changed` (requires `channel`, `data.purpose`, `data.granted`)",
+            json.GetProperty("paths").GetProperty("/api/v1/events").GetProperty("post").GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
 }

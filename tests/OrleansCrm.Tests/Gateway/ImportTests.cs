@@ -208,6 +208,39 @@ public sealed class ImportTests(ImportCrmFixture crm)
         Assert.True(view.GetProperty("consents")[0].GetProperty("granted").GetBoolean());
     }
 
+    [Fact]
+    public async Task A_transactions_import_takes_the_registry_s_transaction_types_and_refuses_any_other()
+    {
+        foreach (var type in OrleansCrm.Customers.CustomerEventTypes.TransactionImportTypes)
+        {
+            var id = "imp-" + Guid.NewGuid().ToString("N")[..8];
+            using var content = new StringContent($"customerId,amount,occurredAt\n{id},5,2026-01-02\n", Encoding.UTF8, "text/csv");
+
+            using var response = await crm.Http.PostAsync(Url($"/api/v1/imports/transactions?type={type}&createCustomers=true"), content);
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var result = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(1, result.GetProperty("rowsImported").GetInt32());
+        }
+
+        using var visit = new StringContent("customerId,amount,occurredAt\nimp-x,5,2026-01-02\n", Encoding.UTF8, "text/csv");
+        using var refused = await crm.Http.PostAsync(Url("/api/v1/imports/transactions?type=web.visit"), visit);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var problem = await refused.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("must be purchase, deposit, withdrawal, payment.due or payment.paid", problem.GetProperty("errors").GetProperty("type")[0].GetString());
+
+        var mixed = "imp-" + Guid.NewGuid().ToString("N")[..8];
+        using var rows = new StringContent($"customerId,type,amount,occurredAt\n{mixed},call.inbound,5,2026-01-02\n{mixed},deposit,7,2026-01-03\n", Encoding.UTF8, "text/csv");
+        using var imported = await crm.Http.PostAsync(Url("/api/v1/imports/transactions?createCustomers=true"), rows);
+        var outcome = await imported.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(1, outcome.GetProperty("rowsImported").GetInt32());
+        var reject = Assert.Single(outcome.GetProperty("rejects").EnumerateArray());
+        Assert.Equal((2, "type"), (reject.GetProperty("line").GetInt32(), reject.GetProperty("field").GetString()));
+        var view = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/customers/{mixed}"));
+        Assert.Equal(7m, view.GetProperty("transactions").GetProperty("depositTotal").GetDecimal());
+        Assert.Empty(view.GetProperty("recentContacts").EnumerateArray());
+    }
+
     [Theory]
     [InlineData("people?mapping=customerId=id", "text/csv", "kind")]
     [InlineData("transactions?mapping=custId", "text/csv", "mapping")]
