@@ -42,15 +42,15 @@ public static class CustomerEventTypes
     /// description all read this list: adding a type of an existing kind is one line here.</summary>
     public static IReadOnlyList<EventTypeInfo> Registered { get; } =
     [
-        new(Purchase, EventKind.Transaction, "A purchase; counts towards purchase totals, rolling spend and RFM.", [EventFields.Amount], TransactionImport: true),
+        new(Purchase, EventKind.Transaction, "A purchase; counts towards purchase totals, rolling spend and RFM; a campaign response.", [EventFields.Amount], TransactionImport: true, CampaignResponse: true),
         new(Deposit, EventKind.Transaction, "Money paid in; counts towards the deposit total.", [EventFields.Amount], TransactionImport: true),
         new(Withdrawal, EventKind.Transaction, "Money taken out; a large one against the balance held raises the large-withdrawal risk flag.", [EventFields.Amount], TransactionImport: true),
         new(PaymentDue, EventKind.Transaction, "A bill falls due.", [EventFields.Amount], TransactionImport: true),
         new(PaymentPaid, EventKind.Transaction, "A bill was paid; paid after data.dueAt it counts as late.", [EventFields.Amount], TransactionImport: true),
         new(WebVisit, EventKind.Contact, "The customer visited the web site (data.url).", [], ContactDirection.Inbound, "web"),
         new(EmailOpened, EventKind.Contact, "The customer opened an e-mail (data.campaign).", [], ContactDirection.Inbound, "email"),
-        new(EmailClicked, EventKind.Contact, "The customer clicked a link in an e-mail; a campaign response.", [], ContactDirection.Inbound, "email"),
-        new(CallInbound, EventKind.Contact, "The customer called in (data.agent, subject, outcome); a campaign response.", [], ContactDirection.Inbound, "phone"),
+        new(EmailClicked, EventKind.Contact, "The customer clicked a link in an e-mail; a campaign response.", [], ContactDirection.Inbound, "email", CampaignResponse: true),
+        new(CallInbound, EventKind.Contact, "The customer called in (data.agent, subject, outcome); a campaign response.", [], ContactDirection.Inbound, "phone", CampaignResponse: true),
         new(CallOutbound, EventKind.Contact, "An agent called the customer (data.agent, subject, outcome).", [], ContactDirection.Outbound, "phone"),
         new(ComplaintOpened, EventKind.Case, "A complaint was opened (data.subject).", [EventFields.CaseId], ContactDirection.Inbound, Stage: CaseStage.Opened),
         new(ComplaintAnswered, EventKind.Case, "An agent answered a complaint (data.agent).", [EventFields.CaseId], ContactDirection.Outbound, Stage: CaseStage.Answered),
@@ -76,6 +76,13 @@ public static class CustomerEventTypes
 
     /// <summary>The types a transactions import may carry, in declaration order.</summary>
     public static IReadOnlyList<string> TransactionImportTypes { get; } = [.. Registered.Where(t => t.TransactionImport).Select(t => t.Name)];
+
+    /// <summary>The types that count as a response to a campaign contact within its attribution window (besides an
+    /// accepted offer): what campaign results, journeys' branches and offer learning from campaigns count.</summary>
+    public static IReadOnlyList<string> CampaignResponseTypes { get; } = [.. Registered.Where(t => t.CampaignResponse).Select(t => t.Name)];
+
+    /// <summary>Whether an event of <paramref name="type"/> is a campaign response.</summary>
+    public static bool IsCampaignResponse(string? type) => Find(type)?.CampaignResponse == true;
 
     /// <summary>What an agent may record as the answer to an offer.</summary>
     public static IReadOnlySet<string> OfferOutcomes { get; } = new HashSet<string>(StringComparer.Ordinal) { "accepted", "declined", "notnow" };

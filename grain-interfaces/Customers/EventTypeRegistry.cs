@@ -76,6 +76,7 @@ public static class EventFields
 /// <param name="ChannelFamily">A contact's channel when the event names none (a call is on the phone).</param>
 /// <param name="Stage">For a case event, the step of the case it records.</param>
 /// <param name="TransactionImport">Whether a transactions import may carry it.</param>
+/// <param name="CampaignResponse">Whether it counts as a response to a campaign contact in its attribution window.</param>
 public sealed record EventTypeInfo(
     string Name,
     EventKind Kind,
@@ -84,7 +85,8 @@ public sealed record EventTypeInfo(
     string? Direction = null,
     string? ChannelFamily = null,
     CaseStage? Stage = null,
-    bool TransactionImport = false)
+    bool TransactionImport = false,
+    bool CampaignResponse = false)
 {
     /// <summary>Whether callers (the API, imports, rules' triggers) may name it; internal types are the CRM's own.</summary>
     public bool AcceptedFromCallers => Kind != EventKind.Internal;

@@ -254,7 +254,7 @@ public sealed partial class CustomerGrain
 
         var since = entry.At;
         var responded = S.Totals.LastPurchaseAt > since
-            || S.RecentContacts.Any(c => c.OccurredAt > since && c.Type is CustomerEventTypes.EmailClicked or CustomerEventTypes.CallInbound)
+            || S.RecentContacts.Any(c => c.OccurredAt > since && CustomerEventTypes.IsCampaignResponse(c.Type))
             || S.OfferAnswers.Values.Any(a => a.Outcome == "accepted" && a.At > since);
         return (branch.When, responded) switch
         {
@@ -326,7 +326,7 @@ public sealed partial class CustomerGrain
     private async Task ReportCampaignResponsesAsync(IEnumerable<CustomerEvent> applied, string group)
     {
         var now = clock.GetUtcNow();
-        var responses = applied.Where(e => e.Type is CustomerEventTypes.Purchase or CustomerEventTypes.EmailClicked or CustomerEventTypes.CallInbound).ToList();
+        var responses = applied.Where(e => CustomerEventTypes.IsCampaignResponse(e.Type)).ToList();
         foreach (var contact in S.OfferContacts.ToList())
         {
             var responded = responses.Any(e => e.OccurredAt > contact.At && e.OccurredAt <= contact.RespondBy);

@@ -108,6 +108,10 @@ public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<
         await update.ExecuteNonQueryAsync();
     }
 
+    /// <summary>The registry's campaign response types as an SQL list (the names are the code's own constants).</summary>
+    private static readonly string ResponseTypes = string.Join(", ", CustomerEventTypes.CampaignResponseTypes.Select(t =>
+        t.All(c => char.IsAsciiLetterLower(c) || c == '.') ? $"'{t}'" : throw new InvalidOperationException($"event type name {t} is not a plain name")));
+
     public async Task<IReadOnlyList<ExposureResult>> ResultsAsync(string campaignId, int attributionDays)
     {
         var (campaign, segment, outcome, window) = _postgres
@@ -118,7 +122,7 @@ public sealed class AdoNetCampaignActionStore(StorageSettings storage, IOptions<
         await using var select = Db.Command(connection, null, $"""
             SELECT e.type, coalesce(e.channel, ''), coalesce({segment}, ''), count(*),
                    sum(CASE WHEN EXISTS (SELECT 1 FROM crm_customer_events x WHERE {after}
-                       AND (x.type IN ('purchase', 'email.clicked', 'call.inbound') OR (x.type = 'offer.outcome' AND {outcome} = 'accepted'))) THEN 1 ELSE 0 END),
+                       AND (x.type IN ({ResponseTypes}) OR (x.type = 'offer.outcome' AND {outcome} = 'accepted'))) THEN 1 ELSE 0 END),
                    sum(CASE WHEN EXISTS (SELECT 1 FROM crm_customer_events x WHERE {after} AND x.type = 'purchase') THEN 1 ELSE 0 END),
                    coalesce(sum((SELECT sum(x.amount) FROM crm_customer_events x WHERE {after} AND x.type = 'purchase')), 0)
             FROM crm_customer_events e
