@@ -114,7 +114,7 @@ public sealed partial class CustomerGrain
             decided[key] = record;
         }
 
-        if (S.HasDecisionRows)
+        if (_hasDecisionRows)
         {
             foreach (var row in await log.ReadDecisionsAsync(Id))
             {
@@ -142,11 +142,14 @@ public sealed partial class CustomerGrain
     /// <summary>The decisions read from rows (null until needed); <see cref="_droppedDecisions"/> are keys pruned from
     /// it whose rows the next decision commit deletes.</summary>
     private Dictionary<string, CampaignDecisionRecord>? _decisions;
+
+    /// <summary>Whether the customer has decision rows: read with the snapshot at activation, set by a decision commit.</summary>
+    private bool _hasDecisionRows;
     private readonly List<string> _droppedDecisions = [];
 
     /// <summary>Stores a new decision: its row; for a contact (or the control group) the contact in the log and, unless
-    /// held out, the action with <paramref name="message"/>; the snapshot only when it must change with them (the first
-    /// row, an offer's response window, decisions an earlier version kept in the snapshot). Then folds the contact.</summary>
+    /// held out, the action with <paramref name="message"/>; the snapshot only when it must change with them (an offer's
+    /// response window, decisions an earlier version kept in the snapshot). Then folds the contact.</summary>
     private async Task StoreDecisionAsync(CampaignDecisionRecord record, RenderedMessage? message, DateTimeOffset now)
     {
         var key = $"{record.CampaignId}/{record.StepId}";
@@ -170,7 +173,7 @@ public sealed partial class CustomerGrain
         var rows = new List<StoredDecision> { Row(key, record) };
         var moving = S.CampaignDecisions.Where(kv => !kv.Value.Pending).ToList();
         rows.AddRange(moving.Select(kv => Row(kv.Key, kv.Value)));
-        var withSnapshot = !S.HasDecisionRows || moving.Count > 0 || record.RespondBy is not null;
+        var withSnapshot = moving.Count > 0 || record.RespondBy is not null;
         foreach (var (movedKey, moved) in moving)
         {
             S.CampaignDecisions.Remove(movedKey);
@@ -186,9 +189,9 @@ public sealed partial class CustomerGrain
             S.OfferContacts.Add(new OfferContact(key, offerId, record.Channel, record.At, by));
         }
 
-        S.HasDecisionRows = true;
         var dropped = _droppedDecisions.ToList();
         var committed = await CommitAsync(contacts, outbox, withSnapshot, decisions: rows, droppedDecisions: dropped);
+        _hasDecisionRows = true;
         _droppedDecisions.RemoveRange(0, dropped.Count);
         decided[key] = record;
         if (contacts.Count > 0)

@@ -87,6 +87,7 @@ public sealed partial class CustomerGrain
         _droppedDecisions.Clear();
         var customer = await log.ReadCustomerAsync(Id, ReplayPage);
         _unreplayed = customer.Tail;
+        _hasDecisionRows = customer.HasDecisions;
         _appliedSince = 0;
         if (customer.Snapshot is { } stored)
         {

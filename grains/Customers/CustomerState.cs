@@ -89,7 +89,7 @@ public sealed class CustomerState
 
     /// <summary>Campaign decisions as earlier versions kept them, in the snapshot (key <c>campaign/step</c>); a pending
     /// one's action is emitted from here after an upgrade. Decisions are now rows of their own (see
-    /// <see cref="HasDecisionRows"/>), and these move there in the customer's first decision commit.</summary>
+    /// <c>crm_campaign_decisions</c>), and these move there in the customer's first decision commit.</summary>
     [Id(39)] public Dictionary<string, CampaignDecisionRecord> CampaignDecisions { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Campaigns a rule triggered (campaign id, the event that fired it), written with that event and
@@ -98,10 +98,6 @@ public sealed class CustomerState
 
     /// <summary>Set when the customer's personal data was erased; the customer then accepts no further events.</summary>
     [Id(41)] public ErasureRecord? Erasure { get; set; }
-
-    /// <summary>Whether this customer has decision rows (<c>crm_campaign_decisions</c>): set in the commit that stores
-    /// its first, so a customer without reads none.</summary>
-    [Id(42)] public bool HasDecisionRows { get; set; }
 
     /// <summary>Campaign contacts that carried an offer and whose response window is open: what the customer's next
     /// events are attributed to (bounded by the windows' length; each leaves once its outcome is reported).</summary>

@@ -14,8 +14,8 @@ public interface ICustomerLog
     Task<IReadOnlyList<LoggedEvent>> ReadAfterAsync(string customerId, long afterSequence, int limit);
 
     /// <summary>What an activation reads, in one round trip and one consistent view of the database: the stored
-    /// snapshot (null when none was written) and the first <paramref name="limit"/> events after the sequence it had
-    /// applied (after 0 without a snapshot).</summary>
+    /// snapshot (null when none was written), the first <paramref name="limit"/> events after the sequence it had
+    /// applied (after 0 without a snapshot), and whether the customer has campaign decision rows.</summary>
     Task<StoredCustomer> ReadCustomerAsync(string customerId, int limit);
 
     /// <summary>The customer's stored campaign decisions (rows written by its commits' <see cref="CustomerCommit.Decisions"/>).</summary>
@@ -41,8 +41,9 @@ public sealed record CustomerTrainingRow(string CustomerId, Dictionary<string, s
 
 public sealed record PurchaseAggregate(string CustomerId, double RecencyDays, long Count, decimal Total);
 
-/// <summary>A customer as stored: its snapshot and the log events the snapshot has not applied, up to a limit.</summary>
-public sealed record StoredCustomer(StoredSnapshot? Snapshot, IReadOnlyList<LoggedEvent> Tail);
+/// <summary>A customer as stored: its snapshot, the log events the snapshot has not applied (up to a limit), and
+/// whether it has campaign decision rows (read with <see cref="ICustomerLog.ReadDecisionsAsync"/> when needed).</summary>
+public sealed record StoredCustomer(StoredSnapshot? Snapshot, IReadOnlyList<LoggedEvent> Tail, bool HasDecisions = false);
 
 public sealed record LogAppend(string EventId, long Sequence, bool Existed);
 

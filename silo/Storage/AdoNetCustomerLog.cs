@@ -175,12 +175,15 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
                   AND ev.seq > COALESCE((SELECT st.applied_seq FROM crm_customer_state st WHERE st.service_id = @s AND st.customer_id = c.id), 0)
                 ORDER BY ev.seq LIMIT @limit) e
             ORDER BY e.customer_id, e.seq;
+            SELECT c.id FROM unnest(@ids) AS c(id)
+            WHERE EXISTS (SELECT 1 FROM crm_campaign_decisions d WHERE d.service_id = @s AND d.customer_id = c.id);
             COMMIT
             """;
         command.Add("s", _serviceId);
         command.Add("ids", ids);
         command.Add("limit", limit);
         var snapshots = new Dictionary<string, StoredSnapshot>(StringComparer.Ordinal);
+        var deciders = new HashSet<string>(StringComparer.Ordinal);
         IReadOnlyList<LoggedEvent> rows;
         await using (var reader = await command.ExecuteReaderAsync())
         {
@@ -192,6 +195,12 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
 
             await reader.NextResultAsync();
             rows = await ReadRowsAsync(reader);
+            await reader.NextResultAsync();
+            while (await reader.ReadAsync())
+            {
+                deciders.Add(reader.GetString(0));
+            }
+
             while (await reader.NextResultAsync())
             {
                 // The COMMIT's empty result.
@@ -203,7 +212,7 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         foreach (var read in batch)
         {
             IReadOnlyList<LoggedEvent> tail = tails.TryGetValue(read.CustomerId, out var all) ? all.Count > read.Limit ? all[..read.Limit] : all : [];
-            read.Done.TrySetResult(new StoredCustomer(snapshots.GetValueOrDefault(read.CustomerId), tail));
+            read.Done.TrySetResult(new StoredCustomer(snapshots.GetValueOrDefault(read.CustomerId), tail, deciders.Contains(read.CustomerId)));
         }
     }
 
@@ -213,7 +222,8 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         await using var connection = await OpenAsync();
         const string State = "FROM crm_customer_state WHERE service_id = @s AND customer_id = @c";
         var statements = $"SELECT payload, applied_seq, version {State}; " +
-            $"{SelectColumns} WHERE service_id = @s AND customer_id = @c AND seq > COALESCE((SELECT applied_seq {State}), 0) ORDER BY seq LIMIT @limit";
+            $"{SelectColumns} WHERE service_id = @s AND customer_id = @c AND seq > COALESCE((SELECT applied_seq {State}), 0) ORDER BY seq LIMIT @limit; " +
+            "SELECT EXISTS (SELECT 1 FROM crm_campaign_decisions WHERE service_id = @s AND customer_id = @c)";
         DbTransaction? transaction = null;
         await using var command = connection.CreateCommand();
         if (_postgres)
@@ -237,6 +247,7 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         command.Add("limit", limit);
         StoredSnapshot? snapshot = null;
         IReadOnlyList<LoggedEvent> tail;
+        var hasDecisions = false;
         await using (var reader = await command.ExecuteReaderAsync())
         {
             if (await reader.ReadAsync())
@@ -246,6 +257,8 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
 
             await reader.NextResultAsync();
             tail = await ReadRowsAsync(reader);
+            await reader.NextResultAsync();
+            hasDecisions = await reader.ReadAsync() && reader.GetBoolean(0);
             while (await reader.NextResultAsync())
             {
                 // The COMMIT's empty result.
@@ -259,7 +272,7 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         }
 
         OrleansCrm.Telemetry.CrmMetrics.StorageCall("customer.read", started);
-        return new StoredCustomer(snapshot, tail);
+        return new StoredCustomer(snapshot, tail, hasDecisions);
     }
 
     public async Task<IReadOnlyList<LoggedEvent>> ReadPageAsync(string customerId, (DateTimeOffset OccurredAt, long Sequence)? before, int limit)
