@@ -201,10 +201,35 @@ public sealed class CampaignGrain(
             ? new CampaignStep(this.GetPrimaryKeyString(), S.StepId!, definition, null)
             : null);
 
-    public async Task RecordTriggeredAsync(CampaignDecisionResult result)
+    /// <summary>Counts a decision a rule triggered. Each customer's decision is durable in its own commit; the
+    /// counters are this grain's summary of them, so a trigger campaign that fires for thousands of customers a second
+    /// does not cost a state write each: the counts are written at most once a second (and at deactivation, or with
+    /// the next write of anything else). A silo's crash can lose up to a second of these counts, not a decision.</summary>
+    public Task RecordTriggeredAsync(CampaignDecisionResult result)
     {
         Count(result);
-        await state.WriteStateAsync();
+        _countsFlush ??= this.RegisterGrainTimer(FlushCountsAsync, new GrainTimerCreationOptions(CountsFlushDelay, Timeout.InfiniteTimeSpan));
+        return Task.CompletedTask;
+    }
+
+    private static readonly TimeSpan CountsFlushDelay = TimeSpan.FromSeconds(1);
+    private IGrainTimer? _countsFlush;
+
+    private async Task FlushCountsAsync(CancellationToken cancellation)
+    {
+        _countsFlush?.Dispose();
+        _countsFlush = null;
+        await state.WriteStateAsync(cancellation);
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_countsFlush is not null)
+        {
+            _countsFlush.Dispose();
+            _countsFlush = null;
+            await state.WriteStateAsync(cancellationToken);
+        }
     }
 
     public async Task<CampaignResults?> GetResultsAsync()

@@ -164,6 +164,10 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
         var limit = batch.Max(r => r.Limit);
         await using var connection = await OpenAsync();
         await using var command = connection.CreateCommand();
+
+        // Whether each customer has decision rows: a LATERAL probe with LIMIT 1 per id, because the planner turned an
+        // EXISTS semi-join into a hash join over the whole decision table (measured: a launch over 60,000 customers
+        // fell from 1,750 to 1,116 decisions/s as the table filled).
         command.CommandText = """
             BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
             SELECT customer_id, payload, applied_seq, version FROM crm_customer_state WHERE service_id = @s AND customer_id = ANY(@ids);
@@ -176,7 +180,7 @@ public sealed class AdoNetCustomerLog(StorageSettings storage, IOptions<ClusterO
                 ORDER BY ev.seq LIMIT @limit) e
             ORDER BY e.customer_id, e.seq;
             SELECT c.id FROM unnest(@ids) AS c(id)
-            WHERE EXISTS (SELECT 1 FROM crm_campaign_decisions d WHERE d.service_id = @s AND d.customer_id = c.id);
+            CROSS JOIN LATERAL (SELECT 1 FROM crm_campaign_decisions d WHERE d.service_id = @s AND d.customer_id = c.id LIMIT 1) d;
             COMMIT
             """;
         command.Add("s", _serviceId);

@@ -213,6 +213,12 @@ public sealed class CampaignApiTests(EmbeddedCrmFixture crm)
         var action = Assert.Single(actions);
         Assert.Equal("Grace, let us talk about Large deposit: investment call", action.GetProperty("body").GetString());
         Assert.Contains(view.GetProperty("recentContacts").EnumerateArray(), c => c.GetProperty("type").GetString() == "campaign.contact");
+
+        // The campaign counts the triggered send (its counters are written within a second, not per trigger).
+        await Poll.UntilAsync(
+            async () => (await crm.Http.GetFromJsonAsync<JsonElement>(Url("/api/v1/campaigns/large-deposit-investment"))).GetProperty("sent").GetInt64() >= 1 ? (object)true : null,
+            TimeSpan.FromSeconds(30),
+            "the triggered send in the campaign's counters");
     }
 
     [Fact]
