@@ -212,6 +212,13 @@ public static class ImportEndpoints
                 job.Reject(line, "body", "is not a JSON object");
                 continue;
             }
+            catch (InvalidOperationException)
+            {
+                // A string escape that is not text (half of a surrogate pair, "\ud800"): the reader cannot decode it.
+                job.RowRead();
+                job.Reject(line, "body", CustomerEventRules.NotTextProblem);
+                continue;
+            }
 
             var headers = fields.Select(f => f.Name).ToArray();
             yield return (line, headers, i => fields[i].Value);

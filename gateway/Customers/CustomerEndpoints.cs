@@ -75,7 +75,7 @@ public static class CustomerEndpoints
             return Problems.Invalid("body", "a JSON object with the profile fields is required");
         }
 
-        var errors = CustomerProfileRules.Validate(body).ToDictionary(p => p.Field, p => new[] { p.Problem });
+        var errors = CustomerProfileRules.Validate(body).GroupBy(p => p.Field).ToDictionary(g => g.Key, g => g.Select(p => p.Problem).ToArray());
         if (body == new CustomerProfile())
         {
             errors["body"] = ["set at least one profile field"];

@@ -189,6 +189,9 @@ public static class GatewayExtensions
             CustomerStorageException => (StatusCodes.Status503ServiceUnavailable, "The change could not be stored; retry it with the same event ids or Idempotency-Key"),
             System.Data.Common.DbException => (StatusCodes.Status503ServiceUnavailable, "The database could not be reached; try again"),
             BadHttpRequestException bad => (bad.StatusCode, "The request could not be read"),
+
+            // Any body read through a LimitedStream that its endpoint did not catch: too large, not a server error.
+            LimitedStream.TooLargeException => (StatusCodes.Status413PayloadTooLarge, "The body is larger than allowed"),
             _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred"),
         };
 

@@ -66,6 +66,14 @@ public static class CustomerEventRules
             Add("source", $"must be at most {MaxTextLength} characters");
         }
 
+        foreach (var (field, value) in new[] { ("eventId", e.EventId), ("type", e.Type), ("channel", e.Channel), ("source", e.Source) })
+        {
+            if (!IsText(value))
+            {
+                Add(field, NotTextProblem);
+            }
+        }
+
         CheckData(e, Add);
         return errors;
     }
@@ -84,6 +92,15 @@ public static class CustomerEventRules
             {
                 add($"data.{name}", $"must be at most {MaxTextLength} characters");
             }
+            else if (!IsText(value))
+            {
+                add($"data.{name}", NotTextProblem);
+            }
+        }
+
+        if (!IsText(d.Note))
+        {
+            add("data.note", NotTextProblem);
         }
 
         if (d.Note is { Length: > MaxNoteLength })
@@ -133,6 +150,40 @@ public static class CustomerEventRules
     }
 
     private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
+
+    /// <summary>What a text field may not hold: a NUL (PostgreSQL cannot store it) or half of a surrogate pair (not a
+    /// character at all; it cannot be encoded to UTF-8). JSON can carry both as escapes (<c>\u0000</c>, <c>\ud800</c>).</summary>
+    public const string NotTextProblem = "contains a character that is not text (NUL or half of a surrogate pair)";
+
+    /// <summary>Whether <paramref name="value"/> is storable text: no NUL, every surrogate in a pair.</summary>
+    public static bool IsText(string? value)
+    {
+        if (value is null)
+        {
+            return true;
+        }
+
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (c == '\0' || char.IsLowSurrogate(c))
+            {
+                return false;
+            }
+
+            if (char.IsHighSurrogate(c))
+            {
+                if (i + 1 >= value.Length || !char.IsLowSurrogate(value[i + 1]))
+                {
+                    return false;
+                }
+
+                i++;
+            }
+        }
+
+        return true;
+    }
 }
 
 /// <summary>What makes a profile change acceptable.</summary>
@@ -144,6 +195,35 @@ public static class CustomerProfileRules
 
     public static IEnumerable<(string Field, string Problem)> Validate(CustomerProfile p)
     {
+        foreach (var (field, value) in new[]
+        {
+            ("firstName", p.FirstName), ("lastName", p.LastName), ("email", p.Email), ("phone", p.Phone), ("orgUnit", p.OrgUnit),
+            ("region", p.Region), ("accountManager", p.AccountManager), ("preferredChannel", p.PreferredChannel),
+            ("address", p.Address?.Line1), ("address", p.Address?.Line2), ("address", p.Address?.City), ("address", p.Address?.PostalCode),
+            ("address", p.Address?.Country),
+        })
+        {
+            if (!CustomerEventRules.IsText(value))
+            {
+                yield return (field, CustomerEventRules.NotTextProblem);
+            }
+        }
+
+        if (p.Attributes?.Any(kv => !CustomerEventRules.IsText(kv.Key) || !CustomerEventRules.IsText(kv.Value)) == true)
+        {
+            yield return ("attributes", CustomerEventRules.NotTextProblem);
+        }
+
+        if (p.Tags?.Any(t => !CustomerEventRules.IsText(t)) == true)
+        {
+            yield return ("tags", CustomerEventRules.NotTextProblem);
+        }
+
+        if (p.ExternalIds?.Keys.Any(k => !CustomerEventRules.IsText(k)) == true)
+        {
+            yield return ("externalIds", CustomerEventRules.NotTextProblem);
+        }
+
         if (p.FirstName is { Length: > MaxNameLength })
         {
             yield return ("firstName", $"must be at most {MaxNameLength} characters");

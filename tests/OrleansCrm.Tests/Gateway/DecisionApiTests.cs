@@ -31,6 +31,23 @@ public sealed class DecisionApiTests(EmbeddedCrmFixture crm)
         Assert.Equal(before.GetProperty("version").GetInt64(), after.GetProperty("version").GetInt64());
     }
 
+    [Theory]
+    [InlineData("/api/v1/rules/huge-rule")]
+    [InlineData("/api/v1/offers/huge-offer")]
+    [InlineData("/api/v1/models")]
+    public async Task A_body_over_one_mebibyte_is_refused_with_413_and_changes_nothing(string path)
+    {
+        var rulesBefore = await crm.Http.GetFromJsonAsync<JsonElement>(Url("/api/v1/rules"));
+        var padding = new string('x', (1024 * 1024) + 10);
+
+        using var put = await PutJsonAsync(path, $$"""{"name":"{{padding}}"}""");
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, put.StatusCode);
+        Assert.Equal("application/problem+json", put.Content.Headers.ContentType?.MediaType);
+        var rulesAfter = await crm.Http.GetFromJsonAsync<JsonElement>(Url("/api/v1/rules"));
+        Assert.Equal(rulesBefore.GetProperty("version").GetInt64(), rulesAfter.GetProperty("version").GetInt64());
+    }
+
     [Fact]
     public async Task A_rule_can_be_created_listed_and_disabled()
     {
