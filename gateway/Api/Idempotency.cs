@@ -60,9 +60,18 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IClusterClient c
     public static bool IsValidKey(string? key) =>
         key is { Length: > 0 and <= MaxKeyLength } && key.All(c => c is >= ' ' and <= '~');
 
+    /// <summary>A hash of the request a key names: its method, path and query, then its body (appended as it is read).
+    /// A key sent again on another endpoint is then "a different request" (422), never a replay of the first answer.</summary>
+    private static IncrementalHash RequestHash(HttpContext context)
+    {
+        var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString}\n"));
+        return hash;
+    }
+
     private async Task RunAndKeepAsync(HttpContext context, IIdempotencyGrain grain, Guid attempt)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var hash = RequestHash(context);
         var requestBody = context.Request.Body;
         var responseBody = context.Response.Body;
         var hashing = new HashingStream(requestBody, hash);
@@ -112,12 +121,12 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IClusterClient c
 
     private static async Task ReplayAsync(HttpContext context, IdempotencyClaim claim)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var hash = RequestHash(context);
         await new HashingStream(context.Request.Body, hash).DrainAsync(context.RequestAborted);
         if (!string.Equals(Convert.ToHexString(hash.GetHashAndReset()), claim.RequestHash, StringComparison.Ordinal))
         {
-            await WriteProblemAsync(context, StatusCodes.Status422UnprocessableEntity, "The Idempotency-Key was used with a different body",
-                "A key names one request: send a new key for a different request.", field: Header);
+            await WriteProblemAsync(context, StatusCodes.Status422UnprocessableEntity, "The Idempotency-Key was used with a different request",
+                "A key names one request (method, path, query and body): send a new key for a different request.", field: Header);
             return;
         }
 

@@ -103,6 +103,30 @@ public sealed partial class ApiQualityTests(EmbeddedCrmFixture crm)
     }
 
     [Fact]
+    public async Task A_key_sent_again_on_another_endpoint_is_a_422_not_a_replay_of_the_first_answer()
+    {
+        var a = await CreateCustomerAsync();
+        var b = await CreateCustomerAsync();
+        var body = Purchase("buy-1", 10m);
+        using var onA = await PostAsync($"/api/v1/customers/{a}/events", body, "reused-key");
+
+        using var onB = await PostAsync($"/api/v1/customers/{b}/events", body, "reused-key");
+        using var withQuery = await PostAsync($"/api/v1/customers/{a}/events?createIfMissing=true", body, "reused-key");
+
+        Assert.Equal(HttpStatusCode.OK, onA.StatusCode);
+        foreach (var other in new[] { onB, withQuery })
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, other.StatusCode);
+            Assert.False(other.Headers.Contains("Idempotent-Replayed"));
+            var problem = await other.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(problem.GetProperty("errors").TryGetProperty("Idempotency-Key", out _));
+        }
+
+        var view = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/customers/{b}"));
+        Assert.Equal(0, view.GetProperty("transactions").GetProperty("purchaseCount").GetInt32());
+    }
+
+    [Fact]
     public async Task The_api_reference_is_served_at_docs_from_the_gateway_itself()
     {
         using var docs = await crm.Http.GetAsync(Url("/docs"));
