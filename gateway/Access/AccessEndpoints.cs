@@ -51,6 +51,14 @@ public static class AccessEndpoints
         keys.MapPost("/", CreateKeyAsync).WithName("CreateApiKey").WithSummary("Make an API key for an integrator; the key is shown once, in this answer");
         keys.MapDelete("/{keyId}", RevokeKeyAsync).WithName("RevokeApiKey").WithSummary("Revoke an API key (refused everywhere within 30 s)");
 
+        app.MapPost("/api/v1/signing-key/rotate", async (TokenService tokens) =>
+            {
+                await tokens.RotateAsync();
+                return TypedResults.NoContent();
+            })
+            .WithTags("Access").WithName("RotateSigningKey")
+            .WithSummary("Replace the token signing key: every bearer token and session signed before is refused (within a minute on other gateways)");
+
         app.MapGet("/api/v1/audit", QueryAuditAsync).WithTags("Access").WithName("QueryAudit")
             .WithSummary("The audit trail, oldest first, for one actor or one customer; pass next back as after");
         return app;

@@ -122,6 +122,7 @@ public static class EndpointPolicies
         ["ListApiKeys"] = new([], Scope.None, Audit.None),
         ["CreateApiKey"] = new([], Scope.None, Audit.Change),
         ["RevokeApiKey"] = new([], Scope.None, Audit.Change),
+        ["RotateSigningKey"] = new([], Scope.None, Audit.Change),
         ["QueryAudit"] = new([], Scope.None, Audit.None),
     };
 

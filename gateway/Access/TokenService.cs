@@ -78,6 +78,24 @@ public sealed class TokenService(IClusterClient cluster, CrmSettings settings, T
 
     public void Dispose() => _loading.Dispose();
 
+    /// <summary>Replaces the cluster's signing key with a new random one: every token signed before is refused, by this
+    /// gateway at once and by every other within <see cref="KeyRefresh"/>. Sessions and bearer tokens must sign in
+    /// again; API keys are not tokens and keep working.</summary>
+    public async Task RotateAsync()
+    {
+        await _loading.WaitAsync();
+        try
+        {
+            await CatalogDocuments.UpdateAsync<SigningKeyDocument>(cluster, CatalogKinds.SigningKey, _ =>
+                new SigningKeyDocument(Convert.ToBase64String(RandomNumberGenerator.GetBytes(64)), clock.GetUtcNow()));
+            _key = null;
+        }
+        finally
+        {
+            _loading.Release();
+        }
+    }
+
     private async Task<SymmetricSecurityKey> KeyAsync()
     {
         if (_key is { } cached && clock.GetUtcNow() - cached.LoadedAt < KeyRefresh)

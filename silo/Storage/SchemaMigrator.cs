@@ -106,6 +106,48 @@ public static class SchemaMigrator
         return new Result(count, scripts.Count - count);
     }
 
+    private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode OwnerOnlyFolder = OwnerOnlyFile | UnixFileMode.UserExecute;
+
+    /// <summary>
+    /// The SQLite file holds every customer's data and the token signing key: only the account running the CRM may read
+    /// it. Its folder becomes owner-only (0700) and the file 0600, created so before SQLite first opens it; SQLite gives
+    /// its -wal and -shm files the database file's mode. Earlier versions created them 0755 and 0644: they are
+    /// tightened at every start.
+    /// </summary>
+    internal static void KeepOwnerOnly(string file)
+    {
+        if (OperatingSystem.IsWindows() || file.Length == 0 || file == ":memory:" || file.StartsWith("file:", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        // The folder the file was configured in (data/ by default). Left alone: the working folder (a bare file name), a
+        // shared folder such as /tmp (sticky), and a folder of another account; the file's own mode protects it there.
+        if (Path.GetDirectoryName(file) is { Length: > 0 } folder && (File.GetUnixFileMode(folder) & UnixFileMode.StickyBit) == 0)
+        {
+            try
+            {
+                File.SetUnixFileMode(folder, OwnerOnlyFolder);
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // Not the folder's owner.
+            }
+        }
+        if (!File.Exists(file))
+        {
+            using (File.Create(file))
+            {
+            }
+        }
+
+        foreach (var path in new[] { file, file + "-wal", file + "-shm", file + "-journal" }.Where(File.Exists))
+        {
+            File.SetUnixFileMode(path, OwnerOnlyFile);
+        }
+    }
+
     private static async Task<DbConnection> OpenAsync(StorageSettings storage, CancellationToken cancellation)
     {
         if (storage.Kind == StorageKind.Sqlite)
@@ -114,6 +156,7 @@ public static class SchemaMigrator
             try
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                KeepOwnerOnly(file);
                 var sqlite = new SqliteConnection(storage.ConnectionString);
                 await sqlite.OpenAsync(cancellation);
                 return sqlite;

@@ -81,6 +81,7 @@ public sealed class AccessMatrixTests(AccessCrmFixture crm) : IClassFixture<Acce
         ["ListApiKeys"] = ("GET", "/api/v1/api-keys", null),
         ["CreateApiKey"] = ("POST", "/api/v1/api-keys", "{}"),
         ["RevokeApiKey"] = ("DELETE", "/api/v1/api-keys/000000000000", null),
+        ["RotateSigningKey"] = ("POST", "/api/v1/signing-key/rotate", null),
         ["QueryAudit"] = ("GET", "/api/v1/audit?limit=1", null),
     };
 

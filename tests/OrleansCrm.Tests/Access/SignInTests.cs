@@ -27,6 +27,56 @@ public sealed class SignInTests(AccessCrmFixture crm) : IClassFixture<AccessCrmF
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void The_database_file_and_its_folder_are_readable_by_the_crms_account_only()
+    {
+        const UnixFileMode Others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        var folder = Path.GetDirectoryName(crm.DatabaseFile)!;
+
+        Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(folder) & Others);
+        var files = Directory.GetFiles(folder);
+        Assert.Contains(crm.DatabaseFile, files);
+        Assert.All(files, f => Assert.True((File.GetUnixFileMode(f) & Others) == UnixFileMode.None, $"{f}: {File.GetUnixFileMode(f)}"));
+    }
+
+    [Fact]
+    public async Task Rotating_the_signing_key_refuses_every_token_signed_before_and_new_sign_ins_work()
+    {
+        await crm.CreateUserAsync("rita.rotate", "rotation password 1", "", Roles.Analyst);
+        using var anonymous = new HttpClient { BaseAddress = crm.Gateway };
+        async Task<string> SignInAsync()
+        {
+            using var signIn = await anonymous.PostAsJsonAsync("/api/v1/auth/token", new { login = "rita.rotate", password = "rotation password 1" });
+            Assert.Equal(HttpStatusCode.OK, signIn.StatusCode);
+            return (await signIn.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+        }
+
+        async Task<HttpStatusCode> MeAsync(string token)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/auth/me");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var response = await anonymous.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        var before = await SignInAsync();
+        Assert.Equal(HttpStatusCode.OK, await MeAsync(before));
+
+        using (var rotate = await crm.Admin.PostAsync(new Uri(crm.Gateway, "/api/v1/signing-key/rotate"), null))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, rotate.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await MeAsync(before));
+        Assert.Equal(HttpStatusCode.OK, await MeAsync(await SignInAsync()));
+        using var asAnalyst = new HttpRequestMessage(HttpMethod.Post, "/api/v1/signing-key/rotate");
+        asAnalyst.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await SignInAsync());
+        using var refused = await anonymous.SendAsync(asAnalyst);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+    }
+
+    [Fact]
     public async Task A_user_signs_in_for_a_token_and_a_wrong_password_is_refused_and_audited()
     {
         await crm.CreateUserAsync("ana.agent", "a long enough password", "nl/north", Roles.Agent);
