@@ -86,8 +86,7 @@ public sealed class TokenService(IClusterClient cluster, CrmSettings settings, T
         await _loading.WaitAsync();
         try
         {
-            await CatalogDocuments.UpdateAsync<SigningKeyDocument>(cluster, CatalogKinds.SigningKey, _ =>
-                new SigningKeyDocument(Convert.ToBase64String(RandomNumberGenerator.GetBytes(64)), clock.GetUtcNow()));
+            await CatalogDocuments.UpdateAsync<SigningKeyDocument>(cluster, CatalogKinds.SigningKey, _ => NewKey());
             _key = null;
         }
         finally
@@ -95,6 +94,8 @@ public sealed class TokenService(IClusterClient cluster, CrmSettings settings, T
             _loading.Release();
         }
     }
+
+    private SigningKeyDocument NewKey() => new SigningKeyDocument(Convert.ToBase64String(RandomNumberGenerator.GetBytes(64)), clock.GetUtcNow());
 
     private async Task<SymmetricSecurityKey> KeyAsync()
     {
@@ -113,7 +114,7 @@ public sealed class TokenService(IClusterClient cluster, CrmSettings settings, T
 
             // The first gateway to need a key writes one; a concurrent writer's key wins the version race and is read back.
             await CatalogDocuments.UpdateAsync<SigningKeyDocument>(cluster, CatalogKinds.SigningKey, current =>
-                current is not null ? null : new SigningKeyDocument(Convert.ToBase64String(RandomNumberGenerator.GetBytes(64)), clock.GetUtcNow()));
+                current is not null ? null : NewKey());
             var stored = (await CatalogDocuments.ReadAsync<SigningKeyDocument>(cluster, CatalogKinds.SigningKey)).Document
                 ?? throw new InvalidOperationException("The signing key could not be stored in the catalog.");
             var key = new SymmetricSecurityKey(Convert.FromBase64String(stored.Key)) { KeyId = stored.CreatedAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture) };

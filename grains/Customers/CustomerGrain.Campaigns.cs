@@ -122,16 +122,7 @@ public sealed partial class CustomerGrain
             }
         }
 
-        var now = clock.GetUtcNow();
-        var dropped = decided.Where(kv => kv.Value.At < now - DecisionsKept).Select(kv => kv.Key)
-            .Concat(decided.OrderByDescending(kv => kv.Value.At).Skip(MaxDecisionsKept).Select(kv => kv.Key))
-            .Distinct(StringComparer.Ordinal).ToList();
-        foreach (var key in dropped)
-        {
-            decided.Remove(key);
-            _droppedDecisions.Add(key);
-        }
-
+        Prune(decided, clock.GetUtcNow());
         return _decisions = decided;
     }
 
@@ -199,11 +190,23 @@ public sealed partial class CustomerGrain
             await ApplyAppendedAsync(contacts, committed.Appends, merging: false, persist: false);
         }
 
-        if (decided.Count > MaxDecisionsKept || decided.Values.Any(r => r.At < now - DecisionsKept))
+        Prune(decided, now);
+    }
+
+    /// <summary>Drops decisions older than 400 days and beyond the newest 1,000 from memory; their rows are deleted
+    /// with the next decision commit.</summary>
+    private void Prune(Dictionary<string, CampaignDecisionRecord> decided, DateTimeOffset now)
+    {
+        var dropped = decided.Where(kv => kv.Value.At < now - DecisionsKept).Select(kv => kv.Key).ToList();
+        if (decided.Count - dropped.Count > MaxDecisionsKept)
         {
-            // Pruned now, deleted with the next decision.
-            _decisions = null;
-            await DecisionsAsync();
+            dropped.AddRange(decided.OrderByDescending(kv => kv.Value.At).Skip(MaxDecisionsKept).Select(kv => kv.Key));
+        }
+
+        foreach (var key in dropped.Distinct(StringComparer.Ordinal))
+        {
+            decided.Remove(key);
+            _droppedDecisions.Add(key);
         }
     }
 
@@ -275,7 +278,8 @@ public sealed partial class CustomerGrain
     /// now are stored with their contact and action at once (<see cref="StoreDecisionAsync"/>) and are never pending.</summary>
     private async Task EmitCampaignActionsAsync()
     {
-        var pending = S.CampaignDecisions.Where(kv => kv.Value.Pending).ToList();
+        // Runs with every dispatch: nothing to scan once no earlier version's decisions are left in the snapshot.
+        var pending = S.CampaignDecisions.Count == 0 ? [] : S.CampaignDecisions.Where(kv => kv.Value.Pending).ToList();
         if (pending.Count == 0)
         {
             return;
