@@ -29,10 +29,27 @@ public static class AccessFilter
             var user = http.User;
             var audit = http.RequestServices.GetRequiredService<AuditTrail>();
             var customerId = http.Request.RouteValues.TryGetValue("customerId", out var c) ? c as string : null;
+
+            // The caller's unit travels with every grain call this request leads to: the customer grain applies the
+            // unit rule on every path (an event, a merge, a prospect list, a preview), not only on the routes below.
+            CallerReach.Set(user.OrgUnit());
             if (await OutOfReachAsync(policy.Scope, context, user) is { } refusal)
             {
                 await audit.RecordAsync(http, name, customerId, refusal.StatusCode ?? 404, refusal.StatusCode == 403 ? "refused" : "out-of-unit");
                 return refusal;
+            }
+
+            if (customerId is not null)
+            {
+                Api.KeptAnswerSubjects.Add(http, customerId);
+            }
+
+            foreach (var argument in context.Arguments)
+            {
+                if (argument is Customers.CustomerEndpoints.MergeRequest { OtherCustomerId: { } other })
+                {
+                    Api.KeptAnswerSubjects.Add(http, other);
+                }
             }
 
             PendingAudit? pending = null;
@@ -104,9 +121,24 @@ public static class AccessFilter
         var route = http.Request.RouteValues;
         switch (scope)
         {
-            case Scope.Agent when route.TryGetValue("agentId", out var raw) && raw is string agentId
-                && !user.IsInRole(Roles.CampaignManager) && !user.IsInRole(Roles.Administrator) && agentId != user.Actor():
-                return new ProblemHttpResultLike(403, "Not allowed", "Agents work on their own call list only.");
+            case Scope.Agent when route.TryGetValue("agentId", out var raw) && raw is string agentId && agentId != user.Actor()
+                && !user.IsInRole(Roles.Administrator):
+            {
+                if (!user.IsInRole(Roles.CampaignManager))
+                {
+                    return new ProblemHttpResultLike(403, "Not allowed", "Agents work on their own call list only.");
+                }
+
+                // A campaign manager reaches the call lists of the agents of their unit: an agent is a user, and a user
+                // of another unit (or no user at all) is answered alike.
+                if (user.OrgUnit().Length > 0 && (await cluster.GetGrain<IAccessGrain>(0).FindUserAsync(agentId) is not { } agent || !user.Sees(agent.OrgUnit)))
+                {
+                    return new ProblemHttpResultLike(404, "Agent not found", $"No agent '{agentId}' in your organisation unit.");
+                }
+
+                return null;
+            }
+
             case Scope.Organisation when user.OrgUnit().Length > 0:
                 return new ProblemHttpResultLike(403, "Not allowed", "Bulk operations over many customers need a caller of the whole organisation (org unit \"\").");
             // A caller of the whole organisation reaches every customer: no look-up, no extra grain call.

@@ -21,7 +21,8 @@ public enum Scope
     /// their login); campaign managers reach every agent's.</summary>
     Agent,
 
-    /// <summary>Many customers at once (bulk import, event batches): only callers of the whole organisation.</summary>
+    /// <summary>Many customers at once (bulk import, event batches) or settings of the whole organisation (daily
+    /// capacity, planning a day): only callers of the whole organisation.</summary>
     Organisation,
 }
 
@@ -110,8 +111,8 @@ public static class EndpointPolicies
         ["PutWebhook"] = new([], Scope.None, Audit.Change),
         ["ActionFeed"] = new([I], Scope.Organisation, Audit.Read),
         ["GetCapacity"] = new([CM], Scope.None, Audit.None),
-        ["PutCapacity"] = new([CM], Scope.None, Audit.Change),
-        ["PlanCapacity"] = new([CM], Scope.None, Audit.Change),
+        ["PutCapacity"] = new([CM], Scope.Organisation, Audit.Change),
+        ["PlanCapacity"] = new([CM], Scope.Organisation, Audit.Change),
         ["CallList"] = new([A, CM], Scope.Agent, Audit.Read),
         ["CallDone"] = new([A, CM], Scope.Agent, Audit.Change),
 

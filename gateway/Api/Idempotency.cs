@@ -96,7 +96,7 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IClusterClient c
                 }
 
                 var response = new KeptResponse(context.Response.StatusCode, context.Response.ContentType, capture.Captured);
-                await grain.CompleteAsync(attempt, Convert.ToHexString(hash.GetHashAndReset()), response);
+                await grain.CompleteAsync(attempt, Convert.ToHexString(hash.GetHashAndReset()), response, KeptAnswerSubjects.Of(context));
                 kept = true;
             }
         }
@@ -267,4 +267,23 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IClusterClient c
             _copy.Write(bytes);
         }
     }
+}
+
+/// <summary>The customers a request's answer is about (the customer its route names, a merge's other customer), noted
+/// by the access filter: a kept answer about them is forgotten when one of them is erased (docs/privacy.md).</summary>
+public static class KeptAnswerSubjects
+{
+    private static readonly object Key = new();
+
+    public static void Add(HttpContext context, string customerId)
+    {
+        if (context.Items[Key] is not HashSet<string> ids)
+        {
+            context.Items[Key] = ids = new HashSet<string>(StringComparer.Ordinal);
+        }
+
+        ids.Add(customerId);
+    }
+
+    public static string[] Of(HttpContext context) => context.Items[Key] is HashSet<string> ids ? [.. ids] : [];
 }

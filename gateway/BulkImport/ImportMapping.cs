@@ -272,7 +272,13 @@ public sealed class ResolvedMapping(ImportKind kind, Dictionary<string, int> ind
                 Quantity: quantity, CaseId: Get("caseId"), Subject: Get("subject"), Agent: Get("agent"), Outcome: Get("outcome"),
                 Campaign: Get("campaign"), Url: Get("url"), Purpose: Get("purpose"), Granted: granted, Reference: Get("reference"), Note: Get("note"));
             var content = string.Join('\u001f', index.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + field(kv.Value)));
-            var id = Get("eventId") ?? Id(customerId!, kind == ImportKind.Events ? "e" : "t", content + "\u001f" + type);
+            var given = Get("eventId");
+            if (CustomerEventRules.ReservedIdProblem(given) is { } reserved)
+            {
+                return (null, "eventId", reserved);
+            }
+
+            var id = given ?? Id(customerId!, kind == ImportKind.Events ? "e" : "t", content + "\u001f" + type);
             e = new CustomerEvent(id, type, when, Get("source") ?? "import", Get("channel"), data);
         }
 

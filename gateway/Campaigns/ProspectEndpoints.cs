@@ -99,10 +99,30 @@ public static class ProspectEndpoints
         {
             var (line, id, events) = rows[i];
             var customer = cluster.GetCustomer(id);
-            if (await customer.GetViewAsync() is { } existing && !existing.Tags.Contains(CampaignTypes.ProspectTag, StringComparer.Ordinal))
+            CustomerView? existing;
+            try
             {
-                problems[i] = new ImportReject(line, "prospectId", $"\"{id}\" is already a customer; reach customers through a segment");
+                existing = await customer.GetViewAsync();
+            }
+            catch (CustomerNotFoundException)
+            {
+                // A record of another unit: refused exactly as one of the caller's own customers is, so the answer
+                // says nothing about where it lives, and the list cannot overwrite it.
+                existing = null;
+                problems[i] = Taken(line, id);
                 return;
+            }
+
+            if (existing is not null && !existing.Tags.Contains(CampaignTypes.ProspectTag, StringComparer.Ordinal))
+            {
+                problems[i] = Taken(line, id);
+                return;
+            }
+
+            if (existing is null && status.Definition.OrgUnit is { Length: > 0 } unit)
+            {
+                // A new prospect belongs to the campaign's unit, so its list (a segment of that unit) and its makers reach it.
+                events = [events[0] with { Data = events[0].Data with { Profile = events[0].Data.Profile! with { OrgUnit = unit } } }, .. events[1..]];
             }
 
             try
@@ -125,6 +145,9 @@ public static class ProspectEndpoints
 
         return TypedResults.Ok(new ProspectUpload(CampaignTypes.ProspectSegment(campaignId), listed.Length, [.. rejected.Concat(problems.OfType<ImportReject>()).OrderBy(r => r.Line).Take(1000)]));
     }
+
+    private static ImportReject Taken(long line, string id) =>
+        new(line, "prospectId", $"\"{id}\" is taken by a customer record; a list takes new ids or its own prospects (reach customers through a segment)");
 
     /// <summary>One row as events: the profile (tagged prospect) and a granted consent per listed channel for the
     /// campaign's purpose; or the field at fault.</summary>

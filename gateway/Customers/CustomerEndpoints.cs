@@ -142,7 +142,7 @@ public static class CustomerEndpoints
         }
 
         var e = envelope.ToEvent();
-        var errors = CustomerEventRules.Validate(e, clock.GetUtcNow());
+        var errors = CustomerEventRules.ValidateFromCaller(e, clock.GetUtcNow());
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
@@ -232,7 +232,9 @@ public static class CustomerEndpoints
     private static string? IdempotencyKey(HttpRequest request, out string? key)
     {
         key = request.Headers["Idempotency-Key"].FirstOrDefault();
-        return key is not null && (key.Length is 0 or > CustomerEventRules.MaxIdLength) ? $"must be 1-{CustomerEventRules.MaxIdLength} characters" : null;
+        // The key becomes the profile change's event id, so the CRM's own ids are refused here too.
+        return key is not null && (key.Length is 0 or > CustomerEventRules.MaxIdLength) ? $"must be 1-{CustomerEventRules.MaxIdLength} characters"
+            : CustomerEventRules.ReservedIdProblem(key);
     }
 
     public sealed record MergeRequest(string? OtherCustomerId);

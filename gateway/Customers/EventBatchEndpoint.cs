@@ -126,7 +126,7 @@ public static class EventBatchEndpoint
         }
 
         var e = envelope.ToEvent();
-        foreach (var (field, problems) in CustomerEventRules.Validate(e, now))
+        foreach (var (field, problems) in CustomerEventRules.ValidateFromCaller(e, now))
         {
             errors[$"line {lineNumber}: {field}"] = problems;
         }

@@ -139,7 +139,7 @@ public static class DecisionEndpoints
             "agent",
             body?.Channel,
             new EventData(OfferId: offerId, Outcome: body?.Outcome, Agent: body?.Agent));
-        var errors = CustomerEventRules.Validate(e, clock.GetUtcNow());
+        var errors = CustomerEventRules.ValidateFromCaller(e, clock.GetUtcNow());
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors.ToDictionary(kv => kv.Key.Replace("data.", "", StringComparison.Ordinal), kv => kv.Value));

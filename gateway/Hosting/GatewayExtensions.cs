@@ -183,6 +183,7 @@ public static class GatewayExtensions
         {
             CustomerNotFoundException => (StatusCodes.Status404NotFound, "Customer not found"),
             CustomerRuleException => (StatusCodes.Status400BadRequest, "The request breaks a rule of the customer"),
+            OrleansCrm.Access.OutsideUnitException => (StatusCodes.Status403Forbidden, "Not allowed"),
             TimeoutException => (StatusCodes.Status504GatewayTimeout, "The cluster did not answer in time; the outcome is unknown"),
             SiloUnavailableException or OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException =>
                 (StatusCodes.Status503ServiceUnavailable, "The cluster is unavailable; try again"),
@@ -217,6 +218,21 @@ public static class GatewayExtensions
                     {
                         Status = 400,
                         Title = Describe(rule).Title,
+                    },
+                });
+            }
+
+            if (exception is OrleansCrm.Access.OutsideUnitException outside)
+            {
+                context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                return await problems.TryWriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context,
+                    ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [outside.Field] = [outside.Message] })
+                    {
+                        Status = 403,
+                        Title = Describe(outside).Title,
+                        Detail = outside.Message,
                     },
                 });
             }

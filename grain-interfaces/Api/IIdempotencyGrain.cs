@@ -10,7 +10,7 @@ public interface IIdempotencyGrain : IGrainWithStringKey
 {
     /// <summary>
     /// Claims the key for a request: <see cref="IdempotencyStatus.Started"/> (the caller runs the request and then
-    /// calls <see cref="CompleteAsync"/> or <see cref="ReleaseAsync"/> with the returned attempt id),
+    /// calls <see cref="CompleteAsync(Guid, string, KeptResponse)"/> or <see cref="ReleaseAsync"/> with the returned attempt id),
     /// <see cref="IdempotencyStatus.Running"/> (another request holds it) or <see cref="IdempotencyStatus.Completed"/>
     /// (with the kept answer and the body hash of the first request).
     /// </summary>
@@ -20,6 +20,15 @@ public interface IIdempotencyGrain : IGrainWithStringKey
     /// <summary>Keeps the answer of the attempt that holds the key, with the hash of its request body.</summary>
     [Alias("Complete")]
     Task CompleteAsync(Guid attempt, string requestHash, KeptResponse response);
+
+    /// <summary>As <see cref="CompleteAsync(Guid, string, KeptResponse)"/>, noting that the answer is about
+    /// <paramref name="customerIds"/>: erasing one of them makes the answer be forgotten.</summary>
+    [Alias("CompleteAbout")]
+    Task CompleteAsync(Guid attempt, string requestHash, KeptResponse response, string[] customerIds);
+
+    /// <summary>Forgets the kept answer (a customer it is about was erased); a repeat of the key then runs as new.</summary>
+    [Alias("Forget")]
+    Task ForgetAsync();
 
     /// <summary>Gives the key up (the request failed with an unknown outcome), so a retry runs again.</summary>
     [Alias("Release")]

@@ -10,6 +10,29 @@ public static class CustomerEventRules
     public static readonly TimeSpan MaxFutureSkew = TimeSpan.FromDays(1);
     public static readonly DateTimeOffset EarliestOccurredAt = new(1900, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
+    /// <summary>The id of the marker an erasure leaves in the log (docs/privacy.md).</summary>
+    public const string ErasureEventId = "erasure";
+
+    /// <summary>Why a caller may not choose <paramref name="id"/> as an event id, or null. Ids holding '/' and the
+    /// erasure marker's id are the CRM's own (merged copies <c>customer/event</c>, campaign contacts, prospect rows, the
+    /// unit a new customer is given): a caller's event with such an id could displace one of them.</summary>
+    public static string? ReservedIdProblem(string? id) =>
+        id is not null && (id == ErasureEventId || id.Contains('/'))
+            ? $"is reserved for the CRM's own events (ids containing '/' and \"{ErasureEventId}\"); choose another id"
+            : null;
+
+    /// <summary>As <see cref="Validate"/>, for an event a caller sent: its id may not be one of the CRM's own.</summary>
+    public static Dictionary<string, string[]> ValidateFromCaller(CustomerEvent e, DateTimeOffset now, string prefix = "")
+    {
+        var errors = Validate(e, now, prefix);
+        if (!errors.ContainsKey(prefix + "eventId") && ReservedIdProblem(e.EventId) is { } problem)
+        {
+            errors[prefix + "eventId"] = [problem];
+        }
+
+        return errors;
+    }
+
     public static IReadOnlySet<string> Channels { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         "phone", "email", "sms", "web", "app", "push", "chat", "branch", "mail", "social", "pos",

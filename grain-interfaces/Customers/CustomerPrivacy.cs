@@ -10,7 +10,8 @@ public sealed record ErasureReport(
     int LogRowsRedacted,
     int ContactPointsReleased,
     int SegmentsLeft,
-    int ActionsBlanked);
+    int ActionsBlanked,
+    int KeptAnswersForgotten = 0);
 
 /// <summary>Everything the customer grain holds about one customer for a privacy export, except the history, which
 /// the caller pages through <see cref="ICustomerReading.GetHistoryAsync"/>.</summary>

@@ -10,6 +10,7 @@ namespace OrleansCrm.Api;
 [GrainType("idempotency")]
 public sealed class IdempotencyGrain(
     [PersistentState("idempotency", StorageNames.Crm)] IPersistentState<IdempotencyState> state,
+    IKeptAnswerIndex subjects,
     TimeProvider clock) : Grain, IIdempotencyGrain, IRemindable
 {
     private const string ExpiryReminder = "expire";
@@ -33,7 +34,12 @@ public sealed class IdempotencyGrain(
         if (state.State.Response is not null)
         {
             // Expired: forget it before the key is used again.
+            var about = state.State.AboutCustomers;
             await state.ClearStateAsync();
+            if (about)
+            {
+                await subjects.RemoveKeyAsync(this.GetPrimaryKeyString());
+            }
         }
 
         _attempt = Guid.NewGuid();
@@ -42,19 +48,43 @@ public sealed class IdempotencyGrain(
         return new IdempotencyClaim(IdempotencyStatus.Started, _attempt, null, null);
     }
 
-    public async Task CompleteAsync(Guid attempt, string requestHash, KeptResponse response)
+    public Task CompleteAsync(Guid attempt, string requestHash, KeptResponse response) => CompleteAsync(attempt, requestHash, response, []);
+
+    public async Task CompleteAsync(Guid attempt, string requestHash, KeptResponse response, string[] customerIds)
     {
         if (attempt != _attempt || attempt == Guid.Empty)
         {
             return;
         }
 
+        var expiresAt = clock.GetUtcNow() + IdempotencyKeys.Retention;
+        if (customerIds.Length > 0)
+        {
+            // Noted before the answer is stored: an erasure that runs in between then finds it, never misses it.
+            await subjects.AddAsync(this.GetPrimaryKeyString(), customerIds, expiresAt);
+            state.State.AboutCustomers = true;
+        }
+
         state.State.RequestHash = requestHash;
         state.State.Response = response;
-        state.State.ExpiresAt = clock.GetUtcNow() + IdempotencyKeys.Retention;
+        state.State.ExpiresAt = expiresAt;
         await state.WriteStateAsync();
         _attempt = Guid.Empty;
         await this.RegisterOrUpdateReminder(ExpiryReminder, IdempotencyKeys.Retention, IdempotencyKeys.Retention);
+    }
+
+    public async Task ForgetAsync()
+    {
+        if (state.RecordExists)
+        {
+            await state.ClearStateAsync();
+        }
+
+        await subjects.RemoveKeyAsync(this.GetPrimaryKeyString());
+        if (await this.GetReminder(ExpiryReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
     }
 
     public Task ReleaseAsync(Guid attempt)
@@ -74,9 +104,15 @@ public sealed class IdempotencyGrain(
             return;
         }
 
+        var about = state.State.AboutCustomers;
         if (state.RecordExists)
         {
             await state.ClearStateAsync();
+        }
+
+        if (about)
+        {
+            await subjects.RemoveKeyAsync(this.GetPrimaryKeyString());
         }
 
         if (await this.GetReminder(ExpiryReminder) is { } reminder)
@@ -94,4 +130,7 @@ public sealed class IdempotencyState
     [Id(0)] public string? RequestHash { get; set; }
     [Id(1)] public KeptResponse? Response { get; set; }
     [Id(2)] public DateTimeOffset ExpiresAt { get; set; }
+
+    /// <summary>The answer is noted in <see cref="IKeptAnswerIndex"/> (its notes go when it expires).</summary>
+    [Id(3)] public bool AboutCustomers { get; set; }
 }

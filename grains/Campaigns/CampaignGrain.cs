@@ -50,6 +50,7 @@ public sealed class CampaignState
 public sealed class CampaignGrain(
     [PersistentState("campaign", StorageNames.Crm)] IPersistentState<CampaignState> state,
     ICampaignActionStore store,
+    OrleansCrm.Decisions.DecisionCatalog decisions,
     TimeProvider clock,
     ILogger<CampaignGrain> logger) : Grain, ICampaignGrain, IRemindable
 {
@@ -125,6 +126,21 @@ public sealed class CampaignGrain(
         if (S.State is CampaignStates.Running or CampaignStates.Paused or CampaignStates.Scheduled)
         {
             return Status();
+        }
+
+        // Reach is checked again at launch, not only when the campaign was defined: a segment id named then may since
+        // have been defined by another unit. (Each customer checks the campaign's unit at every decision as well.)
+        var unit = S.Definition.OrgUnit ?? "";
+        if (unit.Length > 0)
+        {
+            var defined = decisions.Current.Segments ?? [];
+            foreach (var id in S.Definition.Segments.Concat(S.Definition.ExcludeSegments ?? []))
+            {
+                if (defined.FirstOrDefault(d => d.Id == id) is { } segment && !OrleansCrm.Access.OrgUnits.Contains(unit, segment.OrgUnit))
+                {
+                    throw new CampaignStateException($"segment '{id}' is not a segment of the campaign's unit; define the campaign on one of its own");
+                }
+            }
         }
 
         await StartRunAsync();

@@ -19,8 +19,11 @@ public sealed partial class CustomerGrain
             return await GrainFactory.GetCustomer(survivor).DecideCampaignAsync(step);
         }
 
-        if (!S.Exists)
+        if (!S.Exists || !OrleansCrm.Access.OrgUnits.Contains(step.Definition.OrgUnit ?? "", S.OrgUnit))
         {
+            // A campaign reaches its unit's customers only, whatever its segments list (a segment id another unit
+            // defined later, a customer moved since it joined): outside it, a customer is answered as a missing one,
+            // and nothing is decided, stored or sent.
             ReleaseIfHousekeepingOnly();
             return new(ContactOutcomes.Suppressed, "unknown-customer", null, Repeat: false);
         }

@@ -148,8 +148,16 @@ public sealed partial class CustomerGrain
         // erasure is an event in the log too, so a state rebuilt from the log is anonymised again.
         var now = clock.GetUtcNow();
         S.Erasure ??= new ErasureRecord(now, reason, null);
-        var erased = new CustomerEvent("erasure", CustomerEventTypes.CustomerErased, S.Erasure.At, CustomerRedaction.ErasureSource, null, EventData.Empty);
+        var erased = new CustomerEvent(CustomerEventRules.ErasureEventId, CustomerEventTypes.CustomerErased, S.Erasure.At, CustomerRedaction.ErasureSource, null, EventData.Empty);
         var appended = await log.AppendAsync(Id, [erased]);
+        if (appended[0].Existed)
+        {
+            // Either this erasure's retry, or an event a caller stored under the marker's id before that id was
+            // reserved: a second marker under an id of this erasure's own keeps a rebuilt state erased either way.
+            erased = erased with { EventId = $"{CustomerEventRules.ErasureEventId}/{S.Erasure.At.ToUnixTimeMilliseconds()}" };
+            appended = await log.AppendAsync(Id, [erased]);
+        }
+
         if (appended[0].Sequence > S.AppliedSequence)
         {
             CustomerAggregate.Apply(S, erased, now);
@@ -174,7 +182,7 @@ public sealed partial class CustomerGrain
             ids.AddRange(forgotten.CustomerIds.Where(id => !ids.Contains(id)));
         }
 
-        // 3. The lookup index (every claim of every id), the log payloads and the action outbox; each step is
+        // 3. The lookup index (every claim of every id), the log payloads and the action outbox; each step (and 4) is
         // idempotent, so a retry after a failure here completes what this call started.
         var released = await contactIndex.ReleaseAllAsync(ids);
         var logRows = 0;
@@ -185,12 +193,19 @@ public sealed partial class CustomerGrain
 
         var blanked = await actions.BlankAsync(ids);
 
-        var report = new ErasureReport(Id, S.Erasure.At, logRows, released, segmentsLeft, blanked);
+        // 4. Answers kept for Idempotency-Key that are about any of these ids: a replay must not bring the person back.
+        var kept = await keptAnswers.KeysForAsync(ids);
+        foreach (var key in kept)
+        {
+            await GrainFactory.GetGrain<OrleansCrm.Api.IIdempotencyGrain>(key).ForgetAsync();
+        }
+
+        var report = new ErasureReport(Id, S.Erasure.At, logRows, released, segmentsLeft, blanked, kept.Count);
         S.Erasure = S.Erasure with { Report = report };
         S.IndexedContacts.Clear();
         await WriteAsync();
-        logger.LogInformation("Customer {CustomerId} erased: {LogRows} log rows redacted, {Contacts} contact points released, {Segments} segments left, {Actions} actions blanked",
-            Id, logRows, report.ContactPointsReleased, segmentsLeft, blanked);
+        logger.LogInformation("Customer {CustomerId} erased: {LogRows} log rows redacted, {Contacts} contact points released, {Segments} segments left, {Actions} actions blanked, {Kept} kept answers forgotten",
+            Id, logRows, report.ContactPointsReleased, segmentsLeft, blanked, kept.Count);
         return report;
     }
 

@@ -1,3 +1,4 @@
+using OrleansCrm.Access;
 using Microsoft.Extensions.Logging;
 using OrleansCrm.Decisions;
 
@@ -58,7 +59,7 @@ public sealed partial class CustomerGrain
             }
         }
 
-        var distinct = events.DistinctBy(e => e.EventId, StringComparer.Ordinal).ToList();
+        var distinct = WithinCallerUnit(events.DistinctBy(e => e.EventId, StringComparer.Ordinal).ToList());
         var appended = (await CommitAsync(distinct, [], withSnapshot: false, audit)).Appends;
 
         // Acknowledged once the log rows are committed; the snapshot follows later, in a batch.
@@ -78,6 +79,37 @@ public sealed partial class CustomerGrain
         }
 
         return new RecordOutcome(Id, [.. acks], conflicts, options.ReturnView ? CustomerAggregate.View(S, Id, now, decisions.Current) : null);
+    }
+
+    /// <summary>The unit rule for what a caller of a unit records: no event may place the customer outside the
+    /// caller's unit (the rule <c>PUT</c> applies to <c>orgUnit</c>, for every path that records events), and a customer
+    /// such a caller creates belongs to the caller's unit in its log, not only in its state: a <c>profile.changed</c>
+    /// event of the CRM's own (id <c>unit/…</c>, reserved) is recorded before the caller's first events.</summary>
+    private List<CustomerEvent> WithinCallerUnit(List<CustomerEvent> events)
+    {
+        if (CallerReach.Current is not { } reach || events.Count == 0)
+        {
+            return events;
+        }
+
+        foreach (var e in events)
+        {
+            if (e.Data?.Profile?.OrgUnit is { } given && !CallerReach.Reaches(given))
+            {
+                throw new OutsideUnitException("data.profile.orgUnit", $"orgUnit \"{given}\" is outside your organisation unit \"{reach}\"");
+            }
+        }
+
+        if (S.Exists || events.Any(e => e.Data?.Profile?.OrgUnit is not null))
+        {
+            return events;
+        }
+
+        // Dated with the earliest of the events, so any later change of the unit (by someone who may make it) wins.
+        var first = events.MinBy(e => e.OccurredAt)!;
+        var unit = new CustomerEvent($"unit/{first.EventId}", CustomerEventTypes.ProfileChanged, first.OccurredAt, "crm", null,
+            new EventData(Profile: new CustomerProfile(OrgUnit: reach)));
+        return [unit, .. events];
     }
 
     /// <summary>Applies the events the log newly accepted (or left unapplied by a failed write). With

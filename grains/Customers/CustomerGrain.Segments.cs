@@ -26,9 +26,10 @@ public sealed partial class CustomerGrain
     public async Task<string?> ListInStaticSegmentAsync(string segmentId, long stamp)
     {
         await RefreshIfStaleAsync();
-        if (!S.Exists || S.MergedInto is not null || S.Erasure is not null)
+        if (!S.Exists || S.MergedInto is not null || S.Erasure is not null || !OrleansCrm.Access.CallerReach.Reaches(S.OrgUnit))
         {
-            // A merged customer's list entry belongs to the survivor; an erased customer is listed nowhere.
+            // A merged customer's list entry belongs to the survivor; an erased customer is listed nowhere; a customer
+            // outside the uploader's unit is answered as a missing one.
             var holder = S.MergedInto is { } survivor ? await GrainFactory.GetCustomer(survivor).ListInStaticSegmentAsync(segmentId, stamp) : null;
             ReleaseIfHousekeepingOnly();
             return holder;
@@ -51,7 +52,7 @@ public sealed partial class CustomerGrain
     public async Task<bool?> MatchesAsync(string expression)
     {
         await RefreshIfStaleAsync();
-        bool? matches = S.MergedInto is not null || !S.Exists || S.Erasure is not null
+        bool? matches = S.MergedInto is not null || !S.Exists || S.Erasure is not null || !OrleansCrm.Access.CallerReach.Reaches(S.OrgUnit)
             ? null
             : OrleansCrm.Segments.SegmentExpression.Parse(expression).Evaluate(CustomerDecisions.Facts(S, null, clock.GetUtcNow(), decisions.Current));
         ReleaseIfHousekeepingOnly();

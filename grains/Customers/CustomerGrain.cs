@@ -1,3 +1,4 @@
+using OrleansCrm.Access;
 using Microsoft.Extensions.Logging;
 using OrleansCrm.Campaigns;
 using OrleansCrm.Decisions;
@@ -20,6 +21,7 @@ public sealed partial class CustomerGrain(
     ICustomerLog log,
     IContactIndex contactIndex,
     ICampaignActionStore actions,
+    OrleansCrm.Api.IKeptAnswerIndex keptAnswers,
     OrleansCrm.Segments.ISegmentStore segmentStore,
     DecisionCatalog decisions,
     TimeProvider clock,
@@ -32,6 +34,13 @@ public sealed partial class CustomerGrain(
     {
         try
         {
+            // The unit rule, here rather than only in the gateway, so every path that reaches a customer obeys it:
+            // a caller of a unit finds a customer of another unit exactly as it finds a missing one.
+            if (!CallerReach.Reaches(S.OrgUnit) && S.Exists && S.MergedInto is null && !ReachCheckedInside.Contains(context.MethodName))
+            {
+                throw new CustomerNotFoundException(Id);
+            }
+
             await context.Invoke();
         }
         finally
@@ -42,6 +51,14 @@ public sealed partial class CustomerGrain(
             }
         }
     }
+
+    /// <summary>Methods that apply the unit rule themselves: the unit is what callers ask before deciding;
+    /// a campaign's decision checks the campaign's unit; segment housekeeping and previews answer a foreign customer as
+    /// a missing one or a non-member.</summary>
+    private static readonly HashSet<string> ReachCheckedInside = new(StringComparer.Ordinal)
+    {
+        nameof(GetOrgUnitAsync), nameof(DecideCampaignAsync), nameof(ReevaluateSegmentsAsync), nameof(ListInStaticSegmentAsync), nameof(MatchesAsync),
+    };
 
     /// <summary>True while this activation has served only segment housekeeping (a backfill, a list upload, a
     /// preview, the clock): it then deactivates when idle, so walking a million customers does not keep a million

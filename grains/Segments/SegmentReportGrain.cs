@@ -25,6 +25,13 @@ public sealed class SegmentReportGrain(ISegmentStore store) : Grain, ISegmentRep
         var matched = answers.Count(a => a == true);
         var members = sample.Where((_, i) => answers[i] == true).Order(StringComparer.Ordinal).Take(20).ToArray();
         var exact = sample.Count >= customers;
+        if (OrleansCrm.Access.CallerReach.Current is not null && sample.Count > 0)
+        {
+            // A caller of a unit is answered about its unit: customers of other units answered as missing ones and
+            // are neither evaluated nor counted, so the population is the sample's share in reach.
+            customers = exact ? evaluated : (long)Math.Round(customers * (double)evaluated / sample.Count);
+        }
+
         if (exact || evaluated == 0)
         {
             return new SegmentPreview(customers, evaluated, matched, matched, matched, matched, exact, members);

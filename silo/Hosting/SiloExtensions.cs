@@ -88,6 +88,7 @@ public static class SiloExtensions
         silo.Services.AddSingleton<IContactIndex>(sp => sp.GetRequiredService<AdoNetContactIndex>());
         silo.Services.AddSingleton<ISegmentStore, AdoNetSegmentStore>();
         silo.Services.AddSingleton<OrleansCrm.Decisions.IOfferOutcomeStore, AdoNetOfferOutcomeStore>();
+        silo.Services.AddSingleton<OrleansCrm.Api.IKeptAnswerIndex, AdoNetKeptAnswerIndex>();
         silo.Services.AddSingleton<OrleansCrm.Access.IAccessStore, AdoNetAccessStore>();
         silo.Services.AddSingleton<OrleansCrm.Campaigns.ICampaignActionStore, AdoNetCampaignActionStore>();
         silo.Services.AddSingleton<DecisionCatalog>();

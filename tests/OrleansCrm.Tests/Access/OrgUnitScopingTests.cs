@@ -8,7 +8,7 @@ namespace OrleansCrm.Tests.Access;
 
 /// <summary>A caller sees and changes only what belongs to their organisation unit's subtree: customers, lookups,
 /// segments (and who can be in them), campaigns.</summary>
-public sealed class OrgUnitScopingTests(AccessCrmFixture crm) : IClassFixture<AccessCrmFixture>
+public sealed partial class OrgUnitScopingTests(AccessCrmFixture crm) : IClassFixture<AccessCrmFixture>
 {
     [Fact]
     public async Task Customers_and_lookups_stop_at_the_callers_unit_and_new_customers_join_it()

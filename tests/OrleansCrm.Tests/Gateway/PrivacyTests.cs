@@ -122,7 +122,16 @@ public sealed class PrivacyTests
             externalIds = new Dictionary<string, string> { ["loyalty"] = secrets["external id"] },
             tags = new[] { run },
         }), "profile");
-        await EventAsync(a, new { eventId = "buy-1", type = "purchase", occurredAt = when, channel = "web", data = new { amount = 123.45m, productId = "sku-1", reference = secrets["reference"] } });
+        // Sent with an Idempotency-Key: its answer (the view, with every personal value above) is kept for replays.
+        var purchase = new { eventId = "buy-1", type = "purchase", occurredAt = when, channel = "web", data = new { amount = 123.45m, productId = "sku-1", reference = secrets["reference"] } };
+        HttpRequestMessage Keyed() => new(HttpMethod.Post, Url($"/api/v1/customers/{a}/events")) { Content = JsonContent.Create(purchase), Headers = { { "Idempotency-Key", $"{run}-purchase" } } };
+        await OkAsync(http.SendAsync(Keyed()), "keyed purchase");
+        using (var replay = await http.SendAsync(Keyed()))
+        {
+            Assert.True(replay.Headers.Contains("Idempotent-Replayed"), "the kept answer is replayed before the erasure");
+            Assert.Contains(secrets["first name"], await replay.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
         await EventAsync(a, new { eventId = "visit-1", type = "web.visit", occurredAt = when, channel = "web", data = new { note = secrets["contact note"] } });
         await EventAsync(a, new { eventId = "call-1", type = "call.inbound", occurredAt = when, channel = "phone", data = new { agent = "a-1", subject = secrets["call subject"] } });
         await EventAsync(a, new { eventId = "case-1", type = "complaint.opened", occurredAt = when, channel = "phone", data = new { caseId = "c-1", subject = secrets["case subject"] } });
@@ -176,6 +185,17 @@ public sealed class PrivacyTests
         Assert.Equal(8, r.GetProperty("contactPointsReleased").GetInt32());
         Assert.Equal(1, r.GetProperty("segmentsLeft").GetInt32());
         Assert.Equal(1, r.GetProperty("actionsBlanked").GetInt32());
+        Assert.True(r.GetProperty("keptAnswersForgotten").GetInt32() >= 1, report);
+
+        // A replay of the kept answer's key after the erasure runs as a new request (refused: the customer takes no
+        // events) and returns nothing of the person.
+        using (var replay = await http.SendAsync(Keyed()))
+        {
+            var text = await replay.Content.ReadAsStringAsync();
+            Assert.False(replay.Headers.Contains("Idempotent-Replayed"), text);
+            Assert.Equal(HttpStatusCode.BadRequest, replay.StatusCode);
+            Assert.All(secrets.Values, v => Assert.DoesNotContain(v, text, StringComparison.OrdinalIgnoreCase));
+        }
 
         // After: the view keeps the id and aggregates, lookups find nobody, the segment dropped it, no event is
         // accepted, and neither the export nor any table holds a personal value.
@@ -264,6 +284,26 @@ public sealed class PrivacyTests
         return hits;
     }
 
+    private static IEnumerable<string> Base64Runs(string text)
+    {
+        foreach (System.Text.RegularExpressions.Match run in System.Text.RegularExpressions.Regex.Matches(text, "[A-Za-z0-9+/]{16,}={0,2}"))
+        {
+            var padded = run.Value.TrimEnd('=');
+            padded = padded[..(padded.Length / 4 * 4)];
+            for (var shift = 0; shift < 4 && shift < padded.Length; shift++)
+            {
+                // The run may start mid-group when it follows other base64-looking text: try each alignment.
+                var part = padded[shift..];
+                part = part[..(part.Length / 4 * 4)];
+                var buffer = new byte[part.Length];
+                if (Convert.TryFromBase64String(part, buffer, out var written))
+                {
+                    yield return Encoding.UTF8.GetString(buffer, 0, written);
+                }
+            }
+        }
+    }
+
     /// <summary>Each column of each row: text as it is, bytes (Orleans' serialized grain state) as UTF-8 and UTF-16,
     /// anything else as its invariant text.</summary>
     private static async Task<List<string>> SearchRowsAsync(string table, DbCommand select, IReadOnlyList<string> values)
@@ -286,6 +326,9 @@ public sealed class PrivacyTests
                     string s => [s],
                     _ => [Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""],
                 };
+
+                // Decoded too: a value kept as base64 (a kept answer's body in a JSON state) is still the value.
+                texts = [.. texts, .. texts.SelectMany(Base64Runs)];
                 foreach (var secret in values.Where(v => texts.Any(t => t.Contains(v, StringComparison.OrdinalIgnoreCase))))
                 {
                     hits.Add($"{table}.{reader.GetName(i)}: {secret}");
