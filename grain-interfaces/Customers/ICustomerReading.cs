@@ -14,6 +14,12 @@ public interface ICustomerReading : IGrainWithStringKey
     [Alias("GetOrgUnit")]
     Task<string?> GetOrgUnitAsync();
 
+    /// <summary>The unit as this activation holds it, answered between the grain's other calls (never waiting for
+    /// them): what another customer asks to tell whether a holder of the same e-mail is in its caller's reach, which
+    /// must not wait on a customer that may be asking it the same at that moment.</summary>
+    [Alias("PeekOrgUnit"), Orleans.Concurrency.AlwaysInterleave]
+    Task<string?> PeekOrgUnitAsync();
+
     /// <summary>The offers worth making now, best first, each with its reason (also part of the view).</summary>
     [Alias("GetNextBestActions")]
     Task<OrleansCrm.Customers.NextBestAction[]> GetNextBestActionsAsync();

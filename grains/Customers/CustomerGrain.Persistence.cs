@@ -159,8 +159,7 @@ public sealed partial class CustomerGrain
         {
             if (result.Holders?.GetValueOrDefault(key) is { } holders && holders.Where(h => h != Id).ToArray() is { Length: > 0 } others)
             {
-                var more = holders.Length >= ContactIndexLimits.HoldersReported ? " and others" : "";
-                (_conflicts ??= []).Add($"{key} is also held by {string.Join(", ", others)}{more}");
+                (_conflicts ??= []).Add((key, others, holders.Length >= ContactIndexLimits.HoldersReported));
             }
         }
 
@@ -173,7 +172,7 @@ public sealed partial class CustomerGrain
     }
 
     /// <summary>Conflicts found by claims since the caller last took them.</summary>
-    private List<string>? _conflicts;
+    private List<(string Key, string[] Others, bool More)>? _conflicts;
 
     /// <summary>Writes the snapshot now (in the next group commit) and returns once it is durable.</summary>
     private async Task WriteAsync(bool claimContacts = false)

@@ -19,6 +19,9 @@ public sealed partial class CustomerGrain
         return S.Exists ? CustomerAggregate.View(S, Id, clock.GetUtcNow(), decisions.Current) : null;
     }
 
+    public Task<string?> PeekOrgUnitAsync() =>
+        S.MergedInto is { } survivor ? GrainFactory.GetCustomer(survivor).PeekOrgUnitAsync() : Task.FromResult(S.Exists ? S.OrgUnit ?? "" : null);
+
     public async Task<string?> GetOrgUnitAsync()
     {
         await RefreshIfStaleAsync();

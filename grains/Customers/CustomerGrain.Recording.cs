@@ -252,7 +252,30 @@ public sealed partial class CustomerGrain
         _claimsDeferred = false;
         var conflicts = _conflicts;
         _conflicts = null;
-        return conflicts is null ? [] : [.. conflicts];
+        if (conflicts is null)
+        {
+            return [];
+        }
+
+        var answers = new List<string>(conflicts.Count);
+        foreach (var (key, others, more) in conflicts)
+        {
+            // A caller of a unit hears only of holders in its reach: the answer is the same whether or not another
+            // unit has a customer with this e-mail.
+            var named = others;
+            if (CallerReach.Current is not null)
+            {
+                var units = await Task.WhenAll(others.Select(o => GrainFactory.GetCustomer(o).PeekOrgUnitAsync()));
+                named = [.. others.Where((_, i) => units[i] is { } unit && CallerReach.Reaches(unit))];
+            }
+
+            if (named.Length > 0)
+            {
+                answers.Add($"{key} is also held by {string.Join(", ", named)}{(more && named.Length == others.Length ? " and others" : "")}");
+            }
+        }
+
+        return [.. answers];
     }
 
     /// <summary>The contact points this customer holds and has not claimed, and the name claims it no longer has a

@@ -57,7 +57,7 @@ public sealed partial class CustomerGrain(
     /// a missing one or a non-member.</summary>
     private static readonly HashSet<string> ReachCheckedInside = new(StringComparer.Ordinal)
     {
-        nameof(GetOrgUnitAsync), nameof(DecideCampaignAsync), nameof(ReevaluateSegmentsAsync), nameof(ListInStaticSegmentAsync), nameof(MatchesAsync),
+        nameof(GetOrgUnitAsync), nameof(PeekOrgUnitAsync), nameof(DecideCampaignAsync), nameof(ReevaluateSegmentsAsync), nameof(ListInStaticSegmentAsync), nameof(MatchesAsync),
     };
 
     /// <summary>True while this activation has served only segment housekeeping (a backfill, a list upload, a

@@ -201,6 +201,49 @@ public sealed partial class OrgUnitScopingTests
             .GetAsync($"/api/v1/customers/{run}-new")).StatusCode);
     }
 
+    [Fact]
+    public async Task Conflicts_static_lists_and_previews_answer_alike_whether_or_not_another_unit_has_the_customer()
+    {
+        var run = "det" + Guid.NewGuid().ToString("N")[..6];
+        var (_, agentSecret) = await crm.CreateKeyAsync($"{run} beijing agent", "cn/beijing", Roles.Agent);
+        var (_, managerSecret) = await crm.CreateKeyAsync($"{run} beijing manager", "cn/beijing", Roles.CampaignManager);
+        using var agent = crm.KeyClient(agentSecret);
+        using var manager = crm.KeyClient(managerSecret);
+        await PutCustomerAsync(crm.Admin, $"{run}-sh", new { firstName = "Fang", email = $"{run}-shared@example.com", tags = new[] { run }, orgUnit = "cn/shanghai" });
+        await PutCustomerAsync(crm.Admin, $"{run}-bj", new { firstName = "Wei", email = $"{run}-own@example.com", tags = new[] { run }, orgUnit = "cn/beijing" });
+
+        // An e-mail another unit's customer holds: no conflict named. One of the caller's own: named.
+        using (var put = await agent.PutAsJsonAsync($"/api/v1/customers/{run}-new", new { firstName = "Li", email = $"{run}-shared@example.com" }))
+        {
+            var body = await put.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+            Assert.Empty(body.GetProperty("conflicts").EnumerateArray());
+        }
+
+        using (var put = await agent.PutAsJsonAsync($"/api/v1/customers/{run}-new2", new { firstName = "Li", email = $"{run}-own@example.com" }))
+        {
+            var body = await put.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Contains($"{run}-bj", Assert.Single(body.GetProperty("conflicts").EnumerateArray()).GetString(), StringComparison.Ordinal);
+        }
+
+        // A static list naming another unit's customer reports it exactly as a missing one.
+        using (var list = await manager.PutAsJsonAsync($"/api/v1/segments/{run}-list", new { name = "list", customerIds = new[] { $"{run}-bj", $"{run}-sh", $"{run}-missing" } }))
+        {
+            var body = await list.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(list.IsSuccessStatusCode, body.ToString());
+            Assert.Equal(2, body.GetProperty("unknownCustomers").GetInt32());
+            Assert.Equal([$"{run}-missing", $"{run}-sh"], body.GetProperty("unknownCustomerIds").EnumerateArray().Select(i => i.GetString()!).Order(StringComparer.Ordinal));
+        }
+
+        // A preview that names another unit counts nothing there.
+        using (var preview = await manager.PostAsJsonAsync("/api/v1/segments/preview", new { expression = $"orgUnit = \"cn/shanghai\" and tags contains \"{run}\"", sampleSize = 10000 }))
+        {
+            var body = await preview.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(preview.IsSuccessStatusCode, body.ToString());
+            Assert.Equal(0, body.GetProperty("matched").GetInt32());
+        }
+    }
+
     private async Task<JsonElement> ViewAsync(string id) =>
         await crm.Admin.GetFromJsonAsync<JsonElement>(new Uri(crm.Gateway, $"/api/v1/customers/{id}"));
 }
