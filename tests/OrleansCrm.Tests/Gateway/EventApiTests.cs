@@ -56,6 +56,45 @@ public sealed class EventApiTests(EmbeddedCrmFixture crm)
     }
 
     [Fact]
+    public async Task A_batch_naming_an_erased_customer_stores_nothing_or_answers_that_customers_lines_alone()
+    {
+        var erased = await CreateCustomerAsync();
+        var live = await CreateCustomerAsync();
+        using (var erase = await crm.Http.PostAsync(Url($"/api/v1/customers/{erased}/erase"), null))
+        {
+            Assert.Equal(HttpStatusCode.OK, erase.StatusCode);
+        }
+
+        var when = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O");
+        var batch = $$"""
+            {"eventId":"b-1","customerId":"{{live}}","type":"web.visit","occurredAt":"{{when}}","channel":"web"}
+            {"eventId":"b-2","customerId":"{{erased}}","type":"web.visit","occurredAt":"{{when}}","channel":"web"}
+            """;
+
+        // Checked whole first: refused, and the valid line was not stored either.
+        using (var refused = await crm.Http.PostAsync(Url("/api/v1/events"), new StringContent(batch, Encoding.UTF8, "application/x-ndjson")))
+        {
+            var body = await refused.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("line 2: customerId", body, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(1, await HistoryCountAsync(live));
+
+        // Taken as it comes (createIfMissing): the erased customer's line is answered by itself, the rest recorded.
+        using (var partial = await crm.Http.PostAsync(Url("/api/v1/events?createIfMissing=true"), new StringContent(batch, Encoding.UTF8, "application/x-ndjson")))
+        {
+            var body = await partial.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(HttpStatusCode.MultiStatus, partial.StatusCode);
+            Assert.Equal(1, body.GetProperty("accepted").GetInt32());
+            var line = Assert.Single(body.GetProperty("refused").EnumerateArray());
+            Assert.Equal((2, erased), (line.GetProperty("line").GetInt32(), line.GetProperty("customerId").GetString()));
+        }
+
+        Assert.Equal(2, await HistoryCountAsync(live));
+    }
+
+    [Fact]
     public async Task An_integrator_that_asks_for_a_minimal_answer_gets_the_acknowledgement_without_the_view()
     {
         var id = await CreateCustomerAsync();
