@@ -175,13 +175,25 @@ public static class ImportEndpoints
         }
     }
 
+    /// <summary>The longest NDJSON line read (as a CSV record is bounded by its reader's MaxRecordSize).</summary>
+    public const int MaxNdjsonLineChars = 1024 * 1024;
+
     private static async IAsyncEnumerable<(long Line, IReadOnlyList<string> Headers, Func<int, string> Get)> ReadNdjson(Stream body, ImportJob job)
     {
-        using var reader = new StreamReader(body);
+        using var stream = new StreamReader(body);
+        var reader = new BoundedLineReader(stream, MaxNdjsonLineChars);
         long line = 0;
-        while (await reader.ReadLineAsync() is { } text)
+        while (await reader.ReadLineAsync() is var (text, tooLong))
         {
             line++;
+            if (tooLong)
+            {
+                // Skipped without being held: one line cannot grow the process, whatever its length.
+                job.RowRead();
+                job.Reject(line, "body", $"the line is longer than {MaxNdjsonLineChars:N0} characters");
+                continue;
+            }
+
             if (string.IsNullOrWhiteSpace(text))
             {
                 continue;

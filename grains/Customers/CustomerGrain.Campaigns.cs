@@ -85,7 +85,17 @@ public sealed partial class CustomerGrain
         RenderedMessage? message = null;
         if (contact && campaign.Templates?.GetValueOrDefault(decision.Channel!) is { } template)
         {
-            message = MessageTemplates.Render(template, CustomerAggregate.View(S, Id, now, decisions.Current), step.CampaignId, campaign.Name, campaign.OfferId, step.OfferName);
+            try
+            {
+                message = await MessageTemplates.RenderAsync(template, CustomerAggregate.View(S, Id, now, decisions.Current), step.CampaignId, campaign.Name, campaign.OfferId, step.OfferName);
+            }
+            catch (MessageTooLargeException e)
+            {
+                // This customer's data makes the message larger than a message may be: not sent, and counted so.
+                logger.LogWarning("Campaign {CampaignId}: no message for customer {CustomerId}: {Reason}", step.CampaignId, Id, e.Message);
+                decision = decision with { Outcome = ContactOutcomes.Suppressed, Reason = "message-too-large", NotBefore = null };
+                contact = false;
+            }
         }
         else if (contact)
         {

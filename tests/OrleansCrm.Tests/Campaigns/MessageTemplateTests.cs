@@ -18,24 +18,24 @@ public sealed class MessageTemplateTests
     }
 
     [Fact]
-    public void A_template_is_filled_from_the_customers_own_data()
+    public async Task A_template_is_filled_from_the_customers_own_data()
     {
         var template = new MessageTemplate("{{ customer.firstName }}, an offer for {{ customer.region }}",
             "Dear {{ customer.firstName }} {{ customer.lastName }} ({{ customer.attributes.tier }}): you spent {{ customer.purchaseTotal }}. {{ offer.name }} — {{ campaign.name }}");
 
-        var message = MessageTemplates.Render(template, Customer("Ada"), "winter-1", "Winter", "inv", "Investment plan");
+        var message = await MessageTemplates.RenderAsync(template, Customer("Ada"), "winter-1", "Winter", "inv", "Investment plan");
 
         Assert.Equal("Ada, an offer for north", message.Subject);
         Assert.Equal("Dear Ada King (gold): you spent 120.5. Investment plan — Winter", message.Body);
     }
 
     [Fact]
-    public void Html_templates_escape_the_customers_data_and_plain_text_does_not()
+    public async Task Html_templates_escape_the_customers_data_and_plain_text_does_not()
     {
         const string Name = "<script>alert('x')</script>&Co";
 
-        var html = MessageTemplates.Render(new MessageTemplate("Hi {{ customer.firstName }}", "<p>Hi {{ customer.firstName }}</p>", Html: true), Customer(Name), "c", "C", null, null);
-        var text = MessageTemplates.Render(new MessageTemplate(null, "Hi {{ customer.firstName }}"), Customer(Name), "c", "C", null, null);
+        var html = await MessageTemplates.RenderAsync(new MessageTemplate("Hi {{ customer.firstName }}", "<p>Hi {{ customer.firstName }}</p>", Html: true), Customer(Name), "c", "C", null, null);
+        var text = await MessageTemplates.RenderAsync(new MessageTemplate(null, "Hi {{ customer.firstName }}"), Customer(Name), "c", "C", null, null);
 
         Assert.Equal("<p>Hi &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&amp;Co</p>", html.Body);
         Assert.DoesNotContain("<script>", html.Body, StringComparison.Ordinal);
@@ -44,11 +44,32 @@ public sealed class MessageTemplateTests
     }
 
     [Fact]
-    public void A_missing_value_can_fall_back_with_the_default_filter()
+    public async Task A_missing_value_can_fall_back_with_the_default_filter()
     {
-        var message = MessageTemplates.Render(new MessageTemplate(null, "Dear {{ customer.attributes.nickname | default: customer.firstName }}"), Customer("Ada"), "c", "C", null, null);
+        var message = await MessageTemplates.RenderAsync(new MessageTemplate(null, "Dear {{ customer.attributes.nickname | default: customer.firstName }}"), Customer("Ada"), "c", "C", null, null);
 
         Assert.Equal("Dear Ada", message.Body);
+    }
+
+    [Theory]
+    [InlineData("{% for i in (1..100000) %}{{ customer.firstName }} and some more words to say{% endfor %}")]
+    [InlineData("{% assign s = \"ab\" %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s }}")]
+    [InlineData("{% capture s %}{% for i in (1..20000) %}xxxxxxxxxx{% endfor %}{% endcapture %}ok")]
+    [InlineData("{% assign a = \"x,y\" | split: \",\" %}{% for i in (1..40) %}{% assign a = a | concat: a | concat: a %}{% endfor %}{{ a.size }}")]
+    public async Task A_template_cannot_render_or_hold_more_than_a_message_may_be(string body)
+    {
+        // Short templates that would grow to megabytes (or without end) per customer are stopped at the bound.
+        var template = new MessageTemplate("Hi", body);
+        Assert.Equal(["templates.email.body"], MessageTemplates.Validate("email", template).Keys);
+        var error = await Assert.ThrowsAsync<MessageTooLargeException>(async () => await MessageTemplates.RenderAsync(template, Customer("Ada"), "c", "C", null, null));
+        Assert.Contains("100,000", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_template_that_runs_too_long_is_stopped_as_too_large_not_as_an_error()
+    {
+        var template = new MessageTemplate("Hi", "{% for i in (1..1000000) %}{% endfor %}done");
+        await Assert.ThrowsAsync<MessageTooLargeException>(async () => await MessageTemplates.RenderAsync(template, Customer("Ada"), "c", "C", null, null));
     }
 
     [Fact]
