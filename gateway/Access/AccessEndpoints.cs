@@ -33,11 +33,20 @@ public static class AccessEndpoints
         var auth = app.MapGroup("/api/v1/auth").WithTags("Access");
         auth.MapGet("/me", (ClaimsPrincipal user) => TypedResults.Ok(new CallerView(user.Actor(), user.RoleNames(), user.OrgUnit())))
             .WithName("WhoAmI").WithSummary("Who the credentials belong to: login, roles, organisation unit");
-        auth.MapDelete("/session", (HttpContext http) =>
+        auth.MapDelete("/session", async (HttpContext http, IClusterClient cluster, TimeProvider clock, ApiKeys keys) =>
         {
             http.Response.Cookies.Delete(CrmPrincipal.SessionCookie, CookieOptions(http, null));
+            if (http.User.IssuedAt() is not null && await cluster.GetGrain<IAccessGrain>(0).FindUserAsync(http.User.Actor()) is { } user)
+            {
+                // The token itself is refused from now on (on every gateway within the user cache's 30 s), and so is
+                // every other token or session of this user issued before: signing out signs out everywhere.
+                var now = clock.GetUtcNow();
+                await cluster.GetGrain<IAccessGrain>(0).SaveUserAsync(user with { SessionsFrom = now, ChangedAt = now }, create: false);
+                keys.ForgetUser(user.Login);
+            }
+
             return TypedResults.NoContent();
-        }).WithName("EndSession").WithSummary("Sign out of the web screens");
+        }).WithName("EndSession").WithSummary("Sign out: ends the web session and every token of the user issued before now");
 
         var users = app.MapGroup("/api/v1/users").WithTags("Access");
         users.MapGet("/", async (IClusterClient cluster) => TypedResults.Ok((await cluster.GetGrain<IAccessGrain>(0).ListUsersAsync()).Select(UserView.Of)))
@@ -71,17 +80,44 @@ public static class AccessEndpoints
             return Problems.Invalid(string.IsNullOrWhiteSpace(body?.Login) ? "login" : "password", "is required");
         }
 
+        // Bounded before anything is looked up, hashed or written to the audit trail.
+        if (body.Login.Length > Credentials.MaxLoginLength)
+        {
+            return Problems.Invalid("login", $"must be at most {Credentials.MaxLoginLength} characters");
+        }
+
+        if (body.Password.Length > Credentials.MaxPasswordLength)
+        {
+            return Problems.Invalid("password", $"must be at most {Credentials.MaxPasswordLength} characters");
+        }
+
         var services = http.RequestServices;
         var login = body.Login.Trim().ToLowerInvariant();
-        var user = login.Length <= 100 ? await services.GetRequiredService<IClusterClient>().GetGrain<IAccessGrain>(0).FindUserAsync(login) : null;
-        var verdict = Hasher.VerifyHashedPassword(user!, user?.PasswordHash ?? DecoyHash, body.Password);
+        var cluster = services.GetRequiredService<IClusterClient>();
         var audit = services.GetRequiredService<AuditTrail>();
+        var throttle = services.GetRequiredService<SignInThrottle>();
+        var guard = cluster.GetGrain<ISignInGuardGrain>(login);
+        var client = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        if ((throttle.BlockedFor(client) ?? await guard.LockedForAsync()) is { } wait)
+        {
+            // Locked (this login failed too often) or throttled (this client failed too often): the same answer
+            // whether or not the login exists, and the password is not even checked.
+            await audit.RecordAsync(login, "SignIn", $"{http.Request.Method} {http.Request.Path}", null, 429, "locked", http.TraceIdentifier);
+            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.Problem(title: "Too many failed sign-ins", detail: "Wait before trying again.", statusCode: StatusCodes.Status429TooManyRequests);
+        }
+
+        var user = await cluster.GetGrain<IAccessGrain>(0).FindUserAsync(login);
+        var verdict = Hasher.VerifyHashedPassword(user!, user?.PasswordHash ?? DecoyHash, body.Password);
         if (user is not { Enabled: true } || verdict == PasswordVerificationResult.Failed)
         {
+            await guard.FailedAsync();
+            throttle.Failed(client);
             await audit.RecordAsync(login, "SignIn", $"{http.Request.Method} {http.Request.Path}", null, 401, "refused", http.TraceIdentifier);
             return TypedResults.Problem(title: "Sign-in failed", detail: "The login or password is wrong, or the user may not sign in.", statusCode: StatusCodes.Status401Unauthorized);
         }
 
+        await guard.SucceededAsync();
         var (token, expires) = await services.GetRequiredService<TokenService>().IssueAsync(user.Login, "user", user.Roles, user.OrgUnit);
         await audit.RecordAsync(user.Login, "SignIn", $"{http.Request.Method} {http.Request.Path}", null, 200, "allowed", http.TraceIdentifier);
         if (cookie)
@@ -170,6 +206,9 @@ public static class AccessEndpoints
             OrgUnit = body.OrgUnit is null ? user.OrgUnit : OrgUnits.Normalise(body.OrgUnit),
             Enabled = body.Enabled ?? user.Enabled,
             ChangedAt = clock.GetUtcNow(),
+
+            // A new password or a disabled user ends every session and token issued before.
+            SessionsFrom = body.Password is not null || body.Enabled == false ? clock.GetUtcNow() : user.SessionsFrom,
         };
         await access.SaveUserAsync(changed, create: false);
         keys.ForgetUser(login);

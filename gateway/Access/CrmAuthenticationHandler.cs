@@ -24,8 +24,16 @@ public sealed class CrmAuthenticationHandler(
 {
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var authorization = Request.Headers.Authorization.ToString();
-        var apiKey = Request.Headers["X-Api-Key"].ToString();
+        var (principal, failure) = await AuthenticateAsync(Request, tokens, keys);
+        return principal is not null ? Success(principal) : failure is null ? AuthenticateResult.NoResult() : AuthenticateResult.Fail(failure);
+    }
+
+    /// <summary>The caller as the request's credentials say now: a principal, or why they fail, or neither (no
+    /// credentials). Not cached per request, so a long request (a live stream) can ask again.</summary>
+    public static async Task<(ClaimsPrincipal? Principal, string? Failure)> AuthenticateAsync(HttpRequest request, TokenService tokens, ApiKeys keys)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        var apiKey = request.Headers["X-Api-Key"].ToString();
         if (apiKey.Length == 0 && authorization.StartsWith("ApiKey ", StringComparison.OrdinalIgnoreCase))
         {
             apiKey = authorization["ApiKey ".Length..].Trim();
@@ -34,7 +42,7 @@ public sealed class CrmAuthenticationHandler(
         if (apiKey.Length > 0)
         {
             var principal = await keys.AuthenticateAsync(apiKey);
-            return principal is null ? AuthenticateResult.Fail("The API key is unknown or revoked.") : Success(principal);
+            return principal is null ? (null, "The API key is unknown or revoked.") : (principal, null);
         }
 
         string? token = null;
@@ -42,26 +50,26 @@ public sealed class CrmAuthenticationHandler(
         {
             token = authorization["Bearer ".Length..].Trim();
         }
-        else if (Request.Cookies.TryGetValue(CrmPrincipal.SessionCookie, out var cookie) && cookie.Length > 0)
+        else if (request.Cookies.TryGetValue(CrmPrincipal.SessionCookie, out var cookie) && cookie.Length > 0)
         {
             token = cookie;
         }
 
         if (token is null)
         {
-            return AuthenticateResult.NoResult();
+            return (null, null);
         }
 
         var signed = await tokens.ValidateAsync(token);
         if (signed is null)
         {
-            return AuthenticateResult.Fail("The token is malformed, expired or not signed by this cluster.");
+            return (null, "The token is malformed, expired or not signed by this cluster.");
         }
 
         // The token names the user; what the user may do now (enabled, roles, unit) is read from the user record, so
         // disabling a user or changing their roles takes effect within the cache lifetime, not at token expiry.
-        var current = await keys.CurrentUserAsync(signed.Actor());
-        return current is null ? AuthenticateResult.Fail("The user no longer exists or may not sign in.") : Success(current);
+        var current = await keys.CurrentUserAsync(signed.Actor(), signed.IssuedAt());
+        return current is null ? (null, "The user no longer exists, may not sign in, or signed out since this token was issued.") : (current, null);
     }
 
     private AuthenticateResult Success(ClaimsPrincipal principal) =>
@@ -97,8 +105,9 @@ public sealed class ApiKeys(IClusterClient cluster, CrmSettings settings, TimePr
 
     public void ForgetUser(string login) => _users.TryRemove(login, out _);
 
-    /// <summary>The principal of an enabled user as the user record says now (cached for 30 s), or null.</summary>
-    public async Task<ClaimsPrincipal?> CurrentUserAsync(string login)
+    /// <summary>The principal of an enabled user as the user record says now (cached for 30 s), or null; null too for
+    /// a token issued (<paramref name="issuedAt"/>) before the user's sessions were ended (sign-out, new password).</summary>
+    public async Task<ClaimsPrincipal?> CurrentUserAsync(string login, DateTimeOffset? issuedAt)
     {
         var now = clock.GetUtcNow();
         if (!_users.TryGetValue(login, out var entry) || now - entry.At > CacheFor)
@@ -107,7 +116,18 @@ public sealed class ApiKeys(IClusterClient cluster, CrmSettings settings, TimePr
             _users[login] = entry;
         }
 
-        return entry.User is { Enabled: true } user ? CrmPrincipal.Create(user.Login, "user", user.Roles, user.OrgUnit) : null;
+        if (entry.User is not { Enabled: true } user || (user.SessionsFrom is { } from && (issuedAt is null || issuedAt < from)))
+        {
+            return null;
+        }
+
+        var principal = CrmPrincipal.Create(user.Login, "user", user.Roles, user.OrgUnit);
+        if (issuedAt is { } at)
+        {
+            ((ClaimsIdentity)principal.Identity!).AddClaim(new Claim(CrmPrincipal.IssuedAtClaim, at.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        return principal;
     }
 
     public async Task<ClaimsPrincipal?> AuthenticateAsync(string presented)

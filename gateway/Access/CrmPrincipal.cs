@@ -10,6 +10,10 @@ public static class CrmPrincipal
     public const string OrgUnitClaim = "org";
     public const string KindClaim = "kind";
 
+    /// <summary>When a token was issued, in Unix milliseconds (finer than the JWT's <c>iat</c> seconds): tokens issued
+    /// before a user's <c>SessionsFrom</c> are refused.</summary>
+    public const string IssuedAtClaim = "iat_ms";
+
     /// <summary>The session cookie the web screens use; it holds the same token the API hands out.</summary>
     public const string SessionCookie = "crm_session";
 
@@ -24,6 +28,10 @@ public static class CrmPrincipal
     public static string Actor(this ClaimsPrincipal user) => user.Identity?.IsAuthenticated == true ? user.Identity.Name ?? "anonymous" : "anonymous";
 
     public static string OrgUnit(this ClaimsPrincipal user) => user.FindFirstValue(OrgUnitClaim) ?? "";
+
+    /// <summary>When the caller's token was issued, or null for an API key.</summary>
+    public static DateTimeOffset? IssuedAt(this ClaimsPrincipal user) =>
+        long.TryParse(user.FindFirstValue(IssuedAtClaim), System.Globalization.CultureInfo.InvariantCulture, out var ms) ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
 
     public static string[] RoleNames(this ClaimsPrincipal user) => [.. user.FindAll(ClaimTypes.Role).Select(c => c.Value)];
 

@@ -34,6 +34,7 @@ public sealed class TokenService(IClusterClient cluster, CrmSettings settings, T
             [CrmPrincipal.KindClaim] = kind,
             [CrmPrincipal.OrgUnitClaim] = orgUnit,
             ["roles"] = roles,
+            [CrmPrincipal.IssuedAtClaim] = now.ToUnixTimeMilliseconds(),
         };
         var token = _handler.CreateToken(new SecurityTokenDescriptor
         {
@@ -69,11 +70,15 @@ public sealed class TokenService(IClusterClient cluster, CrmSettings settings, T
 
         var jwt = (JsonWebToken)result.SecurityToken;
         var roles = jwt.Claims.Where(c => c.Type == "roles").Select(c => c.Value);
-        return CrmPrincipal.Create(
+        var principal = CrmPrincipal.Create(
             jwt.Subject,
             jwt.TryGetPayloadValue<string>(CrmPrincipal.KindClaim, out var kind) ? kind : "user",
             roles,
             jwt.TryGetPayloadValue<string>(CrmPrincipal.OrgUnitClaim, out var org) ? org : "");
+        // A token from before this claim existed counts as issued at its iat (whole seconds).
+        var issued = jwt.TryGetPayloadValue<long>(CrmPrincipal.IssuedAtClaim, out var ms) ? ms : new DateTimeOffset(jwt.IssuedAt, TimeSpan.Zero).ToUnixTimeMilliseconds();
+        ((ClaimsIdentity)principal.Identity!).AddClaim(new Claim(CrmPrincipal.IssuedAtClaim, issued.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return principal;
     }
 
     public void Dispose() => _loading.Dispose();

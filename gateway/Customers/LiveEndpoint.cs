@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orleans.Streams;
 using OrleansCrm.Customers;
+using OrleansCrm.Gateway.Access;
 using OrleansCrm.Gateway.Hosting;
 
 namespace OrleansCrm.Gateway.Customers;
@@ -57,7 +58,7 @@ public static class LiveEndpoint
 
             // The stream unsubscribes when it ends; this covers a connection that closes before it starts.
             context.Response.RegisterForDisposeAsync(subscription);
-            return TypedResults.ServerSentEvents(Events(cluster, subscription, watch, logger, context.RequestAborted));
+            return TypedResults.ServerSentEvents(Events(cluster, subscription, watch, logger, () => StillAllowedAsync(context, cluster, watch.CustomerId), context.RequestAborted));
         }
         catch
         {
@@ -66,8 +67,23 @@ public static class LiveEndpoint
         }
     }
 
+    /// <summary>Whether the caller may still watch the customer: the credentials still valid (a user not disabled or
+    /// signed out, a key not revoked), a role that may read it, and the customer still in the caller's unit.</summary>
+    private static async Task<bool> StillAllowedAsync(HttpContext context, IClusterClient cluster, string customerId)
+    {
+        // Asked afresh (the request's own authentication result is cached for its whole length).
+        var services = context.RequestServices;
+        var (principal, _) = await CrmAuthenticationHandler.AuthenticateAsync(context.Request, services.GetRequiredService<TokenService>(), services.GetRequiredService<ApiKeys>());
+        if (principal is null || !EndpointPolicies.Admits(EndpointPolicies.Table["CustomerLive"], principal.RoleNames()))
+        {
+            return false;
+        }
+
+        return principal.OrgUnit().Length == 0 || await cluster.GetCustomer(customerId).GetOrgUnitAsync() is { } unit && principal.Sees(unit);
+    }
+
     private static async IAsyncEnumerable<SseItem<CustomerChanged>> Events(
-        IClusterClient cluster, LiveSubscription subscription, CustomerWatch watch, ILogger logger, [EnumeratorCancellation] CancellationToken aborted)
+        IClusterClient cluster, LiveSubscription subscription, CustomerWatch watch, ILogger logger, Func<Task<bool>> stillAllowed, [EnumeratorCancellation] CancellationToken aborted)
     {
         await using var _ = subscription;
         var grain = cluster.GetGrain<ICustomerLiveGrain>(CustomerKeys.GrainKey(watch.CustomerId));
@@ -101,6 +117,13 @@ public static class LiveEndpoint
             if (DateTime.UtcNow >= renewAt)
             {
                 renewAt = DateTime.UtcNow + Renewal;
+                if (!await stillAllowed())
+                {
+                    // Disabled, signed out, revoked or moved out of reach since the stream opened: it ends here.
+                    logger.LogInformation("Live stream of customer {CustomerId} ended: the caller may no longer watch it", watch.CustomerId);
+                    yield break;
+                }
+
                 try
                 {
                     await grain.WatchAsync(WatchDuration);

@@ -72,6 +72,7 @@ public static class GatewayExtensions
         builder.Services.AddSingleton<ImportRegistry>();
         builder.Services.AddSingleton<TokenService>();
         builder.Services.AddSingleton<ApiKeys>();
+        builder.Services.AddSingleton<SignInThrottle>();
         builder.AddCrmMetrics();
         builder.Services.AddSingleton<AuditTrail>();
         builder.Services.AddHostedService(services => services.GetRequiredService<AuditTrail>());

@@ -70,7 +70,8 @@ public sealed record UserRecord(
     string OrgUnit,
     bool Enabled,
     DateTimeOffset CreatedAt,
-    DateTimeOffset ChangedAt);
+    DateTimeOffset ChangedAt,
+    DateTimeOffset? SessionsFrom = null);
 
 /// <summary>An integrator's key. The secret is never stored: <see cref="SecretHash"/> is its SHA-256 (hex).</summary>
 [GenerateSerializer, Immutable, Alias("crm.ApiKeyRecord")]
@@ -168,6 +169,11 @@ public interface IAccessStore
 public static class Credentials
 {
     public const int MinPasswordLength = 12;
+
+    /// <summary>The longest login and password a sign-in reads (longer ones are refused before any work).</summary>
+    public const int MaxLoginLength = 100;
+
+    public const int MaxPasswordLength = 200;
 
     public static string? ValidateLogin(string? login) =>
         string.IsNullOrWhiteSpace(login) || login.Length > 100 || !login.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '_' or '-' or '@')

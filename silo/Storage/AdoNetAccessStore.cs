@@ -45,10 +45,10 @@ public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
         await using var connection = await Db.OpenAsync(_storage);
         await using var command = Db.Command(connection, null, create
             ? $"""
-              INSERT INTO crm_users (service_id, login, password_hash, roles, org_unit, enabled, created_at, changed_at)
-              VALUES (@s, @l, @p, @r, @o, @e, @c, @t) ON CONFLICT (service_id, login) DO NOTHING
+              INSERT INTO crm_users (service_id, login, password_hash, roles, org_unit, enabled, created_at, changed_at, sessions_from)
+              VALUES (@s, @l, @p, @r, @o, @e, @c, @t, @f) ON CONFLICT (service_id, login) DO NOTHING
               """
-            : "UPDATE crm_users SET password_hash = @p, roles = @r, org_unit = @o, enabled = @e, changed_at = @t WHERE service_id = @s AND login = @l");
+            : "UPDATE crm_users SET password_hash = @p, roles = @r, org_unit = @o, enabled = @e, changed_at = @t, sessions_from = @f WHERE service_id = @s AND login = @l");
         command.Add("s", _serviceId);
         command.Add("l", user.Login);
         command.Add("p", user.PasswordHash);
@@ -57,6 +57,7 @@ public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
         command.Add("e", _postgres ? user.Enabled : user.Enabled ? 1 : 0);
         command.Add("c", Db.Time(_postgres, user.CreatedAt));
         command.Add("t", Db.Time(_postgres, user.ChangedAt));
+        command.Add("f", user.SessionsFrom is { } from ? Db.Time(_postgres, from) : null);
         return await command.ExecuteNonQueryAsync() == 1;
     }
 
@@ -257,7 +258,7 @@ public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
     {
         await using var connection = await Db.OpenAsync(_storage);
         await using var command = Db.Command(connection, null,
-            $"SELECT login, password_hash, roles, org_unit, enabled, created_at, changed_at FROM crm_users WHERE service_id = @s {filter} ORDER BY login");
+            $"SELECT login, password_hash, roles, org_unit, enabled, created_at, changed_at, sessions_from FROM crm_users WHERE service_id = @s {filter} ORDER BY login");
         command.Add("s", _serviceId);
         if (login is not null)
         {
@@ -275,7 +276,8 @@ public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
                 reader.GetString(3),
                 _postgres ? reader.GetBoolean(4) : reader.GetInt64(4) == 1,
                 reader.ReadTime(5, _postgres),
-                reader.ReadTime(6, _postgres)));
+                reader.ReadTime(6, _postgres),
+                reader.IsDBNull(7) ? null : reader.ReadTime(7, _postgres)));
         }
 
         return [.. users];

@@ -9,7 +9,7 @@ using OrleansCrm.Tests.Support;
 namespace OrleansCrm.Tests.Access;
 
 /// <summary>Users, bearer tokens, the web session cookie, API keys and the first administrator, as people use them.</summary>
-public sealed class SignInTests(AccessCrmFixture crm) : IClassFixture<AccessCrmFixture>
+public sealed partial class SignInTests(AccessCrmFixture crm) : IClassFixture<AccessCrmFixture>
 {
     [Fact]
     public async Task Only_health_and_sign_in_answer_without_credentials()
