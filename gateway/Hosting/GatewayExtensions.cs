@@ -93,6 +93,7 @@ public static class GatewayExtensions
         // The correlation id first, so every line logged for the request carries it; then the request log, so the
         // logged status is the one the caller received.
         app.UseMiddleware<CorrelationMiddleware>();
+        app.UseMiddleware<BrowserDefenses>();
         app.UseSerilogRequestLogging(o =>
             o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.000} ms");
         app.UseExceptionHandler();

@@ -90,6 +90,62 @@ public sealed partial class SignInTests
     }
 
     [Fact]
+    public async Task A_change_riding_on_the_session_cookie_from_another_origin_is_refused_and_answers_carry_browser_defenses()
+    {
+        await crm.CreateUserAsync("cora.cookie", "cookie password 12", "", Roles.CampaignManager);
+        var cookies = new CookieContainer();
+        using var browser = new HttpClient(new HttpClientHandler { CookieContainer = cookies }) { BaseAddress = crm.Gateway };
+        var self = crm.Gateway.GetLeftPart(UriPartial.Authority);
+        using (var signIn = await browser.PostAsJsonAsync("/api/v1/auth/session", new { login = "cora.cookie", password = "cookie password 12" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, signIn.StatusCode);
+        }
+
+        async Task<HttpStatusCode> PutSegmentAsync(string? origin, string? referer)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Put, "/api/v1/segments/cookie-seg") { Content = JsonContent.Create(new { name = "c", expression = "tags contains \"c\"" }) };
+            if (origin is not null)
+            {
+                request.Headers.Add("Origin", origin);
+            }
+
+            if (referer is not null)
+            {
+                request.Headers.Referrer = new Uri(referer);
+            }
+
+            using var response = await browser.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        // Another port of the same host, a sibling subdomain, a sandboxed frame, and no origin at all: refused.
+        var otherPort = new UriBuilder(crm.Gateway) { Port = crm.Gateway.Port == 1 ? 2 : crm.Gateway.Port - 1 }.Uri.GetLeftPart(UriPartial.Authority);
+        Assert.Equal(HttpStatusCode.Forbidden, await PutSegmentAsync(otherPort, null));
+        Assert.Equal(HttpStatusCode.Forbidden, await PutSegmentAsync("http://evil.localhost", null));
+        Assert.Equal(HttpStatusCode.Forbidden, await PutSegmentAsync("null", null));
+        Assert.Equal(HttpStatusCode.Forbidden, await PutSegmentAsync(null, null));
+        Assert.Equal(HttpStatusCode.Forbidden, await PutSegmentAsync(null, otherPort + "/campaigns.html"));
+        Assert.Equal(HttpStatusCode.NotFound, (await crm.Admin.GetAsync(new Uri(crm.Gateway, "/api/v1/segments/cookie-seg"))).StatusCode);
+
+        // From the site's own pages it works.
+        Assert.Equal(HttpStatusCode.OK, await PutSegmentAsync(self, null));
+        Assert.Equal(HttpStatusCode.OK, await PutSegmentAsync(null, self + "/campaigns.html"));
+
+        // Pages and answers tell the browser not to sniff, not to be framed, and what a page may load.
+        using var page = await browser.GetAsync("/campaigns.html");
+        using var answer = await browser.GetAsync("/api/v1/auth/me");
+        foreach (var response in new[] { page, answer })
+        {
+            Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+            Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
+            Assert.Contains("frame-ancestors 'none'", response.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        }
+
+        Assert.Contains("script-src 'self'", page.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        Assert.DoesNotContain("style=", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_open_live_stream_ends_when_its_user_is_disabled()
     {
         await crm.CreateUserAsync("liv.live", "live password 123", "", Roles.Agent);
