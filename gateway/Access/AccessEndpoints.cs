@@ -149,7 +149,7 @@ public static class AccessEndpoints
             return Problems.Invalid("login", loginProblem);
         }
 
-        if (Credentials.ValidatePassword(body.Password) is { } passwordProblem)
+        if (Credentials.ValidatePassword(body.Password, body.Login) is { } passwordProblem)
         {
             return Problems.Invalid("password", passwordProblem);
         }
@@ -178,7 +178,7 @@ public static class AccessEndpoints
             return Problems.Invalid("body", "a JSON object with the fields to change is required");
         }
 
-        if (body.Password is not null && Credentials.ValidatePassword(body.Password) is { } passwordProblem)
+        if (body.Password is not null && Credentials.ValidatePassword(body.Password, login) is { } passwordProblem)
         {
             return Problems.Invalid("password", passwordProblem);
         }

@@ -84,6 +84,12 @@ public static class ImportEndpoints
             return Problems.Invalid("importId", idProblem);
         }
 
+        // Every check of the request comes before the job exists: a refused request leaves no job behind.
+        if (importKind == ImportKind.Events && type is not null)
+        {
+            return Problems.Invalid("type", "event imports take the type from each row");
+        }
+
         var job = registry.Start(importId ?? Guid.NewGuid().ToString("N"), importKind);
         if (job is null)
         {
@@ -91,10 +97,6 @@ public static class ImportEndpoints
         }
 
         var create = importKind == ImportKind.Customers || createCustomers;
-        if (importKind == ImportKind.Events && type is not null)
-        {
-            return Problems.Invalid("type", "event imports take the type from each row");
-        }
         using var sender = new BatchSender(cluster, job, create, MaxInFlight);
         var started = asOf ?? DateTimeOffset.UtcNow;
         try
@@ -146,6 +148,14 @@ public static class ImportEndpoints
             await sender.DrainAsync();
             job.Finish(e.Message);
             return TypedResults.Problem(title: "The file could not be read to the end", statusCode: 400, detail: e.Message, extensions: new Dictionary<string, object?> { ["progress"] = job.Progress() });
+        }
+        catch (Exception e)
+        {
+            // Anything else (the cluster, the caller gone): the job ends as failed rather than staying "running", so
+            // its id can be used again.
+            await sender.DrainAsync();
+            job.Finish(e is OperationCanceledException ? "the request was aborted" : e.Message);
+            throw;
         }
 
         return TypedResults.Ok(job.Progress());

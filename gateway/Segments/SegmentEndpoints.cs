@@ -240,7 +240,7 @@ public static class SegmentEndpoints
         }
 
         response.ContentType = "text/csv; charset=utf-8";
-        response.Headers.ContentDisposition = $"attachment; filename=\"segment-{segmentId}.csv\"";
+        response.Headers.ContentDisposition = $"attachment; filename=\"segment-{CsvCells.FileNamePart(segmentId)}.csv\"";
         await using var csv = CsvWriter.Create(response.Body, null, true);
         await csv.WriteRecordAsync(profile ? ["customerId", "memberSince", "firstName", "lastName", "email", "phone", "region"] : ["customerId", "memberSince"]);
         for (var shard = 0; shard < SegmentShards.Count; shard++)
@@ -249,13 +249,22 @@ public static class SegmentEndpoints
             while (true)
             {
                 var page = await cluster.GetGrain<ISegmentShardGrain>(SegmentShards.Key(segmentId, shard)).MemberRowsAsync(after, 1000);
-                var views = profile ? await Task.WhenAll(page.Select(m => cluster.GetCustomer(m.CustomerId).GetViewAsync())) : null;
+                var views = profile ? await Task.WhenAll(page.Select(m => ViewInReachAsync(cluster, m.CustomerId))) : null;
                 for (var i = 0; i < page.Length; i++)
                 {
+                    if (views is not null && views[i] is not { } view)
+                    {
+                        // Gone, or moved out of the caller's unit since it joined: not exported.
+                        continue;
+                    }
+
                     var since = page[i].Since.ToString("O", CultureInfo.InvariantCulture);
-                    await csv.WriteRecordAsync(views is null
+                    var row = views is null
                         ? [page[i].CustomerId, since]
-                        : [page[i].CustomerId, since, views[i]?.FirstName, views[i]?.LastName, views[i]?.Emails.FirstOrDefault(), views[i]?.Phones.FirstOrDefault(), views[i]?.Region]);
+                        : new[] { page[i].CustomerId, since, views[i]!.FirstName, views[i]!.LastName, views[i]!.Emails.FirstOrDefault(), views[i]!.Phones.FirstOrDefault(), views[i]!.Region };
+
+                    // A profile value a spreadsheet would run as a formula is written as text (ids and dates are the CRM's).
+                    await csv.WriteRecordAsync(row.Select((v, c) => c < 2 ? v : CsvCells.Safe(v)).ToArray());
                 }
 
                 await csv.FlushAsync();
@@ -269,6 +278,18 @@ public static class SegmentEndpoints
         }
 
         return Results.Empty;
+    }
+
+    private static async Task<CustomerView?> ViewInReachAsync(IClusterClient cluster, string customerId)
+    {
+        try
+        {
+            return await cluster.GetCustomer(customerId).GetViewAsync();
+        }
+        catch (CustomerNotFoundException)
+        {
+            return null;
+        }
     }
 
     private static ValidationProblem? ParseProblem(string expression)

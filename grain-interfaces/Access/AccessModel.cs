@@ -46,7 +46,7 @@ public static class OrgUnits
             return $"must be at most {MaxLength} characters";
         }
 
-        return normal.Split('/', StringSplitOptions.RemoveEmptyEntries).All(part => part.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        return normal.Split('/', StringSplitOptions.RemoveEmptyEntries).All(part => part is not ("." or "..") && part.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
             ? null
             : "must be a path of letters, digits, '-', '_' or '.' separated by '/', e.g. nl/north/groningen";
     }
@@ -180,8 +180,9 @@ public static class Credentials
             ? "must be 1-100 lower-case letters, digits, '.', '_', '-' or '@'"
             : null;
 
-    public static string? ValidatePassword(string? password) =>
-        password is null || password.Length < MinPasswordLength || password.Length > 200
-            ? $"must be {MinPasswordLength}-200 characters"
-            : null;
+    public static string? ValidatePassword(string? password, string? login = null) =>
+        password is null || password.Length < MinPasswordLength || password.Length > MaxPasswordLength ? $"must be {MinPasswordLength}-{MaxPasswordLength} characters"
+        : password.Distinct().Count() < 4 ? "must use at least 4 different characters"
+        : login is { Length: > 0 } && password.Contains(login, StringComparison.OrdinalIgnoreCase) ? "must not contain the login"
+        : null;
 }

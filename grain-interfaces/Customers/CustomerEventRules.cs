@@ -276,7 +276,12 @@ public static class CustomerProfileRules
             yield return ("birthDate", "must be between 1900 and today");
         }
 
-        foreach (var (field, value) in new[] { ("orgUnit", p.OrgUnit), ("region", p.Region), ("accountManager", p.AccountManager) })
+        if (p.OrgUnit is not null && OrleansCrm.Access.OrgUnits.Validate(p.OrgUnit) is { } unitProblem)
+        {
+            yield return ("orgUnit", unitProblem);
+        }
+
+        foreach (var (field, value) in new[] { ("region", p.Region), ("accountManager", p.AccountManager) })
         {
             if (value is { Length: > MaxNameLength })
             {

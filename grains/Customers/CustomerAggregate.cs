@@ -157,7 +157,8 @@ public static class CustomerAggregate
 
         if (p.OrgUnit is { } org && Wins("orgUnit", s.OrgUnit is not null))
         {
-            s.OrgUnit = org.Trim();
+            // Written as callers' reach compares it ("CN/Beijing " is cn/beijing).
+            s.OrgUnit = OrleansCrm.Access.OrgUnits.Normalise(org);
         }
 
         if (p.Region is { } region && Wins("region", s.Region is not null))

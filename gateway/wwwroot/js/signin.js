@@ -1,9 +1,19 @@
 import { api, screens, allowed } from './api.js';
 
-// Only a path on this site: an absolute address in ?next= would make the page an open redirect.
+// Only a page of this site: ?next= is resolved as the browser would resolve it ("/\\evil.example" and
+// "//evil.example" name other sites) and followed only when it stays on this origin.
 function nextPage(roles) {
   const next = new URLSearchParams(location.search).get('next');
-  if (next && next.startsWith('/') && !next.startsWith('//') && !next.includes('signin.html')) return next;
+  if (next) {
+    try {
+      const target = new URL(next, location.origin);
+      if (target.origin === location.origin && !target.pathname.endsWith('signin.html')) {
+        return target.pathname + target.search + target.hash;
+      }
+    } catch {
+      // Not an address: the default page below.
+    }
+  }
   const own = screens.filter(s => allowed(s, roles));
   return own.length === 1 ? own[0].href : 'index.html';
 }

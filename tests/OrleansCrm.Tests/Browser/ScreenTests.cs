@@ -48,6 +48,23 @@ public sealed class ScreenTests : IClassFixture<ScreenFixture>
         await Expect(page).ToHaveURLAsync(new Regex(@"/signin\.html\?next="));
     }
 
+    [Theory]
+    [InlineData("/%5Cevil.example/")]
+    [InlineData("//evil.example/")]
+    [InlineData("https://evil.example/")]
+    public async Task Signing_in_never_sends_the_user_to_another_site(string next)
+    {
+        var page = await _screens.NewPageAsync();
+        await page.GotoAsync($"/signin.html?next={next}");
+        var origin = new Uri(page.Url).GetLeftPart(UriPartial.Authority);
+        await page.GetByLabel("Login").FillAsync(_screens.Agent);
+        await page.GetByLabel("Password").FillAsync(ScreenFixture.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+
+        await Expect(page).ToHaveURLAsync(new Regex(@"/callcenter\.html$"));
+        Assert.StartsWith(origin, page.Url, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task The_agent_finds_a_customer_by_name_and_the_view_follows_an_event_without_a_reload()
     {

@@ -30,6 +30,66 @@ public sealed class HostileInputTests(EmbeddedCrmFixture crm)
         Assert.Contains(id, found.GetProperty("customerIds").EnumerateArray().Select(e => e.GetString()));
     }
 
+    [Fact]
+    public async Task A_segment_export_writes_values_a_spreadsheet_would_run_as_formulas_as_text()
+    {
+        var run = "csvf" + Guid.NewGuid().ToString("N")[..6];
+        using (var put = await crm.Http.PutCustomerAsync(crm.Gateway, $"{run}-1", new { firstName = "=HYPERLINK(\"http://evil.example\",\"x\")", lastName = "+1-2", region = "@SUM(A1)", tags = new[] { run } }))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        using (var segment = await crm.Http.PutAsJsonAsync(Url($"/api/v1/segments/{run}"), new { name = run, expression = $"tags contains \"{run}\"" }))
+        {
+            Assert.True(segment.IsSuccessStatusCode);
+        }
+
+        await Poll.UntilAsync(async () => (await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/segments/{run}"))).GetProperty("members").GetInt64() == 1, TimeSpan.FromSeconds(60), "the member");
+        var csv = await crm.Http.GetStringAsync(Url($"/api/v1/segments/{run}/export?profile=true"));
+        var row = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries)[1];
+        Assert.Contains("'=HYPERLINK", row, StringComparison.Ordinal);
+        Assert.Contains("'+1-2", row, StringComparison.Ordinal);
+        Assert.Contains("'@SUM(A1)", row, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_refused_import_leaves_no_job_and_its_id_can_be_used_again()
+    {
+        var importId = "refused-" + Guid.NewGuid().ToString("N")[..8];
+        var line = $$"""{"customerId":"{{importId}}-c","eventId":"e1","type":"web.visit","occurredAt":"{{DateTimeOffset.UtcNow.AddMinutes(-1):O}}","channel":"web"}""" + "\n";
+        using (var refused = await crm.Http.PostAsync(Url($"/api/v1/imports/events?type=purchase&importId={importId}&createCustomers=true"), new StringContent(line, Encoding.UTF8, "application/x-ndjson")))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await crm.Http.GetAsync(Url($"/api/v1/imports/{importId}"))).StatusCode);
+        using var again = await crm.Http.PostAsync(Url($"/api/v1/imports/events?importId={importId}&createCustomers=true"), new StringContent(line, Encoding.UTF8, "application/x-ndjson"));
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("cn/bei jing")]
+    [InlineData("cn/<script>")]
+    [InlineData("cn/../shanghai")]
+    public async Task An_org_unit_that_is_not_a_path_is_refused_naming_the_field(string unit)
+    {
+        var id = "badunit-" + Guid.NewGuid().ToString("N")[..8];
+        using var put = await crm.Http.PutCustomerAsync(crm.Gateway, id, new { firstName = "Ann", orgUnit = unit });
+        Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
+        Assert.True((await put.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("orgUnit", out _));
+        Assert.Equal(HttpStatusCode.NotFound, (await crm.Http.GetAsync(Url($"/api/v1/customers/{id}"))).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("aaaaaaaaaaaaaaaa")]
+    [InlineData("pat.weak-and-more")]
+    public async Task A_weak_password_is_refused(string password)
+    {
+        using var put = await crm.Http.PostAsJsonAsync(Url("/api/v1/users"), new { login = "pat.weak", password, roles = new[] { "agent" }, orgUnit = "" });
+        Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
+        Assert.True((await put.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("password", out _));
+    }
+
     [Theory]
     [InlineData("firstName", """{"firstName":"A\ud800"}""")]
     [InlineData("lastName", """{"lastName":"\udc00B"}""")]
