@@ -25,12 +25,15 @@ public interface ICampaignGrain : IGrainWithStringKey
     Task<CampaignStatus> CancelAsync();
 
     /// <summary>For a customer a rule triggered the campaign for: the definition and the run's step id while a
-    /// triggered campaign is running, else null (the trigger is dropped).</summary>
-    [Alias("Trigger")]
+    /// triggered campaign is running, else null (the trigger is dropped). Answered between the campaign's other calls
+    /// (it only reads): a customer that the campaign's own launch walk is waiting on may ask it, and must not wait for
+    /// that walk.</summary>
+    [Alias("Trigger"), Orleans.Concurrency.AlwaysInterleave]
     Task<CampaignStep?> GetTriggerStepAsync();
 
-    /// <summary>Counts a triggered customer's new decision.</summary>
-    [Alias("RecordTriggered")]
+    /// <summary>Counts a triggered customer's new decision; like <see cref="GetTriggerStepAsync"/>, answered between
+    /// the campaign's other calls (it only adds to counters in memory; a timer writes them).</summary>
+    [Alias("RecordTriggered"), Orleans.Concurrency.AlwaysInterleave]
     Task RecordTriggeredAsync(CampaignDecisionResult result);
 
     /// <summary>Responses, conversions and revenue of the contacted and the control group, from the event log; null

@@ -10,6 +10,8 @@ public static class CustomerAggregate
     public const int RecentContactLimit = 50;
     public const int ClosedCaseLimit = 20;
     public const int SpendWindowDays = 400;
+    public const int MoneyMovesKept = 200;
+    public const string LargeWithdrawalFlag = "large-withdrawal";
 
     /// <summary>Applies one event. With <paramref name="merging"/>, profile values only fill gaps, so the
     /// surviving customer's own profile wins over the absorbed one's.</summary>
@@ -32,9 +34,10 @@ public static class CustomerAggregate
                 break;
             case EventKind.Consent:
                 var key = $"{e.Channel}|{d.Purpose}";
-                if (!s.Consents.TryGetValue(key, out var current) || e.OccurredAt >= current.At)
+                var consent = new ConsentView(e.Channel!, d.Purpose!, d.Granted == true, e.OccurredAt, e.Source);
+                if (!s.Consents.TryGetValue(key, out var current) || Later(consent, current))
                 {
-                    s.Consents[key] = new ConsentView(e.Channel!, d.Purpose!, d.Granted == true, e.OccurredAt, e.Source);
+                    s.Consents[key] = consent;
                 }
 
                 break;
@@ -42,7 +45,8 @@ public static class CustomerAggregate
                 ApplyProfile(s, d.Profile!, e.OccurredAt, merging);
                 break;
             case EventKind.OfferOutcome:
-                if (!s.OfferAnswers.TryGetValue(d.OfferId!, out var answer) || e.OccurredAt >= answer.At)
+                if (!s.OfferAnswers.TryGetValue(d.OfferId!, out var answer) || e.OccurredAt > answer.At
+                    || (e.OccurredAt == answer.At && string.CompareOrdinal(e.EventId, answer.EventId) > 0))
                 {
                     s.OfferAnswers[d.OfferId!] = new OfferAnswer(d.Outcome!, e.OccurredAt, e.EventId);
                 }
@@ -85,18 +89,13 @@ public static class CustomerAggregate
                 PruneSpend(t, now);
                 break;
             case CustomerEventTypes.Deposit:
+                AddMoneyMove(s, new MoneyMove(e.OccurredAt, e.EventId, d.Amount ?? 0), now);
                 t.DepositCount++;
                 t.DepositTotal += d.Amount ?? 0;
                 t.LastDepositAt = Max(t.LastDepositAt, e.OccurredAt);
                 break;
             case CustomerEventTypes.Withdrawal:
-                // A withdrawal of at least half of what the customer holds with us, and 1,000 or more, is sudden.
-                var held = t.DepositTotal - t.WithdrawalTotal;
-                if ((d.Amount ?? 0) >= 1000 && (d.Amount ?? 0) >= 0.5m * Math.Max(held, 0) && e.OccurredAt > now.AddDays(-90))
-                {
-                    s.RiskFlags["large-withdrawal"] = e.OccurredAt;
-                }
-
+                AddMoneyMove(s, new MoneyMove(e.OccurredAt, e.EventId, -(d.Amount ?? 0)), now);
                 t.WithdrawalCount++;
                 t.WithdrawalTotal += d.Amount ?? 0;
                 t.LastWithdrawalAt = Max(t.LastWithdrawalAt, e.OccurredAt);
@@ -119,59 +118,47 @@ public static class CustomerAggregate
 
     public static void ApplyProfile(CustomerState s, CustomerProfile p, DateTimeOffset at, bool merging)
     {
-        bool Wins(string field, bool hasValue)
+        // The later change wins; of two at the same moment, the greater value (ordinal), so any arrival order gives one answer.
+        bool Wins(string field, bool hasValue, string candidate, string? current) =>
+            merging ? !hasValue : LaterValue(s, field, at, candidate, current);
+
+        if (p.FirstName?.Trim() is { } first && Wins("firstName", s.FirstName is not null, first, s.FirstName))
         {
-            if (merging)
-            {
-                return !hasValue;
-            }
-
-            if (s.FieldTimes.TryGetValue(field, out var setAt) && setAt > at)
-            {
-                return false;
-            }
-
-            s.FieldTimes[field] = at;
-            return true;
+            s.FirstName = first;
         }
 
-        if (p.FirstName is { } first && Wins("firstName", s.FirstName is not null))
+        if (p.LastName?.Trim() is { } last && Wins("lastName", s.LastName is not null, last, s.LastName))
         {
-            s.FirstName = first.Trim();
+            s.LastName = last;
         }
 
-        if (p.LastName is { } last && Wins("lastName", s.LastName is not null))
-        {
-            s.LastName = last.Trim();
-        }
-
-        if (p.BirthDate is { } birth && Wins("birthDate", s.BirthDate is not null))
+        if (p.BirthDate is { } birth && Wins("birthDate", s.BirthDate is not null, birth.ToString("O"), s.BirthDate?.ToString("O")))
         {
             s.BirthDate = birth;
         }
 
-        if (p.Address is { } address && Wins("address", s.Address is not null))
+        if (p.Address is { } address && Wins("address", s.Address is not null, AddressKey(address), s.Address is { } held ? AddressKey(held) : null))
         {
             s.Address = address;
         }
 
-        if (p.OrgUnit is { } org && Wins("orgUnit", s.OrgUnit is not null))
+        // Written as callers' reach compares it ("CN/Beijing " is cn/beijing).
+        if (p.OrgUnit is { } org && OrleansCrm.Access.OrgUnits.Normalise(org) is var unit && Wins("orgUnit", s.OrgUnit is not null, unit, s.OrgUnit))
         {
-            // Written as callers' reach compares it ("CN/Beijing " is cn/beijing).
-            s.OrgUnit = OrleansCrm.Access.OrgUnits.Normalise(org);
+            s.OrgUnit = unit;
         }
 
-        if (p.Region is { } region && Wins("region", s.Region is not null))
+        if (p.Region?.Trim() is { } region && Wins("region", s.Region is not null, region, s.Region))
         {
-            s.Region = region.Trim();
+            s.Region = region;
         }
 
-        if (p.AccountManager is { } manager && Wins("accountManager", s.AccountManager is not null))
+        if (p.AccountManager?.Trim() is { } manager && Wins("accountManager", s.AccountManager is not null, manager, s.AccountManager))
         {
-            s.AccountManager = manager.Trim();
+            s.AccountManager = manager;
         }
 
-        if (p.PreferredChannel is { } channel && Wins("preferredChannel", s.PreferredChannel is not null))
+        if (p.PreferredChannel is { } channel && Wins("preferredChannel", s.PreferredChannel is not null, channel, s.PreferredChannel))
         {
             s.PreferredChannel = channel;
         }
@@ -188,7 +175,7 @@ public static class CustomerAggregate
 
         foreach (var (k, v) in p.Attributes ?? [])
         {
-            if (Wins("attr:" + k, s.Attributes.ContainsKey(k)))
+            if (Wins("attr:" + k, s.Attributes.ContainsKey(k), v, s.Attributes.GetValueOrDefault(k)))
             {
                 s.Attributes[k] = v;
             }
@@ -202,7 +189,7 @@ public static class CustomerAggregate
         foreach (var (system, id) in p.ExternalIds ?? [])
         {
             var name = system.Trim().ToLowerInvariant();
-            if (Wins("ext:" + name, s.ExternalIds.ContainsKey(name)))
+            if (Wins("ext:" + name, s.ExternalIds.ContainsKey(name), id.Trim(), s.ExternalIds.GetValueOrDefault(name)))
             {
                 s.ExternalIds[name] = id.Trim();
             }
@@ -270,7 +257,9 @@ public static class CustomerAggregate
         }
 
         var status = closed is { } c && (opened is null || c >= opened) ? "closed" : "active";
-        s.Products[d.ProductId!] = new ProductHolding(d.ProductId!, d.ProductName ?? held?.Name, d.Category ?? held?.Category, opened, closed, status);
+        var name = d.ProductName is { } n && LaterValue(s, $"product:{d.ProductId}:name", e.OccurredAt, n, held?.Name) ? n : held?.Name;
+        var category = d.Category is { } k && LaterValue(s, $"product:{d.ProductId}:category", e.OccurredAt, k, held?.Category) ? k : held?.Category;
+        s.Products[d.ProductId!] = new ProductHolding(d.ProductId!, name, category, opened, closed, status);
     }
 
     private static void ApplyCase(CustomerState s, CustomerEvent e, CaseStage stage)
@@ -280,10 +269,13 @@ public static class CustomerAggregate
         var kind = e.Type[..e.Type.IndexOf('.', StringComparison.Ordinal)];
         s.Cases.TryGetValue(d.CaseId!, out var c);
         c ??= new ServiceCase(d.CaseId!, kind, "opened", null, null, null, null, null);
+        // The subject and agent of the latest event that names them (ties: the greater value), whatever the arrival order.
+        var subject = stage == CaseStage.Opened && d.Subject is { } sub && LaterValue(s, $"case:{c.CaseId}:subject", e.OccurredAt, sub, c.Subject) ? sub : c.Subject;
+        var agent = stage == CaseStage.Answered && d.Agent is { } who && LaterValue(s, $"case:{c.CaseId}:agent", e.OccurredAt, who, c.Agent) ? who : c.Agent;
         c = stage switch
         {
-            CaseStage.Opened => c with { OpenedAt = Min(c.OpenedAt, e.OccurredAt), Subject = d.Subject ?? c.Subject },
-            CaseStage.Answered => c with { AnsweredAt = Max(c.AnsweredAt, e.OccurredAt), Agent = d.Agent ?? c.Agent },
+            CaseStage.Opened => c with { OpenedAt = Min(c.OpenedAt, e.OccurredAt), Subject = subject },
+            CaseStage.Answered => c with { AnsweredAt = Max(c.AnsweredAt, e.OccurredAt), Agent = agent },
             _ => c with { ClosedAt = Max(c.ClosedAt, e.OccurredAt) },
         };
         c = c with { Status = c.ClosedAt is not null ? "closed" : c.AnsweredAt is not null ? "answered" : "opened" };
@@ -295,6 +287,84 @@ public static class CustomerAggregate
             s.Cases.Remove(old.CaseId);
         }
     }
+
+    /// <summary>Whether a value set at <paramref name="at"/> replaces the one <paramref name="field"/> holds: a later
+    /// one does, an earlier one does not, and of two at the same moment the greater (ordinal). Notes the winner's time.</summary>
+    private static bool LaterValue(CustomerState s, string field, DateTimeOffset at, string candidate, string? current)
+    {
+        if (s.FieldTimes.TryGetValue(field, out var setAt) && (setAt > at || (setAt == at && current is not null && string.CompareOrdinal(candidate, current) <= 0)))
+        {
+            return false;
+        }
+
+        s.FieldTimes[field] = at;
+        return true;
+    }
+
+    private static string AddressKey(PostalAddress a) => string.Join('\u001f', a.Line1, a.Line2, a.City, a.PostalCode, a.Country);
+
+    /// <summary>Of two consents for one channel and purpose, the later; at the same moment a refusal wins over a grant,
+    /// then the smaller source, so any arrival order gives one answer.</summary>
+    private static bool Later(ConsentView candidate, ConsentView current) =>
+        candidate.At != current.At ? candidate.At > current.At
+        : candidate.Granted != current.Granted ? !candidate.Granted
+        : string.CompareOrdinal(candidate.Source, current.Source) < 0;
+
+    /// <summary>Adds a deposit or withdrawal and derives the large-withdrawal flag again from the moves in time order: a
+    /// withdrawal of 1,000 or more, of at least half of what the customer held just before it, within the last 90 days.
+    /// Only the newest <see cref="MoneyMovesKept"/> moves are kept (the rest as one balance before them), and which ones
+    /// those are does not depend on the order they came in.</summary>
+    private static void AddMoneyMove(CustomerState s, MoneyMove move, DateTimeOffset now)
+    {
+        var t = s.Totals;
+        if (!t.MoneyTracked)
+        {
+            // A state from before the moves were kept: everything so far counts as older than what comes now.
+            t.MoneyBefore = t.DepositTotal - t.WithdrawalTotal;
+            t.MoneyTracked = true;
+        }
+
+        var moves = t.MoneyMoves;
+        if (moves.Count >= MoneyMovesKept && Earlier(move, moves[0]))
+        {
+            t.MoneyBefore += move.Amount;
+        }
+        else
+        {
+            var index = moves.FindIndex(m => Earlier(move, m));
+            moves.Insert(index < 0 ? moves.Count : index, move);
+            if (moves.Count > MoneyMovesKept)
+            {
+                t.MoneyBefore += moves[0].Amount;
+                moves.RemoveAt(0);
+            }
+        }
+
+        DateTimeOffset? flagged = null;
+        var held = t.MoneyBefore;
+        foreach (var m in moves)
+        {
+            var amount = -m.Amount;
+            if (m.Amount < 0 && amount >= 1000 && amount >= 0.5m * Math.Max(held, 0) && m.At > now.AddDays(-90))
+            {
+                flagged = m.At;
+            }
+
+            held += m.Amount;
+        }
+
+        if (flagged is { } at)
+        {
+            s.RiskFlags[LargeWithdrawalFlag] = at;
+        }
+        else
+        {
+            s.RiskFlags.Remove(LargeWithdrawalFlag);
+        }
+    }
+
+    private static bool Earlier(MoneyMove a, MoneyMove b) =>
+        a.At < b.At || (a.At == b.At && string.CompareOrdinal(a.EventId, b.EventId) < 0);
 
     private static void AddContact(CustomerState s, CustomerEvent e, string direction, string? channelFamily)
     {

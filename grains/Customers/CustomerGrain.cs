@@ -34,6 +34,14 @@ public sealed partial class CustomerGrain(
     {
         try
         {
+            // Every call sees the state as the log has it: after a failed write the state is re-read first, here for all
+            // methods at once rather than in each (the unit check below needs it too). Not for the one call that
+            // interleaves with the others, which only reads the unit.
+            if (context.MethodName != nameof(PeekOrgUnitAsync))
+            {
+                await RefreshIfStaleAsync();
+            }
+
             // The unit rule, here rather than only in the gateway, so every path that reaches a customer obeys it:
             // a caller of a unit finds a customer of another unit exactly as it finds a missing one.
             if (!CallerReach.Reaches(S.OrgUnit) && S.Exists && S.MergedInto is null && !ReachCheckedInside.Contains(context.MethodName))

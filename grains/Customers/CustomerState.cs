@@ -169,4 +169,20 @@ public sealed class TransactionTotals
     [Id(12)] public long PaymentsDue { get; set; }
     [Id(13)] public long PaymentsPaid { get; set; }
     [Id(14)] public long PaymentsLate { get; set; }
+
+    /// <summary>The newest deposits and withdrawals (at most <see cref="CustomerAggregate.MoneyMovesKept"/>), oldest
+    /// first by occurred-at then event id: what a withdrawal is weighed against is the balance at its own time, whatever
+    /// order the events arrived in.</summary>
+    [Id(15)] public List<MoneyMove> MoneyMoves { get; set; } = [];
+
+    /// <summary>The balance of every deposit and withdrawal older than <see cref="MoneyMoves"/>.</summary>
+    [Id(16)] public decimal MoneyBefore { get; set; }
+
+    /// <summary>False for a state written before <see cref="MoneyMoves"/> existed: its first money event starts them
+    /// from the totals.</summary>
+    [Id(17)] public bool MoneyTracked { get; set; }
 }
+
+/// <summary>A deposit (positive) or withdrawal (negative).</summary>
+[GenerateSerializer, Immutable, Alias("crm.MoneyMove")]
+public sealed record MoneyMove(DateTimeOffset At, string EventId, decimal Amount);

@@ -160,6 +160,48 @@ public sealed class CampaignApiTests(EmbeddedCrmFixture crm)
     }
 
     [Fact]
+    public async Task A_rule_that_names_the_campaign_being_launched_does_not_hold_up_its_launch()
+    {
+        // Each contact of this campaign fires a rule that names the same campaign: the customers the launch walk waits on
+        // ask that campaign for its trigger step while it walks. Before, each such call waited out the response timeout.
+        var run = "cyc" + Guid.NewGuid().ToString("N")[..6];
+        using (var rule = await crm.Http.PutAsJsonAsync(Url($"/api/v1/rules/{run}"), new
+        {
+            name = "cycle",
+            enabled = true,
+            when = new { type = "campaign.contact", conditions = new[] { new { field = "customer.tags", op = "contains", value = run } } },
+            then = new[] { new { action = "triggerCampaign", campaignId = run } },
+        }))
+        {
+            Assert.True(rule.IsSuccessStatusCode, await rule.Content.ReadAsStringAsync());
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var put = await crm.Http.PutCustomerAsync(crm.Gateway, $"{run}-{i}", new { firstName = "F" + i, tags = new[] { run } });
+            using var consent = await crm.Http.PostAsJsonAsync(Url($"/api/v1/customers/{run}-{i}/events"), new
+            {
+                eventId = "consent", type = "consent.changed", occurredAt = DateTimeOffset.UtcNow.AddMinutes(-5), channel = "email", data = new { purpose = "marketing", granted = true },
+            });
+            Assert.Equal(HttpStatusCode.OK, consent.StatusCode);
+        }
+
+        await DefineSegmentAsync(run);
+        using var define = await crm.Http.PutAsJsonAsync(Url($"/api/v1/campaigns/{run}"), Definition(run));
+        Assert.Equal(HttpStatusCode.OK, define.StatusCode);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        using var launch = await crm.Http.PostAsync(Url($"/api/v1/campaigns/{run}/launch"), null);
+        Assert.Equal(HttpStatusCode.OK, launch.StatusCode);
+        var done = await Poll.UntilAsync(
+            async () => await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/campaigns/{run}")) is var s && s.GetProperty("state").GetString() == "completed" ? (JsonElement?)s : null,
+            TimeSpan.FromSeconds(20),
+            "the launch to complete without waiting out a response timeout");
+        Assert.Equal(3L, done!.Value.GetProperty("sent").GetInt64());
+
+        using var off = await crm.Http.PostAsync(Url($"/api/v1/rules/{run}/disable"), null);
+    }
+
+    [Fact]
     public async Task The_large_deposit_rule_starts_the_triggered_campaign_once_for_that_customer()
     {
         // The shipped rule triggers "large-deposit-investment"; defining and launching it makes the trigger live.
