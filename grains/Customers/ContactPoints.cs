@@ -53,6 +53,7 @@ public static class ContactPoints
 
         var folded = new StringBuilder(name.Length);
         var space = false;
+        var afterCjk = false;
         foreach (var c in name)
         {
             if (CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark)
@@ -66,11 +67,16 @@ public static class ContactPoints
                 continue;
             }
 
-            if (space)
+            // Chinese, Japanese and Korean names are written without spaces: a space between two of their characters
+            // is left out, so "张 伟" and "张伟" are one name.
+            var cjk = IsCjk(c);
+            if (space && !(afterCjk && cjk))
             {
                 folded.Append(' ');
-                space = false;
             }
+
+            space = false;
+            afterCjk = cjk;
 
             var lower = char.ToLowerInvariant(c);
             var at = Accented.IndexOf(lower, StringComparison.Ordinal);
@@ -105,16 +111,27 @@ public static class ContactPoints
     private const string Accented = "àáâãäåçèéêëìíîïñòóôõöùúûüýÿāăąćĉċčďēĕėęěĝğġģĥĩīĭįĵķĺļľńņňōŏőŕŗřśŝşšţťũūŭůűųŵŷźżžơưǎǐǒǔǖǘǚǜǟǡǧǩǫǭǰǵǹǻȁȃȅȇȉȋȍȏȑȓȕȗșțȟȧȩȫȭȯȱȳ";
     private const string Plain = "aaaaaaceeeeiiiinooooouuuuyyaaaccccdeeeeegggghiiiijklllnnnooorrrssssttuuuuuuwyzzzouaiouuuuuaagkoojgnaaaeeiioorruusthaeooooy";
 
+    /// <summary>Han, kana and Hangul characters: scripts whose names are written family name first, without spaces.</summary>
+    public static bool IsCjk(char c) =>
+        c is (>= '\u3400' and <= '\u4DBF') or (>= '\u4E00' and <= '\u9FFF') or (>= '\uF900' and <= '\uFAFF')
+            or (>= '\u3040' and <= '\u30FF') or (>= '\uAC00' and <= '\uD7AF');
+
     /// <summary>The name index keys a customer claims: its full name (<c>first last</c>) and its last name, each
-    /// normalised by <see cref="Name"/>; none when both are empty.</summary>
+    /// normalised by <see cref="Name"/>, and for a name in a script written family name first (<c>张伟</c>) that order
+    /// too; none when both are empty.</summary>
     public static IReadOnlyList<string> NameKeys(string? firstName, string? lastName)
     {
         var full = Name($"{firstName} {lastName}");
         var last = Name(lastName);
-        var keys = new List<string>(2);
+        var keys = new List<string>(3);
         if (full.Length > 0)
         {
             keys.Add(IndexKey(NameKind, full));
+        }
+
+        if (full.Any(IsCjk) && Name($"{lastName} {firstName}") is { Length: > 0 } familyFirst && familyFirst != full)
+        {
+            keys.Add(IndexKey(NameKind, familyFirst));
         }
 
         if (last.Length > 0 && last != full)

@@ -18,6 +18,21 @@ public sealed class NameLookupTests(EmbeddedCrmFixture crm)
     }
 
     [Fact]
+    public async Task A_chinese_name_is_found_written_family_name_first_with_or_without_a_space_or_given_name_first()
+    {
+        // A family name no other test uses: a rare character and a random given name.
+        var given = new string([.. Guid.NewGuid().ToByteArray().Take(2).Select(b => (char)(0x4E00 + (b * 37 % 0x5000)))]);
+        var id = "zh-" + Guid.NewGuid().ToString("N")[..10];
+        using var put = await crm.Http.PutCustomerAsync(crm.Gateway, id, new { firstName = given, lastName = "龚" });
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+
+        Assert.Equal([id], await FindAsync($"龚{given}"));
+        Assert.Equal([id], await FindAsync($"龚 {given}"));
+        Assert.Equal([id], await FindAsync($"{given} 龚"));
+        Assert.Contains(id, await FindAsync("龚"));
+    }
+
+    [Fact]
     public async Task Lookup_finds_customers_by_full_or_last_name_as_an_agent_types_it()
     {
         // A last name no other test uses, with an accent the agent will not type.
