@@ -197,6 +197,122 @@ public sealed class AccessMatrixTests(AccessCrmFixture crm) : IClassFixture<Acce
         Assert.Equal([("PostCustomerEvent", 404, "failed")], failed);
     }
 
+    [Fact]
+    public async Task Through_every_indirect_path_another_units_customer_answers_exactly_as_a_missing_one_and_stays_unchanged()
+    {
+        // A customer of the sibling unit, and an id nobody holds; every request below is made once naming each, by
+        // callers of nl/north, and the two answers must not differ but for the id.
+        var run = "ind" + Guid.NewGuid().ToString("N")[..6];
+        var (foreign, missing, own) = ($"{run}-sibling", $"{run}-missing", $"{run}-own");
+        using (var put = await crm.Admin.PutAsJsonAsync(new Uri(crm.Gateway, $"/api/v1/customers/{foreign}"), new { firstName = "Sib", email = $"{foreign}@example.com", tags = new[] { run }, orgUnit = Sibling }))
+        {
+            Assert.True(put.IsSuccessStatusCode);
+        }
+
+        using (var put = await crm.Admin.PutAsJsonAsync(new Uri(crm.Gateway, $"/api/v1/customers/{own}"), new { firstName = "Own", orgUnit = Own }))
+        {
+            Assert.True(put.IsSuccessStatusCode);
+        }
+
+        var before = await crm.Admin.GetStringAsync(new Uri(crm.Gateway, $"/api/v1/customers/{foreign}"));
+        using var agent = crm.KeyClient((await crm.CreateKeyAsync($"{run} agent", Own, Roles.Agent)).Secret);
+        using var manager = crm.KeyClient((await crm.CreateKeyAsync($"{run} manager", Own, Roles.CampaignManager)).Secret);
+        using var privacy = crm.KeyClient((await crm.CreateKeyAsync($"{run} privacy", Own, Roles.PrivacyManager)).Secret);
+        using var integrator = crm.KeyClient((await crm.CreateKeyAsync($"{run} integrator", Own, Roles.Integrator)).Secret);
+        var now = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O");
+        var paths = new (string What, HttpClient Client, string Method, string Path, string? Body, int Status)[]
+        {
+            ("merge", agent, "POST", $"/api/v1/customers/{own}/merge", "{\"otherCustomerId\":\"ID\"}", 404),
+            ("static list", manager, "PUT", $"/api/v1/segments/{run}-list-N", "{\"name\":\"l\",\"customerIds\":[\"ID\"]}", 200),
+            ("lookup", agent, "GET", "/api/v1/lookup?email=ID%40example.com", null, 200),
+            ("event", integrator, "POST", "/api/v1/customers/ID/events", "{\"eventId\":\"x1\",\"type\":\"web.visit\",\"occurredAt\":\"" + now + "\",\"channel\":\"web\"}", 404),
+            ("profile event", integrator, "POST", "/api/v1/customers/ID/events", "{\"eventId\":\"x2\",\"type\":\"profile.changed\",\"occurredAt\":\"" + now + "\",\"data\":{\"profile\":{\"orgUnit\":\"nl/north\"}}}", 404),
+            ("offer outcome", agent, "POST", "/api/v1/customers/ID/offers/o1/outcome", "{\"outcome\":\"accepted\"}", 404),
+            ("view", agent, "GET", "/api/v1/customers/ID", null, 404),
+            ("history", agent, "GET", "/api/v1/customers/ID/history", null, 404),
+            ("next best action", agent, "GET", "/api/v1/customers/ID/next-best-actions", null, 404),
+            ("export", privacy, "GET", "/api/v1/customers/ID/export", null, 404),
+            ("erase", privacy, "POST", "/api/v1/customers/ID/erase", "{}", 404),
+        };
+
+        var differences = new List<string>();
+        var n = 0;
+        foreach (var (what, client, method, path, body, status) in paths)
+        {
+            var answers = new List<(int Status, string Body)>();
+            foreach (var id in new[] { foreign, missing })
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(method), path.Replace("ID", id, StringComparison.Ordinal).Replace("-N", "-" + n++, StringComparison.Ordinal));
+                if (body is not null)
+                {
+                    request.Content = new StringContent(body.Replace("ID", id, StringComparison.Ordinal), Encoding.UTF8, "application/json");
+                }
+
+                using var response = await client.SendAsync(request);
+                answers.Add(((int)response.StatusCode, Comparable(await response.Content.ReadAsStringAsync(), id, n)));
+            }
+
+            if (answers[0].Status != status)
+            {
+                differences.Add($"{what}: {answers[0]}, expected status {status}");
+            }
+
+            if (answers[0] != answers[1])
+            {
+                differences.Add($"{what}: another unit's customer {answers[0]}, a missing one {answers[1]}");
+            }
+        }
+
+        Assert.True(differences.Count == 0, string.Join(Environment.NewLine, differences));
+        Assert.Equal(before, await crm.Admin.GetStringAsync(new Uri(crm.Gateway, $"/api/v1/customers/{foreign}")));
+    }
+
+    /// <summary>An answer with what differs between any two requests taken out: the id asked for, request ids, times and
+    /// the segment's own id and version.</summary>
+    private static string Comparable(string body, string id, int n)
+    {
+        var text = body.Replace(id, "ID", StringComparison.Ordinal).Replace($"-list-{n - 1}", "-list-N", StringComparison.Ordinal);
+        try
+        {
+            return Strip(JsonNode(text));
+        }
+        catch (JsonException)
+        {
+            return text;
+        }
+
+        static System.Text.Json.Nodes.JsonNode? JsonNode(string json) => System.Text.Json.Nodes.JsonNode.Parse(json);
+
+        static string Strip(System.Text.Json.Nodes.JsonNode? node)
+        {
+            void Walk(System.Text.Json.Nodes.JsonNode? n)
+            {
+                if (n is System.Text.Json.Nodes.JsonObject o)
+                {
+                    foreach (var key in o.Select(p => p.Key).Where(k => k is "traceId" or "version" or "updatedAt" or "createdAt" or "definedAt" or "listStamp").ToList())
+                    {
+                        o.Remove(key);
+                    }
+
+                    foreach (var p in o.ToList())
+                    {
+                        Walk(p.Value);
+                    }
+                }
+                else if (n is System.Text.Json.Nodes.JsonArray a)
+                {
+                    foreach (var item in a)
+                    {
+                        Walk(item);
+                    }
+                }
+            }
+
+            Walk(node);
+            return node?.ToJsonString() ?? "null";
+        }
+    }
+
     /// <summary>The refusal a cell must get, or null when the policy admits it.</summary>
     private static int? Expected(EndpointPolicy policy, string role, string unit)
     {
