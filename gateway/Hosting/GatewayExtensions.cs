@@ -210,31 +210,25 @@ public static class GatewayExtensions
                 });
             }
 
-            if (exception is CustomerRuleException rule)
+            if (exception is CustomerRuleException or OrleansCrm.Access.OutsideUnitException)
             {
-                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                // A problem with one field: 400 for a rule of the customer, 403 for a unit the caller may not use.
+                var (field, detail) = exception switch
+                {
+                    CustomerRuleException rule => (rule.Field, (string?)null),
+                    OrleansCrm.Access.OutsideUnitException outside => (outside.Field, outside.Message),
+                    _ => ("", null),
+                };
+                var (code, heading) = Describe(exception);
+                context.Response.StatusCode = code;
                 return await problems.TryWriteAsync(new ProblemDetailsContext
                 {
                     HttpContext = context,
-                    ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [rule.Field] = [rule.Message] })
+                    ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [exception.Message] })
                     {
-                        Status = 400,
-                        Title = Describe(rule).Title,
-                    },
-                });
-            }
-
-            if (exception is OrleansCrm.Access.OutsideUnitException outside)
-            {
-                context.Response.StatusCode = StatusCodes.Status403Forbidden;
-                return await problems.TryWriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context,
-                    ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [outside.Field] = [outside.Message] })
-                    {
-                        Status = 403,
-                        Title = Describe(outside).Title,
-                        Detail = outside.Message,
+                        Status = code,
+                        Title = heading,
+                        Detail = detail,
                     },
                 });
             }
