@@ -189,6 +189,8 @@ public static class GatewayExtensions
             TimeoutException => (StatusCodes.Status504GatewayTimeout, "The cluster did not answer in time; the outcome is unknown"),
             SiloUnavailableException or OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException =>
                 (StatusCodes.Status503ServiceUnavailable, "The cluster is unavailable; try again"),
+            // Two activations of one customer met in storage (a silo died mid-write): nothing of this call was stored.
+            Orleans.Storage.InconsistentStateException => (StatusCodes.Status503ServiceUnavailable, "The cluster is moving this customer; try again"),
             CustomerStorageException => (StatusCodes.Status503ServiceUnavailable, "The change could not be stored; retry it with the same event ids or Idempotency-Key"),
             System.Data.Common.DbException => (StatusCodes.Status503ServiceUnavailable, "The database could not be reached; try again"),
             BadHttpRequestException bad => (bad.StatusCode, "The request could not be read"),

@@ -80,6 +80,30 @@ public sealed partial class CustomerGrain(
     {
         // Failing the activation (the caller sees an error and retries) beats applying events without the rules.
         await decisions.WhenLoadedAsync(TimeSpan.FromSeconds(30));
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await ActivateFromStorageAsync();
+                break;
+            }
+            catch (Orleans.Storage.InconsistentStateException) when (attempt < 3)
+            {
+                // An activation that is going away (on a silo that died mid-commit, or during a directory hand-over) wrote
+                // after this one read: read again rather than fail the call that woke this customer.
+                logger.LogInformation("Customer {CustomerId} was written by another activation while activating; reading it again", Id);
+                _stale = false;
+                _behindLog = 0;
+            }
+        }
+
+        _conflicts = null;
+
+        await DispatchEffectsAsync();
+    }
+
+    private async Task ActivateFromStorageAsync()
+    {
         await LoadAsync();
         await CatchUpAsync();
 
@@ -101,10 +125,6 @@ public sealed partial class CustomerGrain(
                 await IndexContactsAsync();
             }
         }
-
-        _conflicts = null;
-
-        await DispatchEffectsAsync();
     }
 
     /// <summary>

@@ -137,8 +137,16 @@ public static class SchemaMigrator
         }
         if (!File.Exists(file))
         {
-            using (File.Create(file))
+            try
             {
+                // Created owner-only, never truncating: another silo of this host may create it at the same moment.
+                using (File.Open(file, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete, UnixCreateMode = OwnerOnlyFile }))
+                {
+                }
+            }
+            catch (IOException) when (File.Exists(file))
+            {
+                // It was: the mode is set below either way.
             }
         }
 
