@@ -11,7 +11,8 @@ public static class Program
     public static Task<int> Main(string[] args) => CrmProgram.RunAsync(args, async (settings, configPath, rest) =>
     {
         PortCheck.EnsureHttpPortsFree(settings);
-        var builder = WebApplication.CreateBuilder(rest);
+        // The binary's folder as content root, as the silo does: the host watches it, and the working folder may be busy.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = rest, ContentRootPath = AppContext.BaseDirectory });
         builder.AddCrmSources(configPath, rest);
         builder.AddCrmLogging(settings, "gateway");
         builder.AddCrmClient(settings);

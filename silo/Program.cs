@@ -48,7 +48,9 @@ public static class Program
         {
             // A web host: the whole gateway, or (without it) only /metrics, so Prometheus scrapes this silo's grain
             // calls, activations and storage.
-            var web = WebApplication.CreateBuilder(args);
+            // The content root is the binary's folder, not the working folder: the host watches its content root for
+            // configuration changes, and the working folder holds the SQLite file, whose every write would wake it.
+            var web = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
             web.AddCrmSources(configPath, args);
             web.AddCrmLogging(settings, settings.Silo.HostGateway ? "silo+gateway" : "silo");
             web.AddCrmSilo(settings);

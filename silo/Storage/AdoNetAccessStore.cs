@@ -228,6 +228,38 @@ public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
     /// below either database's limit.</summary>
     internal static async Task InsertAuditAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, bool postgres, string serviceId, IReadOnlyList<AuditEntry> entries)
     {
+        if (!postgres)
+        {
+            // SQLite: one prepared single-row statement run per entry. A multi-row statement would bind each of its
+            // hundreds of named parameters by a linear search of the statement's names (quadratic per statement),
+            // which made the read path's audit trail the largest cost of a customer view on the embedded default.
+            await using var single = Db.Command(connection, transaction,
+                "INSERT INTO crm_audit (service_id, at, actor, action, resource, customer_id, status, outcome, request_id, entry_id) "
+                + "VALUES (@s, @at, @ac, @an, @r, @c, @st, @o, @q, @id) ON CONFLICT (service_id, entry_id) DO NOTHING");
+            string[] names = ["s", "at", "ac", "an", "r", "c", "st", "o", "q", "id"];
+            foreach (var name in names)
+            {
+                single.Add(name, null);
+            }
+
+            single.Parameters["s"].Value = serviceId;
+            foreach (var e in entries)
+            {
+                single.Parameters["at"].Value = Db.Time(postgres, e.At);
+                single.Parameters["ac"].Value = e.Actor;
+                single.Parameters["an"].Value = e.Action;
+                single.Parameters["r"].Value = e.Resource;
+                single.Parameters["c"].Value = (object?)e.CustomerId ?? DBNull.Value;
+                single.Parameters["st"].Value = e.Status;
+                single.Parameters["o"].Value = e.Outcome;
+                single.Parameters["q"].Value = (object?)e.RequestId ?? DBNull.Value;
+                single.Parameters["id"].Value = (object?)e.EntryId ?? DBNull.Value;
+                await single.ExecuteNonQueryAsync();
+            }
+
+            return;
+        }
+
         foreach (var chunk in entries.Chunk(100))
         {
             await using var insert = Db.Command(connection, transaction, "");

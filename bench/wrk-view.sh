@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# An outside client's view of the read path: one CRM node (silo with its gateway, a Release build) on the embedded
+# SQLite default or a private PostgreSQL, CUSTOMERS customers created over HTTP with a profile and three purchases
+# each, then wrk (2 threads × 32 connections) three times: GET /health/live (no credentials, the bare ceiling),
+# GET /api/v1/auth/me (the authenticated ceiling: the same gateway stack as a view, without a grain call) and
+# GET /api/v1/customers/{id} (the customer view) on a random customer per request (bench/wrk/view.lua).
+# Usage: bench/wrk-view.sh sqlite|postgres [seconds] [customers] [silo dll, default this checkout's Release build]
+#   PERF=file.data bench/wrk-view.sh …   also records a perf profile of the whole machine during the view run
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+kind=${1:-sqlite}
+seconds=${2:-20}
+customers=${3:-2000}
+silo_dll=${4:-$root/silo/bin/Release/net10.0/OrleansCrm.Silo.dll}
+say() { echo "[wrk-view] $*" >&2; }
+fail() { say "$*"; exit 1; }
+command -v wrk >/dev/null || fail "wrk is needed (Debian package wrk)"
+source "$root/bench/lib/node.sh"
+[ -n "${PERF:-}" ] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
+node_start wrkview
+say "creating $customers customers with three purchases each"
+when=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
+seq 0 $(( customers - 1 )) | xargs -P 8 -I{} sh -c "
+  curl -sf -o /dev/null -X PUT 'http://127.0.0.1:$port/api/v1/customers/w{}' -H 'X-Api-Key: $key' -H 'content-type: application/json' \
+    -d '{\"firstName\":\"W{}\",\"lastName\":\"Reader\",\"email\":\"w{}@example.com\",\"region\":\"north\",\"tags\":[\"bench\"]}' &&
+  for e in 1 2 3; do curl -sf -o /dev/null -X POST 'http://127.0.0.1:$port/api/v1/customers/w{}/events' -H 'X-Api-Key: $key' \
+    -H 'content-type: application/json' -H 'Prefer: return=minimal' \
+    -d \"{\\\"eventId\\\":\\\"p\$e\\\",\\\"type\\\":\\\"purchase\\\",\\\"occurredAt\\\":\\\"$when\\\",\\\"channel\\\":\\\"web\\\",\\\"data\\\":{\\\"amount\\\":\$e\$e.5}}\" || exit 1; done" \
+  || fail "creating customers failed"
+run() { # label, then wrk's target arguments
+  local label=$1; shift
+  say "$label: wrk 2 threads, 32 connections, $seconds s"
+  echo "## $label"
+  "$@" 2>&1 | grep -E 'Requests/sec|Latency  |50%|90%|99%|Non-2xx|Socket errors'
+}
+run "health (no credentials)" wrk -t2 -c32 -d"${seconds}s" --latency "http://127.0.0.1:$port/health/live"
+CUSTOMERS=$customers CRM_KEY=$key TARGET=me run "authenticated ceiling (auth/me)" wrk -t2 -c32 -d"${seconds}s" --latency -s "$root/bench/wrk/view.lua" "http://127.0.0.1:$port"
+# Warm every customer once, so the view run measures reads of active customers.
+CUSTOMERS=$customers CRM_KEY=$key run "warm-up view" wrk -t2 -c32 -d5s -s "$root/bench/wrk/view.lua" "http://127.0.0.1:$port" >/dev/null
+if [ -n "${PERF:-}" ]; then
+  ( sleep 3; perf record -F 499 -a -g -o "$PERF" -- sleep 12 >/dev/null 2>&1 ) &
+fi
+CUSTOMERS=$customers CRM_KEY=$key run "customer view" wrk -t2 -c32 -d"${seconds}s" --latency -s "$root/bench/wrk/view.lua" "http://127.0.0.1:$port"
+wait
