@@ -39,16 +39,20 @@ public static class AccessFilter
                 return refusal;
             }
 
-            if (customerId is not null)
+            // Only an answer the idempotency middleware keeps needs its subjects noted; reads never are.
+            if (Api.IdempotencyMiddleware.Keeps(http.Request))
             {
-                Api.KeptAnswerSubjects.Add(http, customerId);
-            }
-
-            foreach (var argument in context.Arguments)
-            {
-                if (argument is Customers.CustomerEndpoints.MergeRequest { OtherCustomerId: { } other })
+                if (customerId is not null)
                 {
-                    Api.KeptAnswerSubjects.Add(http, other);
+                    Api.KeptAnswerSubjects.Add(http, customerId);
+                }
+
+                foreach (var argument in context.Arguments)
+                {
+                    if (argument is Customers.CustomerEndpoints.MergeRequest { OtherCustomerId: { } other })
+                    {
+                        Api.KeptAnswerSubjects.Add(http, other);
+                    }
                 }
             }
 

@@ -19,18 +19,23 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IClusterClient c
     public const int MaxKeyLength = 200;
     public const int MaxKeptBody = 1024 * 1024;
 
+    /// <summary>Whether this middleware keeps the answer of <paramref name="request"/>: a POST under /api/v1 with an
+    /// Idempotency-Key, except signing in (its answer is a credential, which must not rest in grain state).</summary>
+    public static bool Keeps(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method)
+        && request.Path.StartsWithSegments("/api/v1", StringComparison.OrdinalIgnoreCase)
+        && !request.Path.StartsWithSegments("/api/v1/auth", StringComparison.OrdinalIgnoreCase)
+        && request.Headers.ContainsKey(Header);
+
     public async Task InvokeAsync(HttpContext context)
     {
-        if (!HttpMethods.IsPost(context.Request.Method)
-            || !context.Request.Path.StartsWithSegments("/api/v1", StringComparison.OrdinalIgnoreCase)
-            // Signing in is not kept: its answer is a credential, which must not rest in grain state.
-            || context.Request.Path.StartsWithSegments("/api/v1/auth", StringComparison.OrdinalIgnoreCase)
-            || !context.Request.Headers.TryGetValue(Header, out var values))
+        if (!Keeps(context.Request))
         {
             await next(context);
             return;
         }
 
+        var values = context.Request.Headers[Header];
         var key = values.Count == 1 ? values[0] : null;
         if (!IsValidKey(key))
         {

@@ -108,7 +108,6 @@ public static class ProspectEndpoints
             {
                 // A record of another unit: refused exactly as one of the caller's own customers is, so the answer
                 // says nothing about where it lives, and the list cannot overwrite it.
-                existing = null;
                 problems[i] = Taken(line, id);
                 return;
             }

@@ -12,7 +12,6 @@ public sealed partial class CustomerGrain
     public async Task<CampaignDecisionResult> DecideCampaignAsync(CampaignStep campaignStep)
     {
         var step = campaignStep;
-        await RefreshIfStaleAsync();
         if (S.MergedInto is { } survivor)
         {
             ReleaseIfHousekeepingOnly();

@@ -9,7 +9,6 @@ public sealed partial class CustomerGrain
     public async Task<MergeResult> MergeAsync(string otherCustomerId)
     {
         _housekeepingOnly = false;
-        await RefreshIfStaleAsync();
         if (otherCustomerId == Id)
         {
             throw new CustomerRuleException("otherCustomerId", "a customer cannot be merged into itself");
@@ -73,7 +72,6 @@ public sealed partial class CustomerGrain
     public async Task<HandOver> HandOverAsync(string survivorId)
     {
         _housekeepingOnly = false;
-        await RefreshIfStaleAsync();
         if (!S.Exists)
         {
             throw new CustomerNotFoundException(Id);
@@ -107,7 +105,6 @@ public sealed partial class CustomerGrain
     public async Task<CustomerExport> ExportAsync()
     {
         _housekeepingOnly = false;
-        await RefreshIfStaleAsync();
         if (S.MergedInto is { } survivor)
         {
             return await GrainFactory.GetCustomer(survivor).ExportAsync();
@@ -127,7 +124,6 @@ public sealed partial class CustomerGrain
     public async Task<ErasureReport> EraseAsync(string? reason)
     {
         _housekeepingOnly = false;
-        await RefreshIfStaleAsync();
         if (S.MergedInto is { } survivor)
         {
             // The same person: erasing either id erases the survivor and everything merged into it.
@@ -212,7 +208,6 @@ public sealed partial class CustomerGrain
     public async Task<ForgottenCustomer> ForgetAsync(string survivorId)
     {
         _housekeepingOnly = false;
-        await RefreshIfStaleAsync();
         if (S.MergedInto != survivorId)
         {
             throw new CustomerRuleException("customerId", $"customer '{Id}' was not merged into '{survivorId}'");

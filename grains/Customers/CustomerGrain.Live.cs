@@ -14,7 +14,6 @@ public sealed partial class CustomerGrain
     public async Task<CustomerWatch> WatchAsync(TimeSpan duration)
     {
         _housekeepingOnly = false;
-        await RefreshIfStaleAsync();
         if (S.MergedInto is { } survivor)
         {
             return await GrainFactory.GetGrain<ICustomerLiveGrain>(CustomerKeys.GrainKey(survivor)).WatchAsync(duration);

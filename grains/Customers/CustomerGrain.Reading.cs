@@ -10,7 +10,6 @@ public sealed partial class CustomerGrain
     public async Task<CustomerView?> GetViewAsync()
     {
         _housekeepingOnly = false;
-        await RefreshIfStaleAsync();
         if (S.MergedInto is { } survivor)
         {
             return await GrainFactory.GetCustomer(survivor).GetViewAsync();
@@ -24,7 +23,6 @@ public sealed partial class CustomerGrain
 
     public async Task<string?> GetOrgUnitAsync()
     {
-        await RefreshIfStaleAsync();
         if (S.MergedInto is { } survivor)
         {
             return await GrainFactory.GetCustomer(survivor).GetOrgUnitAsync();

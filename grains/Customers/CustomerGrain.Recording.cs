@@ -29,7 +29,6 @@ public sealed partial class CustomerGrain
     {
         var (createIfMissing, audit) = (options.CreateIfMissing, options.Audit);
         _housekeepingOnly = false;
-        await RefreshIfStaleAsync();
         if (S.MergedInto is { } survivor)
         {
             // Ids are rewritten as the merge rewrote the absorbed history, so a retry still finds its original.

@@ -25,7 +25,6 @@ public sealed partial class CustomerGrain
 
     public async Task<string?> ListInStaticSegmentAsync(string segmentId, long stamp)
     {
-        await RefreshIfStaleAsync();
         if (!S.Exists || S.MergedInto is not null || S.Erasure is not null || !OrleansCrm.Access.CallerReach.Reaches(S.OrgUnit))
         {
             // A merged customer's list entry belongs to the survivor; an erased customer is listed nowhere; a customer
@@ -51,7 +50,6 @@ public sealed partial class CustomerGrain
 
     public async Task<bool?> MatchesAsync(string expression)
     {
-        await RefreshIfStaleAsync();
         bool? matches = S.MergedInto is not null || !S.Exists || S.Erasure is not null || !OrleansCrm.Access.CallerReach.Reaches(S.OrgUnit)
             ? null
             : OrleansCrm.Segments.SegmentExpression.Parse(expression).Evaluate(CustomerDecisions.Facts(S, null, clock.GetUtcNow(), decisions.Current));

@@ -242,18 +242,16 @@ public sealed class AdoNetAccessStore : IAccessStore, IAsyncDisposable
                 single.Add(name, null);
             }
 
-            single.Parameters["s"].Value = serviceId;
+            var p = single.Parameters;
+            p[0].Value = serviceId;
             foreach (var e in entries)
             {
-                single.Parameters["at"].Value = Db.Time(postgres, e.At);
-                single.Parameters["ac"].Value = e.Actor;
-                single.Parameters["an"].Value = e.Action;
-                single.Parameters["r"].Value = e.Resource;
-                single.Parameters["c"].Value = (object?)e.CustomerId ?? DBNull.Value;
-                single.Parameters["st"].Value = e.Status;
-                single.Parameters["o"].Value = e.Outcome;
-                single.Parameters["q"].Value = (object?)e.RequestId ?? DBNull.Value;
-                single.Parameters["id"].Value = (object?)e.EntryId ?? DBNull.Value;
+                object?[] values = [Db.Time(postgres, e.At), e.Actor, e.Action, e.Resource, e.CustomerId, e.Status, e.Outcome, e.RequestId, e.EntryId];
+                for (var i = 0; i < values.Length; i++)
+                {
+                    p[i + 1].Value = values[i] ?? DBNull.Value;
+                }
+
                 await single.ExecuteNonQueryAsync();
             }
 
