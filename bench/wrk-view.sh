@@ -21,13 +21,23 @@ source "$root/bench/lib/node.sh"
 node_start wrkview
 say "creating $customers customers with three purchases each"
 when=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
-seq 0 $(( customers - 1 )) | xargs -P 8 -I{} sh -c "
-  curl -sf -o /dev/null -X PUT 'http://127.0.0.1:$port/api/v1/customers/w{}' -H 'X-Api-Key: $key' -H 'content-type: application/json' \
-    -d '{\"firstName\":\"W{}\",\"lastName\":\"Reader\",\"email\":\"w{}@example.com\",\"region\":\"north\",\"tags\":[\"bench\"]}' &&
-  for e in 1 2 3; do curl -sf -o /dev/null -X POST 'http://127.0.0.1:$port/api/v1/customers/w{}/events' -H 'X-Api-Key: $key' \
-    -H 'content-type: application/json' -H 'Prefer: return=minimal' \
-    -d \"{\\\"eventId\\\":\\\"p\$e\\\",\\\"type\\\":\\\"purchase\\\",\\\"occurredAt\\\":\\\"$when\\\",\\\"channel\\\":\\\"web\\\",\\\"data\\\":{\\\"amount\\\":\$e\$e.5}}\" || exit 1; done" \
-  || fail "creating customers failed"
+# One curl process per phase, 16 transfers at a time over kept-alive connections: profiles first, then purchases.
+profiles=$work/profiles.curl purchases=$work/purchases.curl
+for i in $(seq 0 $(( customers - 1 ))); do
+  printf 'url = "http://127.0.0.1:%s/api/v1/customers/w%s"\nrequest = "PUT"\nheader = "X-Api-Key: %s"\nheader = "content-type: application/json"\ndata = "{\\"firstName\\":\\"W%s\\",\\"lastName\\":\\"Reader\\",\\"email\\":\\"w%s@example.com\\",\\"region\\":\\"north\\",\\"tags\\":[\\"bench\\"]}"\noutput = "/dev/null"\nsilent\nwrite-out = "%%{http_code}\\n"\nnext\n' \
+    "$port" "$i" "$key" "$i" "$i"
+done >"$profiles"
+for i in $(seq 0 $(( customers - 1 ))); do
+  for e in 1 2 3; do
+    printf 'url = "http://127.0.0.1:%s/api/v1/customers/w%s/events"\nheader = "X-Api-Key: %s"\nheader = "content-type: application/json"\nheader = "Prefer: return=minimal"\ndata = "{\\"eventId\\":\\"p%s\\",\\"type\\":\\"purchase\\",\\"occurredAt\\":\\"%s\\",\\"channel\\":\\"web\\",\\"data\\":{\\"amount\\":%s%s.5}}"\noutput = "/dev/null"\nsilent\nwrite-out = "%%{http_code}\\n"\nnext\n' \
+      "$port" "$i" "$key" "$e" "$when" "$e" "$e"
+  done
+done >"$purchases"
+for phase in "$profiles" "$purchases"; do
+  sed -i '$d' "$phase" # no "next" after the last transfer
+  codes=$(curl --parallel --parallel-max 16 -K "$phase" 2>/dev/null | sort | uniq -c)
+  echo "$codes" | grep -qvE '^ *[0-9]+ 20[0-9]$' && fail "creating customers failed: $codes"
+done
 run() { # label, then wrk's target arguments
   local label=$1; shift
   say "$label: wrk 2 threads, 32 connections, $seconds s"
@@ -40,6 +50,13 @@ CUSTOMERS=$customers CRM_KEY=$key TARGET=me run "authenticated ceiling (auth/me)
 CUSTOMERS=$customers CRM_KEY=$key run "warm-up view" wrk -t2 -c32 -d5s -s "$root/bench/wrk/view.lua" "http://127.0.0.1:$port" >/dev/null
 if [ -n "${PERF:-}" ]; then
   ( sleep 3; perf record -F 499 -a -g -o "$PERF" -- sleep 12 >/dev/null 2>&1 ) &
+  perf_pid=$!
 fi
 CUSTOMERS=$customers CRM_KEY=$key run "customer view" wrk -t2 -c32 -d"${seconds}s" --latency -s "$root/bench/wrk/view.lua" "http://127.0.0.1:$port"
-wait
+# The audit trail under the view's load: commits and their records, their time, and requests that waited for room.
+echo "## audit trail (from /metrics)"
+curl -sf -H "Authorization: ApiKey $key" "http://127.0.0.1:$port/metrics" \
+  | grep -E '^crm_audit_(batch_records_(sum|count)|queue_full_total)|^crm_storage_duration_seconds_(sum|count)\{operation="audit.append"' || true
+# The profile, if any, is written before the node is stopped (waiting for every job would wait for the node).
+[ -n "${perf_pid:-}" ] && wait "$perf_pid"
+exit 0

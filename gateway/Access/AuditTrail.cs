@@ -19,6 +19,18 @@ public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, Orlea
     private const int MaxBatch = 1_000;
     private const int InFlight = 4;
 
+    /// <summary>How long a batch of read records may wait for more before it is sent.</summary>
+    private static readonly TimeSpan ReadLinger = TimeSpan.FromMilliseconds(10);
+
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new("OrleansCrm");
+
+    /// <summary>Requests that found the queue full and waited for room: the database is not keeping up with the reads.</summary>
+    private static readonly System.Diagnostics.Metrics.Counter<long> FullWaits = Meter.CreateCounter<long>(
+        "crm.audit.queue.full", "{request}", "Requests whose audit record waited for room in the gateway's full audit queue");
+
+    /// <summary>Set while a batch of reads gathers: a record someone waits for completes it, so the batch leaves at once.</summary>
+    private TaskCompletionSource? _flushNow;
+
     /// <summary>Set while the writer's last attempt failed.</summary>
     private volatile bool _failing;
 
@@ -35,9 +47,17 @@ public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, Orlea
         // changed nothing, and its record stays queued until it can be written.
         wait &= !(_failing && outcome != "allowed");
         var committed = wait ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null;
-        await _queue.Writer.WriteAsync((new AuditEntry(clock.GetUtcNow(), actor, action, resource, customerId, status, outcome, requestId, AuditEntry.NewId()), committed));
+        var record = (new AuditEntry(clock.GetUtcNow(), actor, action, resource, customerId, status, outcome, requestId, AuditEntry.NewId()), committed);
+        if (!_queue.Writer.TryWrite(record))
+        {
+            // Back-pressure: the request waits for room rather than go unrecorded.
+            FullWaits.Add(1);
+            await _queue.Writer.WriteAsync(record);
+        }
+
         if (committed is not null)
         {
+            Volatile.Read(ref _flushNow)?.TrySetResult();
             try
             {
                 await committed.Task.WaitAsync(settings.Gateway.CallTimeout);
@@ -67,9 +87,22 @@ public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, Orlea
         while (await _queue.Reader.WaitToReadAsync(CancellationToken.None))
         {
             var batch = new List<(AuditEntry Entry, TaskCompletionSource? Committed)>(MaxBatch);
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
+            var waited = Drain(batch);
+
+            // A batch of reads alone (nobody waits for their commit) gathers for a moment, so the trail makes a few large
+            // commits a second rather than one per record, and this loop wakes once per batch rather than once per
+            // record (waking per record cost more than the record). A record someone waits for ends the wait at once.
+            if (!waited && batch.Count < MaxBatch && !_queue.Reader.Completion.IsCompleted)
             {
-                batch.Add(item);
+                var flush = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Volatile.Write(ref _flushNow, flush);
+                if (!Drain(batch) && batch.Count < MaxBatch)
+                {
+                    await Task.WhenAny(flush.Task, Task.Delay(ReadLinger, CancellationToken.None));
+                    Drain(batch);
+                }
+
+                Volatile.Write(ref _flushNow, null);
             }
 
             await slots.WaitAsync(CancellationToken.None);
@@ -79,6 +112,19 @@ public sealed class AuditTrail(IClusterClient cluster, TimeProvider clock, Orlea
 
         // Stopping: what is in flight is written before the gateway exits.
         await Task.WhenAll(writing);
+    }
+
+    /// <summary>Moves queued records into <paramref name="batch"/> (up to its limit); true when one of them is waited for.</summary>
+    private bool Drain(List<(AuditEntry Entry, TaskCompletionSource? Committed)> batch)
+    {
+        var waited = false;
+        while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
+        {
+            batch.Add(item);
+            waited |= item.Committed is not null;
+        }
+
+        return waited;
     }
 
     private async Task WriteAsync(List<(AuditEntry Entry, TaskCompletionSource? Committed)> batch, SemaphoreSlim slots, CancellationToken stoppingToken)

@@ -51,15 +51,16 @@ public static class CustomerEndpoints
         return app;
     }
 
-    private static async Task<Results<Ok<CustomerView>, ProblemHttpResult, ValidationProblem>> GetAsync(string customerId, IClusterClient cluster)
+    private static async Task<Results<EncodedJson<CustomerView>, ProblemHttpResult, ValidationProblem>> GetAsync(string customerId, IClusterClient cluster)
     {
         if (CustomerKeys.Validate(customerId) is { } problem)
         {
             return Problems.Invalid("customerId", problem);
         }
 
-        var view = await cluster.GetCustomer(customerId).GetViewAsync();
-        return view is null ? Problems.CustomerNotFound(customerId) : TypedResults.Ok(view);
+        // Encoded by the customer, which re-encodes only what changed since its last read (CustomerViewJson).
+        var view = await cluster.GetCustomer(customerId).GetViewJsonAsync();
+        return view is null ? Problems.CustomerNotFound(customerId) : new EncodedJson<CustomerView>(view.Utf8);
     }
 
     private static async Task<Results<Ok<RecordResult>, ValidationProblem>> UpsertAsync(

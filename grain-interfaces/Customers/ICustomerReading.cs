@@ -9,6 +9,11 @@ public interface ICustomerReading : IGrainWithStringKey
     [Alias("GetView")]
     Task<CustomerView?> GetViewAsync();
 
+    /// <summary>The same view encoded as the API sends it (<see cref="CustomerViewJson"/>), or null when no such customer was
+    /// recorded: what the gateway answers a read with, without re-encoding what did not change since the last read.</summary>
+    [Alias("GetViewJson")]
+    Task<ViewJson?> GetViewJsonAsync();
+
     /// <summary>The organisation unit the customer belongs to ("" for none), or null when no such customer was
     /// recorded: what the gateway checks a caller's reach against, without building the view.</summary>
     [Alias("GetOrgUnit")]

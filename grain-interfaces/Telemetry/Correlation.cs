@@ -33,5 +33,5 @@ public static class Correlation
         !string.IsNullOrEmpty(id) && id.Length <= MaxLength && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':');
 
     /// <summary>A fresh id: 32 hexadecimal digits.</summary>
-    public static string NewId() => Guid.NewGuid().ToString("N");
+    public static string NewId() => Ids.Random();
 }

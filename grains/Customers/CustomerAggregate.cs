@@ -196,12 +196,12 @@ public static class CustomerAggregate
         }
     }
 
-    public static CustomerView View(CustomerState s, string customerId, DateTimeOffset now, OrleansCrm.Decisions.DecisionSnapshot? decisions = null)
+    /// <summary>The view at <paramref name="now"/>; without <paramref name="timed"/>, the members that depend on the moment
+    /// (scores, next-best-action) are left empty: <see cref="CustomerViewJson"/> computes them at every read.</summary>
+    public static CustomerView View(CustomerState s, string customerId, DateTimeOffset now, OrleansCrm.Decisions.DecisionSnapshot? decisions = null, bool timed = true)
     {
         decisions ??= OrleansCrm.Decisions.DecisionSnapshot.Empty;
-        var scores = OrleansCrm.Decisions.CustomerDecisions.Scores(s, now, decisions);
-        var t = s.Totals;
-        decimal Spend(int days) => RollingSpend(t, now, days);
+        var scores = timed ? OrleansCrm.Decisions.CustomerDecisions.Scores(s, now, decisions) : [];
         var cases = s.Cases.Values.OrderByDescending(c => c.OpenedAt ?? c.AnsweredAt ?? c.ClosedAt).ThenBy(c => c.CaseId, StringComparer.Ordinal).ToArray();
         return new CustomerView(
             customerId,
@@ -219,19 +219,14 @@ public static class CustomerAggregate
             [.. s.Tags],
             new Dictionary<string, string>(s.ExternalIds, StringComparer.Ordinal),
             [.. s.Products.Values.OrderBy(p => p.ProductId, StringComparer.Ordinal)],
-            new TransactionSummary(
-                t.PurchaseCount, t.PurchaseTotal, t.ItemsBought, t.FirstPurchaseAt, t.LastPurchaseAt,
-                Spend(30), Spend(90), Spend(365),
-                t.DepositCount, t.DepositTotal, t.LastDepositAt,
-                t.WithdrawalCount, t.WithdrawalTotal, t.LastWithdrawalAt,
-                t.PaymentsDue, t.PaymentsPaid, t.PaymentsLate),
+            Summary(s.Totals, now),
             [.. s.Consents.Values.OrderBy(c => c.Channel, StringComparer.Ordinal).ThenBy(c => c.Purpose, StringComparer.Ordinal)],
             [.. cases.Where(c => c.Status != "closed")],
             [.. cases.Where(c => c.Status == "closed")],
             [.. s.RecentContacts],
             scores,
             [.. s.Segments],
-            OrleansCrm.Decisions.CustomerDecisions.NextBestActions(s, now, decisions, scores),
+            timed ? OrleansCrm.Decisions.CustomerDecisions.NextBestActions(s, now, decisions, scores) : [],
             [.. s.Alerts],
             [.. s.MergedFrom],
             s.CreatedAt,
@@ -240,6 +235,14 @@ public static class CustomerAggregate
             s.Erasure is not null,
             s.Erasure?.At);
     }
+
+    /// <summary>The transaction summary at <paramref name="now"/> (the rolling spend moves with it).</summary>
+    public static TransactionSummary Summary(TransactionTotals t, DateTimeOffset now) => new(
+        t.PurchaseCount, t.PurchaseTotal, t.ItemsBought, t.FirstPurchaseAt, t.LastPurchaseAt,
+        RollingSpend(t, now, 30), RollingSpend(t, now, 90), RollingSpend(t, now, 365),
+        t.DepositCount, t.DepositTotal, t.LastDepositAt,
+        t.WithdrawalCount, t.WithdrawalTotal, t.LastWithdrawalAt,
+        t.PaymentsDue, t.PaymentsPaid, t.PaymentsLate);
 
     private static void ApplyProduct(CustomerState s, CustomerEvent e)
     {

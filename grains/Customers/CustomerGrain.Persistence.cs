@@ -82,6 +82,7 @@ public sealed partial class CustomerGrain
 
     private async Task LoadCoreAsync()
     {
+        ForgetEncodedView();
         _legacyState = null;
         _decisions = null;
         _droppedDecisions.Clear();
@@ -222,6 +223,7 @@ public sealed partial class CustomerGrain
         _snapshotTimer ??= this.RegisterGrainTimer(
             async _ =>
             {
+                ForgetEncodedView();
                 _snapshotTimer?.Dispose();
                 _snapshotTimer = null;
                 if (_behindLog > 0 && !_stale)

@@ -18,6 +18,42 @@ public sealed partial class CustomerGrain
         return S.Exists ? CustomerAggregate.View(S, Id, clock.GetUtcNow(), decisions.Current) : null;
     }
 
+    /// <summary>The encoded members of the view that depend on the state alone (<see cref="CustomerViewJson.Prefix"/>),
+    /// made at the first read after a change; null after anything that may have changed the state (see
+    /// <see cref="ForgetEncodedView"/>).</summary>
+    private byte[]? _viewPrefix;
+
+    public async Task<ViewJson?> GetViewJsonAsync()
+    {
+        _housekeepingOnly = false;
+        if (S.MergedInto is { } survivor)
+        {
+            return await GrainFactory.GetCustomer(survivor).GetViewJsonAsync();
+        }
+
+        if (!S.Exists)
+        {
+            return null;
+        }
+
+        // What depends on the moment (rolling spend, scores, next-best-action) is computed at every read, as in GetViewAsync.
+        var now = clock.GetUtcNow();
+        var snapshot = decisions.Current;
+        _viewPrefix ??= CustomerViewJson.Prefix(CustomerAggregate.View(S, Id, now, snapshot, timed: false));
+        var scores = CustomerDecisions.Scores(S, now, snapshot);
+        return new ViewJson(CustomerViewJson.Compose(_viewPrefix, CustomerAggregate.Summary(S.Totals, now), scores,
+            CustomerDecisions.NextBestActions(S, now, snapshot, scores)));
+    }
+
+    /// <summary>The calls that leave the state as it was: the encoded view survives them. Any other call, timer or reload
+    /// forgets it, before and after it runs.</summary>
+    private static readonly HashSet<string> StateReads = new(StringComparer.Ordinal)
+    {
+        nameof(GetViewAsync), nameof(GetViewJsonAsync), nameof(GetOrgUnitAsync), nameof(PeekOrgUnitAsync), nameof(GetNextBestActionsAsync),
+    };
+
+    private void ForgetEncodedView() => _viewPrefix = null;
+
     public Task<string?> PeekOrgUnitAsync() =>
         S.MergedInto is { } survivor ? GrainFactory.GetCustomer(survivor).PeekOrgUnitAsync() : Task.FromResult(S.Exists ? S.OrgUnit ?? "" : null);
 

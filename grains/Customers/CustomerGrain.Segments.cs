@@ -182,7 +182,13 @@ public sealed partial class CustomerGrain
         if (next is { } at)
         {
             _segmentTimer = this.RegisterGrainTimer(
-                async _ => await ReevaluateAsync(0, durableRetry: true),
+                async _ =>
+                {
+                    // Timers do not pass the call filter: the encoded view is forgotten here.
+                    ForgetEncodedView();
+                    await ReevaluateAsync(0, durableRetry: true);
+                    ForgetEncodedView();
+                },
                 new GrainTimerCreationOptions(at - now + TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan));
         }
 

@@ -32,8 +32,14 @@ public sealed partial class CustomerGrain(
     /// keep answering "not found" for it.</summary>
     public async Task Invoke(IIncomingGrainCallContext context)
     {
+        var reads = StateReads.Contains(context.MethodName);
         try
         {
+            if (!reads)
+            {
+                ForgetEncodedView();
+            }
+
             // Every call sees the state as the log has it: after a failed write the state is re-read first, here for all
             // methods at once rather than in each (the unit check below needs it too). Not for the one call that
             // interleaves with the others, which only reads the unit.
@@ -53,6 +59,11 @@ public sealed partial class CustomerGrain(
         }
         finally
         {
+            if (!reads)
+            {
+                ForgetEncodedView();
+            }
+
             if (!S.Exists && S.MergedInto is null)
             {
                 this.DeactivateOnIdle();

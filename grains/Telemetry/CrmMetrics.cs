@@ -38,6 +38,10 @@ public static class CrmMetrics
     public static readonly Histogram<long> GroupCommitRows = Meter.CreateHistogram<long>(
         "crm.writer.batch.rows", "{row}", "Rows (log events, actions, snapshots) written by one group-commit transaction");
 
+    /// <summary>Audit records per transaction of a silo's audit writer (each read of a customer adds one).</summary>
+    public static readonly Histogram<long> AuditBatchRecords = Meter.CreateHistogram<long>(
+        "crm.audit.batch.records", "{record}", "Audit records written by one transaction of a silo's audit writer");
+
     /// <summary>Records the time since <paramref name="started"/> (a <see cref="Stopwatch.GetTimestamp"/>) for <paramref name="operation"/>.</summary>
     public static void StorageCall(string operation, long started) =>
         StorageDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("operation", operation));

@@ -24,7 +24,7 @@ public static class CrmConfiguration
         ["storage"] = ["kind", "connectionString"],
         ["silo"] = ["advertisedAddress", "siloPort", "gatewayPort", "listenOnAnyAddress", "hostGateway", "metricsPort", "probeTimeoutSeconds"],
         ["gateway"] = ["urls", "callTimeoutSeconds", "dashboard", "adminKey", "requestsPerMinute", "tokenLifetimeMinutes", "dashboardPort"],
-        ["log"] = ["level", "orleansLevel", "format"],
+        ["log"] = ["level", "orleansLevel", "format", "everyRequest", "slowRequestMs"],
     };
 
     /// <summary>Finds the configuration file: <c>--config PATH</c>, then <c>CRM_CONFIG</c>, then the nearest
@@ -185,7 +185,9 @@ public static class CrmConfiguration
         var log = new LogSettings(
             reader.Level("log:level", LogEventLevel.Information),
             reader.Level("log:orleansLevel", LogEventLevel.Warning),
-            format == "json");
+            format == "json",
+            reader.Flag("log:everyRequest", false),
+            reader.Number("log:slowRequestMs", 500, min: 1, max: 3_600_000));
 
         return new CrmSettings(clusterId, serviceId, storage, silo, gateway, log, path);
     }

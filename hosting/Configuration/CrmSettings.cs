@@ -77,4 +77,6 @@ public sealed record GatewaySettings(
     public string[] ListenUrls => [.. Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), .. DashboardUrl is { } d ? new[] { d } : []];
 }
 
-public sealed record LogSettings(Serilog.Events.LogEventLevel Level, Serilog.Events.LogEventLevel OrleansLevel, bool Json);
+/// <summary>Logging. <paramref name="EveryRequest"/>: one line per HTTP request at Information (false: only refusals,
+/// failures and requests slower than <paramref name="SlowRequestMs"/>; the others at Debug).</summary>
+public sealed record LogSettings(Serilog.Events.LogEventLevel Level, Serilog.Events.LogEventLevel OrleansLevel, bool Json, bool EveryRequest = false, int SlowRequestMs = 500);

@@ -146,6 +146,7 @@ public static class SuiteBench
         if (!options.WritesOnly)
         {
         Console.Error.WriteLine("View and next-best-action, closed loop...");
+        var ceiling = await ClosedAsync("CRM", "authenticated ceiling", "HTTP, /api/v1/auth/me", work.CrmCeilingHttpAsync);
         await ClosedAsync("CRM", "view", "direct grain call", work.CrmViewDirectAsync);
         var crmView = await ClosedAsync("CRM", "view", "HTTP", work.CrmViewHttpAsync);
         await ClosedAsync("baseline", "view", "direct SQL", work.BaselineViewDirectAsync);
@@ -158,6 +159,10 @@ public static class SuiteBench
         var nba = new RateSearch("next-best-action: CRM, HTTP", crmNba.Throughput / 4, options.ViewP99Ms, options.Resolution, options.Retries);
         await RateSearch.RunInTurnsAsync([(nba, _ => work.CrmNextBestActionHttpAsync())], warm, step);
         searches.Add(new SearchRow("CRM", "next-best-action", nba.Result));
+        Console.Error.WriteLine("authenticated ceiling: CRM only...");
+        var top = new RateSearch("authenticated ceiling: CRM, HTTP", ceiling.Throughput / 4, options.ViewP99Ms, options.Resolution, options.Retries);
+        await RateSearch.RunInTurnsAsync([(top, _ => work.CrmCeilingHttpAsync())], warm, step);
+        searches.Add(new SearchRow("CRM", "authenticated ceiling", top.Result));
         }
 
         Console.Error.WriteLine("Ingest, closed loop...");

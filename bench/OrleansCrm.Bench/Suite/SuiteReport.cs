@@ -52,6 +52,15 @@ public static class SuiteReport
 
         sb.AppendLine();
         Line($"Throughput at equal p99: for each system the highest offered rate whose p99 stayed within the target, at least 95% of it answered inside the step and at most 0.1% failing ({o.StepSeconds} s steps after {o.WarmUpSeconds} s unmeasured; doubling from a quarter of the closed-loop rate, then bisecting to {o.Resolution * 100:0}%; {(o.Retries == 0 ? "a failed rate is not tried again" : (o.Retries == 1 ? "a failed rate is tried once more and fails only if both tries fail" : $"a failed rate is tried up to {o.Retries} more times and fails only if every try fails"))}). p99 at equal load: both run at {o.EqualLoadShare * 100:0}% of the lower of the two max rates, two {o.StepSeconds} s rounds each, alternating, latencies merged; below 1× the CRM's p99 is lower. The two searches take turns step by step, so a busy spell of the machine falls on both.");
+        var view = f.Searches.FirstOrDefault(x => x.System == "CRM" && x.Scenario == "view");
+        var top = f.Searches.FirstOrDefault(x => x.System == "CRM" && x.Scenario == "authenticated ceiling");
+        var nba = f.Searches.FirstOrDefault(x => x.System == "CRM" && x.Scenario == "next-best-action");
+        if (view is not null && top is not null && view.Search.MaxRate > 0)
+        {
+            sb.AppendLine();
+            Line($"The gateway's own ceiling at the same p99 target (`GET /api/v1/auth/me`: authentication, rate limiting, policy and access filter, no grain call, no audit record): **{top.Search.MaxRate:N0}/s**; the view reaches {view.Search.MaxRate / top.Search.MaxRate:0.00} of it (the ceiling is **{top.Search.MaxRate / view.Search.MaxRate:0.00}×** the view){(nba is null ? "" : $", next-best-action {nba.Search.MaxRate:N0}/s")}.");
+        }
+
         sb.AppendLine();
         sb.AppendLine("## Closed loop");
         sb.AppendLine();

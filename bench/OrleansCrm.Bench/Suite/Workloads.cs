@@ -26,6 +26,10 @@ public sealed class Workloads(int customers, IClusterClient? grains, HttpClient?
 
     public Task CrmViewHttpAsync() => GetAsync(crmHttp!, $"/api/v1/customers/{Pick()}");
 
+    /// <summary>The gateway's authenticated ceiling: the same stack as a view (authentication, rate limiting, the policy
+    /// check, the access filter) on an endpoint that calls no grain and audits nothing.</summary>
+    public Task CrmCeilingHttpAsync() => GetAsync(crmHttp!, "/api/v1/auth/me");
+
     public Task CrmNextBestActionDirectAsync() => grains!.GetCustomer(Pick()).GetNextBestActionsAsync();
 
     public Task CrmNextBestActionHttpAsync() => GetAsync(crmHttp!, $"/api/v1/customers/{Pick()}/next-best-actions");

@@ -190,6 +190,62 @@ public abstract class CustomerGrainTests(StorageClusterFixture fixture)
         Assert.Equal(23m, retried.View.Transactions.PurchaseTotal);
     }
 
+    /// <summary>The view as the API would encode the object (reflection, the web defaults), keys sorted and numbers
+    /// rounded to 4 places (scores move with the clock between two reads).</summary>
+    private static string Canonical(System.Text.Json.Nodes.JsonNode? node) => node switch
+    {
+        System.Text.Json.Nodes.JsonObject o => "{" + string.Join(",", o.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"\"{p.Key}\":{Canonical(p.Value)}")) + "}",
+        System.Text.Json.Nodes.JsonArray a => "[" + string.Join(",", a.Select(Canonical)) + "]",
+        System.Text.Json.Nodes.JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.Number => Math.Round(v.GetValue<double>(), 4).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        null => "null",
+        _ => node.ToJsonString(),
+    };
+
+    private static readonly System.Text.Json.JsonSerializerOptions ApiJson = new(System.Text.Json.JsonSerializerDefaults.Web);
+
+    private static async Task AssertEncodedViewIsTheViewAsync(ICustomerGrain customer, string after)
+    {
+        var encoded = await customer.GetViewJsonAsync();
+        var view = await customer.GetViewAsync();
+        var expected = Canonical(System.Text.Json.Nodes.JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(view, ApiJson)));
+        var actual = Canonical(System.Text.Json.Nodes.JsonNode.Parse(encoded!.Utf8));
+        Assert.True(expected == actual, $"after {after}:\nexpected {expected}\nactual   {actual}");
+    }
+
+    [Fact]
+    public async Task The_encoded_view_reads_as_the_view_after_every_kind_of_change()
+    {
+        var id = NewId("enc");
+        var other = NewId("enc-gone");
+        var customer = Cluster.Client.GetCustomer(id);
+        Assert.Null(await customer.GetViewJsonAsync());
+
+        // Each step reads the encoded view first (so it is kept), changes the customer, and compares.
+        await customer.UpsertProfileAsync(new CustomerProfile("Zoë", "Ångström", Email: $"{id}@example.com"), "p1", null);
+        await AssertEncodedViewIsTheViewAsync(customer, "creation");
+        await customer.UpsertProfileAsync(new CustomerProfile(Region: "north", Tags: ["vip"]), "p2", null);
+        await AssertEncodedViewIsTheViewAsync(customer, "a profile change");
+        await customer.RecordEventsAsync([Purchase("b1", 19.99m, 40), Purchase("b2", 5m, 2)], createIfMissing: false);
+        await AssertEncodedViewIsTheViewAsync(customer, "purchases");
+        await customer.RecordEventsAsync(
+            [
+                new CustomerEvent("k1", CustomerEventTypes.ComplaintOpened, DateTimeOffset.UtcNow.AddDays(-1), "pbx", "phone", new EventData(CaseId: "c-1")),
+                new CustomerEvent("m1", CustomerEventTypes.ConsentChanged, DateTimeOffset.UtcNow.AddDays(-1), "web", "email", new EventData(Purpose: "marketing", Granted: true)),
+            ],
+            createIfMissing: false);
+        await AssertEncodedViewIsTheViewAsync(customer, "a case and a consent");
+
+        var gone = Cluster.Client.GetCustomer(other);
+        await gone.UpsertProfileAsync(new CustomerProfile("Augusta", Phone: "+1 415 555 0123"), "p", null);
+        await customer.MergeAsync(other);
+        await AssertEncodedViewIsTheViewAsync(customer, "a merge");
+        Assert.Equal(Canonical(System.Text.Json.Nodes.JsonNode.Parse((await customer.GetViewJsonAsync())!.Utf8)),
+            Canonical(System.Text.Json.Nodes.JsonNode.Parse((await gone.GetViewJsonAsync())!.Utf8)));
+
+        await customer.EraseAsync("test");
+        await AssertEncodedViewIsTheViewAsync(customer, "erasure");
+    }
+
     [Fact]
     public async Task A_log_entry_the_stored_state_missed_is_replayed_at_activation()
     {

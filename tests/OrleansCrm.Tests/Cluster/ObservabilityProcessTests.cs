@@ -18,7 +18,7 @@ public sealed class ObservabilityProcessTests
         var metricsPort = Ports.Free();
         await using var cluster = await ProcessCluster.StartAsync(pg, http, silos: 1, "obs", (name, config) =>
         {
-            config["log"] = new JsonObject { ["level"] = "Information", ["format"] = "json" };
+            config["log"] = new JsonObject { ["level"] = "Information", ["format"] = "json", ["everyRequest"] = true };
             if (name == "silo1")
             {
                 ((JsonObject)config["silo"]!)["metricsPort"] = metricsPort;

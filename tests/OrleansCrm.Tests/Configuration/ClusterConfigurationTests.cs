@@ -34,12 +34,14 @@ public sealed class ClusterConfigurationTests : IDisposable
     {
         var path = Write(Valid);
 
-        var settings = CrmConfiguration.Load(["--config", path, "--silo:siloPort=12001", "--silo:hostGateway=false"]);
+        var settings = CrmConfiguration.Load(["--config", path, "--silo:siloPort=12001", "--silo:hostGateway=false", "--log:slowRequestMs=250"]);
 
         Assert.Equal(12001, settings.Silo.SiloPort);
         Assert.False(settings.Silo.HostGateway);
         Assert.Equal(32000, settings.Silo.GatewayPort);
         Assert.Equal(Serilog.Events.LogEventLevel.Debug, settings.Log.Level);
+        Assert.False(settings.Log.EveryRequest);
+        Assert.Equal(250, settings.Log.SlowRequestMs);
     }
 
     [Theory]
