@@ -3,7 +3,8 @@
 # SQLite default or a private PostgreSQL, CUSTOMERS customers created over HTTP with a profile and three purchases
 # each, then wrk (2 threads × 32 connections) three times: GET /health/live (no credentials, the bare ceiling),
 # GET /api/v1/auth/me (the authenticated ceiling: the same gateway stack as a view, without a grain call) and
-# GET /api/v1/customers/{id} (the customer view) on a random customer per request (bench/wrk/view.lua).
+# GET /api/v1/customers/{id} (the customer view) on a random customer per request (bench/wrk/view.lua), then the
+# same with ?fields=firstName,lastName,segments (a screen's compact read).
 # Usage: bench/wrk-view.sh sqlite|postgres [seconds] [customers] [silo dll, default this checkout's Release build]
 #   PERF=file.data bench/wrk-view.sh …   also records a perf profile of the whole machine during the view run
 set -uo pipefail
@@ -53,6 +54,7 @@ if [ -n "${PERF:-}" ]; then
   perf_pid=$!
 fi
 CUSTOMERS=$customers CRM_KEY=$key run "customer view" wrk -t2 -c32 -d"${seconds}s" --latency -s "$root/bench/wrk/view.lua" "http://127.0.0.1:$port"
+CUSTOMERS=$customers CRM_KEY=$key TARGET=compact run "compact view (?fields=firstName,lastName,segments)" wrk -t2 -c32 -d"${seconds}s" --latency -s "$root/bench/wrk/view.lua" "http://127.0.0.1:$port"
 # The audit trail under the view's load: commits and their records, their time, and requests that waited for room.
 echo "## audit trail (from /metrics)"
 curl -sf -H "Authorization: ApiKey $key" "http://127.0.0.1:$port/metrics" \

@@ -30,7 +30,9 @@ public static class CustomerEndpoints
     {
         var customers = app.MapGroup("/api/v1/customers").WithTags("Customers");
         customers.MapGet("/{customerId}", GetAsync).WithName("GetCustomer").WithSummary("The customer's live view")
-            .WithDescription(ScoresDescription);
+            .WithDescription(ScoresDescription + "\n\n`fields` (optional, comma-separated): only these members of the view, e.g. "
+                + "`fields=firstName,lastName,segments`; `customerId` is always sent. Members not asked for are not computed, so "
+                + "a screen that needs no scores or next-best-action gets its answer sooner.");
         customers.MapPut("/{customerId}", UpsertAsync).WithName("UpsertCustomer").WithSummary("Create the customer or update the profile fields given");
         customers.MapPost("/{customerId}/events", PostEventAsync).WithName("PostCustomerEvent").WithSummary("Record one event for the customer")
             .WithDescription(EventTypesDescription);
@@ -51,15 +53,21 @@ public static class CustomerEndpoints
         return app;
     }
 
-    private static async Task<Results<EncodedJson<CustomerView>, ProblemHttpResult, ValidationProblem>> GetAsync(string customerId, IClusterClient cluster)
+    private static async Task<Results<EncodedJson<CustomerView>, ProblemHttpResult, ValidationProblem>> GetAsync(string customerId, IClusterClient cluster, string? fields = null)
     {
         if (CustomerKeys.Validate(customerId) is { } problem)
         {
             return Problems.Invalid("customerId", problem);
         }
 
+        var (members, fieldsProblem) = CustomerViewJson.ParseFields(fields);
+        if (fieldsProblem is not null)
+        {
+            return Problems.Invalid("fields", fieldsProblem);
+        }
+
         // Encoded by the customer, which re-encodes only what changed since its last read (CustomerViewJson).
-        var view = await cluster.GetCustomer(customerId).GetViewJsonAsync();
+        var view = await cluster.GetCustomer(customerId).GetViewJsonAsync(members?.ToArray());
         return view is null ? Problems.CustomerNotFound(customerId) : new EncodedJson<CustomerView>(view.Utf8);
     }
 

@@ -10,9 +10,11 @@ public interface ICustomerReading : IGrainWithStringKey
     Task<CustomerView?> GetViewAsync();
 
     /// <summary>The same view encoded as the API sends it (<see cref="CustomerViewJson"/>), or null when no such customer was
-    /// recorded: what the gateway answers a read with, without re-encoding what did not change since the last read.</summary>
+    /// recorded: what the gateway answers a read with, without re-encoding what did not change since the last read.
+    /// <paramref name="fields"/>: the members to send (null: all; <c>customerId</c> always); those not asked for are not
+    /// computed.</summary>
     [Alias("GetViewJson")]
-    Task<ViewJson?> GetViewJsonAsync();
+    Task<ViewJson?> GetViewJsonAsync(string[]? fields);
 
     /// <summary>The organisation unit the customer belongs to ("" for none), or null when no such customer was
     /// recorded: what the gateway checks a caller's reach against, without building the view.</summary>

@@ -18,17 +18,17 @@ public sealed partial class CustomerGrain
         return S.Exists ? CustomerAggregate.View(S, Id, clock.GetUtcNow(), decisions.Current) : null;
     }
 
-    /// <summary>The encoded members of the view that depend on the state alone (<see cref="CustomerViewJson.Prefix"/>),
+    /// <summary>The encoded members of the view that depend on the state alone (<see cref="CustomerViewJson.Encode"/>),
     /// made at the first read after a change; null after anything that may have changed the state (see
     /// <see cref="ForgetEncodedView"/>).</summary>
-    private byte[]? _viewPrefix;
+    private CustomerViewJson.EncodedState? _encodedState;
 
-    public async Task<ViewJson?> GetViewJsonAsync()
+    public async Task<ViewJson?> GetViewJsonAsync(string[]? fields)
     {
         _housekeepingOnly = false;
         if (S.MergedInto is { } survivor)
         {
-            return await GrainFactory.GetCustomer(survivor).GetViewJsonAsync();
+            return await GrainFactory.GetCustomer(survivor).GetViewJsonAsync(fields);
         }
 
         if (!S.Exists)
@@ -36,13 +36,18 @@ public sealed partial class CustomerGrain
             return null;
         }
 
-        // What depends on the moment (rolling spend, scores, next-best-action) is computed at every read, as in GetViewAsync.
+        // What depends on the moment (rolling spend, scores, next-best-action) is computed at every read, as in
+        // GetViewAsync, and only when asked for.
         var now = clock.GetUtcNow();
         var snapshot = decisions.Current;
-        _viewPrefix ??= CustomerViewJson.Prefix(CustomerAggregate.View(S, Id, now, snapshot, timed: false));
-        var scores = CustomerDecisions.Scores(S, now, snapshot);
-        return new ViewJson(CustomerViewJson.Compose(_viewPrefix, CustomerAggregate.Summary(S.Totals, now), scores,
-            CustomerDecisions.NextBestActions(S, now, snapshot, scores)));
+        var wanted = fields is null ? null : new HashSet<string>(fields, StringComparer.Ordinal);
+        bool Wants(string member) => wanted is null || wanted.Contains(member);
+        _encodedState ??= CustomerViewJson.Encode(CustomerAggregate.View(S, Id, now, snapshot, timed: false));
+        var scores = Wants("scores") || Wants("nextBestActions") ? CustomerDecisions.Scores(S, now, snapshot) : null;
+        return new ViewJson(CustomerViewJson.Compose(_encodedState, wanted,
+            Wants("transactions") ? CustomerAggregate.Summary(S.Totals, now) : null,
+            Wants("scores") ? scores : null,
+            Wants("nextBestActions") ? CustomerDecisions.NextBestActions(S, now, snapshot, scores!) : null));
     }
 
     /// <summary>The calls that leave the state as it was: the encoded view survives them. Any other call, timer or reload
@@ -52,7 +57,7 @@ public sealed partial class CustomerGrain
         nameof(GetViewAsync), nameof(GetViewJsonAsync), nameof(GetOrgUnitAsync), nameof(PeekOrgUnitAsync), nameof(GetNextBestActionsAsync),
     };
 
-    private void ForgetEncodedView() => _viewPrefix = null;
+    private void ForgetEncodedView() => _encodedState = null;
 
     public Task<string?> PeekOrgUnitAsync() =>
         S.MergedInto is { } survivor ? GrainFactory.GetCustomer(survivor).PeekOrgUnitAsync() : Task.FromResult(S.Exists ? S.OrgUnit ?? "" : null);

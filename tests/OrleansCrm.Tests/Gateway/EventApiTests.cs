@@ -34,6 +34,38 @@ public sealed class EventApiTests(EmbeddedCrmFixture crm)
     }
 
     [Fact]
+    public async Task A_view_asked_for_some_fields_carries_only_those_and_an_unknown_field_is_refused()
+    {
+        var id = await CreateCustomerAsync();
+        using (var purchase = await PostJsonAsync($"/api/v1/customers/{id}/events",
+            JsonSerializer.Serialize(new { eventId = "f1", type = "purchase", occurredAt = DateTimeOffset.UtcNow.AddDays(-3), data = new { amount = 12.5m } })))
+        {
+            Assert.Equal(HttpStatusCode.OK, purchase.StatusCode);
+        }
+
+        var whole = await ViewAsync(id);
+        var some = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/customers/{id}?fields=firstName,%20transactions,segments"));
+        Assert.Equal(["customerId", "firstName", "segments", "transactions"], some.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(id, some.GetProperty("customerId").GetString());
+        Assert.Equal("Ada", some.GetProperty("firstName").GetString());
+        Assert.Equal(whole.GetProperty("transactions").GetProperty("purchaseTotal").GetDecimal(), some.GetProperty("transactions").GetProperty("purchaseTotal").GetDecimal());
+        Assert.True(whole.TryGetProperty("scores", out _));
+        Assert.True(whole.TryGetProperty("nextBestActions", out _));
+
+        var scores = await crm.Http.GetFromJsonAsync<JsonElement>(Url($"/api/v1/customers/{id}?fields=scores"));
+        Assert.Equal(["customerId", "scores"], scores.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(whole.GetProperty("scores").EnumerateObject().Select(p => p.Name), scores.GetProperty("scores").EnumerateObject().Select(p => p.Name));
+
+        foreach (var bad in new[] { "firstName,password", ",", new string('x', 1001) })
+        {
+            using var refused = await crm.Http.GetAsync(Url($"/api/v1/customers/{id}?fields={Uri.EscapeDataString(bad)}"));
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            var problem = await refused.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(problem.GetProperty("errors").TryGetProperty("fields", out _), problem.ToString());
+        }
+    }
+
+    [Fact]
     public async Task A_posted_event_shows_in_the_next_view_and_its_retry_is_acknowledged_as_a_duplicate()
     {
         var id = await CreateCustomerAsync();
