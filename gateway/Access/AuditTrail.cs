@@ -7,9 +7,9 @@ namespace OrleansCrm.Gateway.Access;
 /// The gateway's side of the audit trail: records queue here and are sent to the cluster in batches (one grain call,
 /// one database transaction per batch; up to four batches in flight, so one stuck on a dying silo holds back no
 /// other). A change or a refusal waits until its record is committed before the answer leaves; a read is answered once
-/// its record is queued, so reading a customer view costs no database round trip; a batch of read records alone gathers for up to 10 ms before it is sent, so the database makes a few large
-/// commits a second. The queue is bounded: when the cluster cannot keep up, callers wait for room rather than go
-/// unrecorded (counted in <c>crm_audit_queue_full_total</c>).
+/// its record is queued, so reading a customer view costs no database round trip. A batch of read records alone
+/// gathers for up to 10 ms before it is sent, so the database makes a few large commits a second. The queue is bounded:
+/// when the cluster cannot keep up, callers wait for room rather than go unrecorded (<c>crm_audit_queue_full_total</c>).
 /// Records still queued when the gateway is stopped are written before it exits; a crash loses at most the reads
 /// queued in the last moments (docs/decisions.md, "Access"). While the database cannot be reached, a request waits for
 /// its record at most the gateway's call timeout: then it is answered and its record stays queued until it is written.
