@@ -123,7 +123,10 @@ public sealed class CampaignLaunchTests(SqliteClusterFixture fixture)
 
         var control = ids.Where(id => ContactPolicy.InControlGroup(run, id, 0.25)).ToHashSet();
         Assert.Equal(control.Count, status.HeldOut);
-        Assert.InRange(control.Count, 25, 75);
+        // Some are held out and some are not. How close the group comes to its share is ContactPolicyTests' check, over
+        // fixed ids: this run's id is random, and about one id in 28,000 puts 76 or more of 200 customers in a 25 %
+        // group (counted over every six-hex-digit id), which made a bound of 25–75 here fail now and then.
+        Assert.InRange(control.Count, 1, ids.Length - 1);
         Assert.Empty(actions.Intersect(control));
         Assert.Equal(ids.Length - control.Count, actions.Count);
     }
