@@ -6,17 +6,7 @@
 # snapshots that follow the events are counted).
 # Usage: bench/wrk-ingest.sh sqlite|postgres [seconds] [customers] [silo dll, default this checkout's Release build]
 #   PREFER=return=minimal bench/wrk-ingest.sh …   asks for acknowledgements without the view
-set -uo pipefail
-cd "$(dirname "$0")/.."
-root=$PWD
-kind=${1:-sqlite}
-seconds=${2:-20}
-customers=${3:-2000}
-silo_dll=${4:-$root/silo/bin/Release/net10.0/OrleansCrm.Silo.dll}
-say() { echo "[wrk-ingest] $*" >&2; }
-fail() { say "$*"; exit 1; }
-command -v wrk >/dev/null || fail "wrk is needed (Debian package wrk)"
-source "$root/bench/lib/node.sh"
+source "$(dirname "$0")/lib/wrk.sh" "$@"
 node_start wrk
 
 say "creating $customers customers"

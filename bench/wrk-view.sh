@@ -7,17 +7,7 @@
 # same with ?fields=firstName,lastName,segments (a screen's compact read).
 # Usage: bench/wrk-view.sh sqlite|postgres [seconds] [customers] [silo dll, default this checkout's Release build]
 #   PERF=file.data bench/wrk-view.sh …   also records a perf profile of the whole machine during the view run
-set -uo pipefail
-cd "$(dirname "$0")/.."
-root=$PWD
-kind=${1:-sqlite}
-seconds=${2:-20}
-customers=${3:-2000}
-silo_dll=${4:-$root/silo/bin/Release/net10.0/OrleansCrm.Silo.dll}
-say() { echo "[wrk-view] $*" >&2; }
-fail() { say "$*"; exit 1; }
-command -v wrk >/dev/null || fail "wrk is needed (Debian package wrk)"
-source "$root/bench/lib/node.sh"
+source "$(dirname "$0")/lib/wrk.sh" "$@"
 [ -n "${PERF:-}" ] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
 node_start wrkview
 say "creating $customers customers with three purchases each"

@@ -1,4 +1,4 @@
-# Sourced by the bench scripts that drive one CRM node from outside (wrk-ingest.sh, import.sh): starts a silo with its
+# Sourced by the bench scripts that drive one CRM node from outside (wrk-ingest.sh, wrk-view.sh, import.sh): starts a silo with its
 # gateway (a Release build) on the embedded SQLite default or on a private PostgreSQL at default durability, and stops
 # everything on exit. The caller sets root, kind (sqlite|postgres), silo_dll and say/fail, and may set pg_options
 # (extra server settings). After node_start: port, key (the administrator key), work (a scratch folder) and, on
