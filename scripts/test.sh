@@ -27,6 +27,20 @@ if [ ! -x /usr/bin/chromium ]; then
   [ -x /usr/bin/chromium ] || fail "chromium installed but /usr/bin/chromium was not found"
 fi
 
+# 1c. The contract's linter (Redocly CLI, from the npm registry, pinned) and the client generator (Kiota, a .NET tool
+# pinned in .config/dotnet-tools.json), once each; ContractTests runs both on the served document.
+redocly_version=2.77.0
+redocly="$root/.tools/redocly/node_modules/.bin/redocly"
+if [ ! -x "$redocly" ] || [ "$(cat "$root/.tools/redocly/version" 2>/dev/null)" != "$redocly_version" ]; then
+  command -v npm >/dev/null || fail "npm is missing (Debian: apt-get install npm); it installs the contract's linter"
+  say "installing @redocly/cli $redocly_version"
+  mkdir -p "$root/.tools/redocly"
+  (cd "$root/.tools/redocly" && npm install --no-audit --no-fund --silent "@redocly/cli@$redocly_version" >&2) || fail "could not install @redocly/cli"
+  echo "$redocly_version" > "$root/.tools/redocly/version"
+fi
+export CRM_TEST_REDOCLY="$redocly" KIOTA_OFFLINE_ENABLED=true KIOTA_TUTORIAL_ENABLED=false
+dotnet tool restore >&2 || fail "could not restore the .NET tools (.config/dotnet-tools.json)"
+
 # 2. A private server (fsync off: the tests need no durability across a power cut).
 cleanup() {
   pg_stop

@@ -2,6 +2,7 @@ using System.Text.Json;
 using CsvHelper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using OrleansCrm.Customers;
+using OrleansCrm.Gateway.Api;
 using OrleansCrm.Gateway.Hosting;
 
 namespace OrleansCrm.Gateway.BulkImport;
@@ -27,33 +28,61 @@ public static class ImportEndpoints
     public static IEndpointRouteBuilder MapImportEndpoints(this IEndpointRouteBuilder app)
     {
         var imports = app.MapGroup("/api/v1/imports").WithTags("Imports");
-        imports.MapPost("/{kind}", ImportAsync).WithName("Import")
-            .WithSummary("Import customers, transactions or events from CSV (text/csv) or NDJSON (application/x-ndjson)")
+        // One operation per kind: a literal path each, so the contract tells them from GetImport's /{importId}.
+        imports.MapPost("/customers", (HttpRequest request, IClusterClient cluster, ImportRegistry registry, string? mapping, string? attributes, string? importId, DateTimeOffset? asOf) =>
+                ImportAsync(ImportKind.Customers, request, cluster, registry, mapping, attributes, null, importId, asOf, createCustomers: true))
+            .WithName(ImportCustomers).WithSummary("Import customers' profiles from CSV (text/csv) or NDJSON (application/x-ndjson)")
+            .WithDescription("Each row creates the customer or updates the profile fields it maps; `attributes` keeps extra columns as the customer's "
+                + "free attributes: `*` every unmapped one, or names separated by `;`." + StreamedImport)
+            .WithMetadata(new DescribedBody("text/csv", "application/x-ndjson")).ProducesProblem(StatusCodes.Status409Conflict);
+        imports.MapPost("/transactions", (HttpRequest request, IClusterClient cluster, ImportRegistry registry, string? mapping, string? type, string? importId, DateTimeOffset? asOf, bool? createCustomers) =>
+                ImportAsync(ImportKind.Transactions, request, cluster, registry, mapping, NotTaken(request, "attributes"), type, importId, asOf, createCustomers ?? false))
+            .WithName(ImportTransactions).WithSummary("Import transactions from CSV (text/csv) or NDJSON (application/x-ndjson)")
             .WithDescription("A transactions import carries " + string.Join(", ", CustomerEventTypes.TransactionImportTypes.Select(t => $"`{t}`"))
-                + $" (`type`: the default for rows without a type column; `{CustomerEventTypes.Purchase}` when not given); an events import takes each row's type.");
+                + $" (`type`: the default for rows without a type column; `{CustomerEventTypes.Purchase}` when not given). Rows of customers that do not exist are rejected unless `createCustomers=true`." + StreamedImport)
+            .WithMetadata(new DescribedBody("text/csv", "application/x-ndjson")).ProducesProblem(StatusCodes.Status409Conflict);
+        imports.MapPost("/events", (HttpRequest request, IClusterClient cluster, ImportRegistry registry, string? mapping, string? type, string? importId, DateTimeOffset? asOf, bool? createCustomers) =>
+                ImportAsync(ImportKind.Events, request, cluster, registry, mapping, NotTaken(request, "attributes"), type, importId, asOf, createCustomers ?? false))
+            .WithName(ImportEvents).WithSummary("Import events of any type from CSV (text/csv) or NDJSON (application/x-ndjson)")
+            .WithDescription("Each row's type is its own (a `type` parameter is refused). Rows of customers that do not exist are rejected unless `createCustomers=true`." + StreamedImport)
+            .WithMetadata(new DescribedBody("text/csv", "application/x-ndjson")).ProducesProblem(StatusCodes.Status409Conflict);
+        // Any other kind: a 400 naming it (without this, the path would reach GetImport's route and answer 405).
+        imports.MapPost("/{kind}", (string kind) => Problems.Invalid("kind", $"must be customers, transactions or events, not '{Shorten(kind)}'"))
+            .WithName(ImportUnknownKind).ExcludeFromDescription();
         imports.MapGet("/{importId}", (string importId, ImportRegistry registry) =>
             registry.Find(importId) is { } job ? Results.Ok(job.Progress()) : Results.Problem(title: "Import not found", statusCode: 404))
             .WithName("GetImport").WithSummary("Progress of an import: rows read, imported, duplicate, rejected (with line and reason)");
         return app;
     }
 
+    public const string ImportCustomers = "ImportCustomers";
+
+    private const string StreamedImport = " The body is streamed row by row with no size limit, and the answer comes once the whole file was read "
+        + "(GetImport with `importId` shows the progress meanwhile). Bad rows are rejected with their line and reason and the rest imported; "
+        + "event ids come from row content, so the same file imported twice changes nothing.";
+    public const string ImportTransactions = "ImportTransactions";
+    public const string ImportEvents = "ImportEvents";
+
+    /// <summary>The answer to an import of a kind that does not exist (not in the contract).</summary>
+    public const string ImportUnknownKind = "ImportUnknownKind";
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+
+    /// <summary>A query parameter this kind of import does not take, passed on so the mapping refuses it by name.</summary>
+    private static string? NotTaken(HttpRequest request, string name) => request.Query.TryGetValue(name, out var value) ? value.ToString() : null;
+
     private static async Task<Results<Ok<ImportProgress>, ValidationProblem, ProblemHttpResult>> ImportAsync(
-        string kind,
+        ImportKind importKind,
         HttpRequest request,
         IClusterClient cluster,
         ImportRegistry registry,
-        string? mapping = null,
-        string? attributes = null,
-        string? type = null,
-        string? importId = null,
-        DateTimeOffset? asOf = null,
-        bool createCustomers = false)
+        string? mapping,
+        string? attributes,
+        string? type,
+        string? importId,
+        DateTimeOffset? asOf,
+        bool createCustomers)
     {
-        if (!Enum.TryParse<ImportKind>(kind, ignoreCase: true, out var importKind) || int.TryParse(kind, out _))
-        {
-            return Problems.Invalid("kind", "must be customers, transactions or events");
-        }
-
         var map = ImportMapping.Parse(importKind, mapping, attributes, out var mapProblem);
         if (map is null)
         {

@@ -16,23 +16,24 @@ public static class CampaignEndpoints
     {
         var campaigns = app.MapGroup("/api/v1/campaigns").WithTags("Campaigns");
         campaigns.MapGet("/", ListAsync).WithName("ListCampaigns").WithSummary("The campaigns of the caller's organisation unit, with state and live counters");
-        campaigns.MapPut("/{campaignId}", DefineAsync).WithName("PutCampaign").WithSummary("Create or change a campaign that is not running");
+        campaigns.MapPut("/{campaignId}", DefineAsync).WithName("PutCampaign").WithSummary("Create or change a campaign that is not running")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         campaigns.MapGet("/{campaignId}", GetAsync).WithName("GetCampaign").WithSummary("Definition, state and live counters");
         campaigns.MapGet("/{campaignId}/results", async Task<Results<Ok<CampaignResults>, ProblemHttpResult>> (string campaignId, IClusterClient cluster) =>
                 await cluster.GetGrain<ICampaignGrain>(campaignId).GetResultsAsync() is { } results
                     ? TypedResults.Ok(results)
                     : TypedResults.Problem(title: "Campaign not found", statusCode: StatusCodes.Status404NotFound))
             .WithName("CampaignResults").WithSummary("Responses, conversions, revenue, uplift against the control group, cost and ROI");
-        foreach (var (verb, call) in new (string, Func<ICampaignGrain, Task<CampaignStatus>>)[]
+        foreach (var (verb, summary, call) in new (string, string, Func<ICampaignGrain, Task<CampaignStatus>>)[]
         {
-            ("launch", c => c.LaunchAsync()),
-            ("pause", c => c.PauseAsync()),
-            ("resume", c => c.ResumeAsync()),
-            ("cancel", c => c.CancelAsync()),
+            ("launch", "Start a defined campaign that is not running: each targeted customer decides its action", c => c.LaunchAsync()),
+            ("pause", "Pause a running or scheduled campaign (409 in any other state)", c => c.PauseAsync()),
+            ("resume", "Resume a paused campaign (running again, or scheduled between runs)", c => c.ResumeAsync()),
+            ("cancel", "Cancel a running, paused or scheduled campaign for good (its schedule stops)", c => c.CancelAsync()),
         })
         {
             campaigns.MapPost($"/{{campaignId}}/{verb}", (string campaignId, IClusterClient cluster) => ControlAsync(campaignId, cluster, call))
-                .WithName($"Campaign{char.ToUpperInvariant(verb[0])}{verb[1..]}");
+                .WithName($"Campaign{char.ToUpperInvariant(verb[0])}{verb[1..]}").WithSummary(summary);
         }
 
         app.MapPut("/api/v1/webhook", PutWebhookAsync).WithTags("Campaigns").WithName("PutWebhook")

@@ -24,7 +24,8 @@ public static class ProspectEndpoints
     public static IEndpointRouteBuilder MapProspectEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPut("/api/v1/campaigns/{campaignId}/prospects", PutAsync).WithTags("Campaigns").WithName("PutProspects")
-            .WithSummary("Upload a prospect campaign's list as CSV: prospectId, firstName, lastName, email, phone, region, consent (channels separated by ;)");
+            .WithSummary("Upload a prospect campaign's list as CSV: prospectId, firstName, lastName, email, phone, region, consent (channels separated by ;)")
+            .WithMetadata(new Api.DescribedBody("text/csv")).ProducesProblem(StatusCodes.Status409Conflict);
         return app;
     }
 

@@ -35,6 +35,7 @@ public static class CustomerEndpoints
                 + "a screen that needs no scores or next-best-action gets its answer sooner.");
         customers.MapPut("/{customerId}", UpsertAsync).WithName("UpsertCustomer").WithSummary("Create the customer or update the profile fields given");
         customers.MapPost("/{customerId}/events", PostEventAsync).WithName("PostCustomerEvent").WithSummary("Record one event for the customer")
+            .Accepts<EventEnvelope>("application/json")
             .WithDescription(EventTypesDescription);
         customers.MapGet("/{customerId}/history", HistoryAsync).WithName("GetCustomerHistory").WithSummary("The customer's full history, newest first");
         customers.MapGet("/{customerId}/next-best-actions", async Task<Results<Ok<NextBestAction[]>, ValidationProblem>> (string customerId, IClusterClient cluster) =>

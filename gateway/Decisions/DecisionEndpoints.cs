@@ -16,14 +16,16 @@ public static class DecisionEndpoints
         var rules = app.MapGroup("/api/v1/rules").WithTags("Rules");
         rules.MapGet("/", async (IClusterClient cluster) => TypedResults.Ok(await CatalogDocuments.ReadAsync<RuleSet>(cluster, CatalogKinds.Rules)))
             .WithName("ListRules").WithSummary("The rule base and its version");
-        rules.MapPut("/{ruleId}", PutRuleAsync).WithName("PutRule").WithSummary("Create or replace a rule (validated; a new version of the rule base)");
-        rules.MapPost("/{ruleId}/disable", (string ruleId, IClusterClient cluster) => SetEnabledAsync(cluster, ruleId, false)).WithName("DisableRule");
-        rules.MapPost("/{ruleId}/enable", (string ruleId, IClusterClient cluster) => SetEnabledAsync(cluster, ruleId, true)).WithName("EnableRule");
+        rules.MapPut("/{ruleId}", PutRuleAsync).WithName("PutRule").WithSummary("Create or replace a rule (validated; a new version of the rule base)")
+            .Accepts<Rule>("application/json");
+        rules.MapPost("/{ruleId}/disable", (string ruleId, IClusterClient cluster) => SetEnabledAsync(cluster, ruleId, false)).WithName("DisableRule")
+            .WithSummary("Stop a rule from firing (kept, and enabled again by EnableRule)");
+        rules.MapPost("/{ruleId}/enable", (string ruleId, IClusterClient cluster) => SetEnabledAsync(cluster, ruleId, true)).WithName("EnableRule").WithSummary("Let a disabled rule fire again");
 
         var offers = app.MapGroup("/api/v1/offers").WithTags("Offers");
         offers.MapGet("/", async (IClusterClient cluster) => TypedResults.Ok(await CatalogDocuments.ReadAsync<OfferCatalog>(cluster, CatalogKinds.Offers)))
             .WithName("ListOffers").WithSummary("The offer catalogue and its version");
-        offers.MapPut("/{offerId}", PutOfferAsync).WithName("PutOffer").WithSummary("Create or replace an offer");
+        offers.MapPut("/{offerId}", PutOfferAsync).WithName("PutOffer").WithSummary("Create or replace an offer").Accepts<Offer>("application/json");
 
         app.MapPost("/api/v1/customers/{customerId}/offers/{offerId}/outcome", RecordOutcomeAsync).WithTags("Offers")
             .WithName("RecordOfferOutcome").WithSummary("Record the customer's answer to an offer: accepted, declined or notnow");
@@ -41,7 +43,8 @@ public static class DecisionEndpoints
                 rfm = rfm.Version == 0 ? (JsonElement?)null : JsonSerializer.Deserialize<JsonElement>(rfm.Json),
             });
         }).WithName("ModelStatus").WithSummary("The models in use (version, training figures) and the RFM thresholds");
-        models.MapPut("/", PutModelsAsync).WithName("PutModels").WithSummary("Install a model set (scorecards, lifetime-value parameters) as a new version");
+        models.MapPut("/", PutModelsAsync).WithName("PutModels").WithSummary("Install a model set (scorecards, lifetime-value parameters) as a new version")
+            .Accepts<ModelSet>("application/json");
         models.MapPost("/train", async Task<Results<Ok<TrainingReport>, ValidationProblem>> (TrainRequest? body, IClusterClient cluster) =>
         {
             if (body?.Model is not ("churn" or "response" or "ltv"))

@@ -60,14 +60,18 @@ public static class GatewayExtensions
         builder.Services.AddSingleton(settings);
         // traceId is the request's correlation id (CorrelationMiddleware), the one its log lines carry.
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
-            ctx.ProblemDetails.Extensions["traceId"] = ctx.HttpContext.TraceIdentifier);
-        builder.Services.AddExceptionHandler<ClusterExceptionHandler>();
-        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
-            // The same title whichever process (silo or standalone gateway) serves the document.
-            document.Info.Title = "OrleansCrm API";
-            return Task.CompletedTask;
-        }));
+            ctx.ProblemDetails.Extensions["traceId"] = ctx.HttpContext.TraceIdentifier;
+            if (ctx.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType && !ctx.ProblemDetails.Extensions.ContainsKey("errors"))
+            {
+                // Routing's refusal names no field: name the header, and what to send instead.
+                var sent = ctx.HttpContext.Request.ContentType is { Length: > 0 } type ? $"'{(type.Length <= 100 ? type : type[..100])}'" : "no Content-Type";
+                ctx.ProblemDetails.Detail ??= $"This operation does not read {sent}; JSON bodies are application/json (the contract lists each operation's media types).";
+                ctx.ProblemDetails.Extensions["errors"] = new Dictionary<string, string[]> { ["Content-Type"] = [$"{sent} is not a media type this operation reads"] };
+            }
+        });
+        builder.Services.AddExceptionHandler<ClusterExceptionHandler>();
+        builder.Services.AddOpenApi(OpenApiContract.Configure);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ImportRegistry>();
         builder.Services.AddSingleton<TokenService>();

@@ -29,7 +29,8 @@ public static class SegmentEndpoints
             .WithSummary("How many customers a definition would hold now, and some of them, before it is saved");
         segments.MapPut("/{segmentId}", PutAsync).WithName("PutSegment")
             .WithSummary("Create or change a segment: an expression (backfilled over every customer) or a list of customer ids");
-        segments.MapDelete("/{segmentId}", DeleteAsync).WithName("DeleteSegment");
+        segments.MapDelete("/{segmentId}", DeleteAsync).WithName("DeleteSegment")
+            .WithSummary("Delete a segment; its members leave it as a backfill walks them");
         segments.MapGet("/{segmentId}", GetAsync).WithName("GetSegment").WithSummary("Definition, live member count and backfill progress");
         segments.MapGet("/{segmentId}/members", MembersAsync).WithName("SegmentMembers").WithSummary("Members, paged (pass next back as after)");
         segments.MapGet("/{segmentId}/statistics", StatisticsAsync).WithName("SegmentStatistics")

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using OrleansCrm.Access;
 using OrleansCrm.Gateway.Access;
+using OrleansCrm.Gateway.BulkImport;
 using OrleansCrm.Tests.Support;
 
 namespace OrleansCrm.Tests.Access;
@@ -37,7 +38,10 @@ public sealed class AccessMatrixTests(AccessCrmFixture crm) : IClassFixture<Acce
         ["RecordOfferOutcome"] = ("POST", "/api/v1/customers/m-cust/offers/none/outcome", "{}"),
         ["LookupCustomer"] = ("GET", "/api/v1/lookup?email=m-cust%40example.com", null),
         ["PostEventBatch"] = ("POST", "/api/v1/events", ""),
-        ["Import"] = ("POST", "/api/v1/imports/nothing", ""),
+        ["ImportCustomers"] = ("POST", "/api/v1/imports/customers?mapping=nothing", ""),
+        ["ImportTransactions"] = ("POST", "/api/v1/imports/transactions?mapping=nothing", ""),
+        ["ImportEvents"] = ("POST", "/api/v1/imports/events?mapping=nothing", ""),
+        ["ImportUnknownKind"] = ("POST", "/api/v1/imports/nothing", ""),
         ["GetImport"] = ("GET", "/api/v1/imports/none", null),
         ["ExportCustomer"] = ("GET", "/api/v1/customers/m-cust/export", null),
         ["EraseCustomer"] = ("POST", "/api/v1/customers/m-cust/erase", "{\"reason\":\"" + new string('x', 501) + "\"}"),
@@ -103,7 +107,8 @@ public sealed class AccessMatrixTests(AccessCrmFixture crm) : IClassFixture<Acce
             .Where(id => id is not (AccessEndpoints.IssueToken or AccessEndpoints.StartSession))
             .ToHashSet(StringComparer.Ordinal);
         Assert.Empty(operations.Except(EndpointPolicies.Table.Keys));
-        Assert.Empty(EndpointPolicies.Table.Keys.Except(operations));
+        // Every policy's endpoint is described, but the one that only answers an unknown import kind with a 400.
+        Assert.Equal([ImportEndpoints.ImportUnknownKind], EndpointPolicies.Table.Keys.Except(operations));
     }
 
     [Fact]
