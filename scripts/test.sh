@@ -32,7 +32,15 @@ fi
 redocly_version=2.77.0
 redocly="$root/.tools/redocly/node_modules/.bin/redocly"
 if [ ! -x "$redocly" ] || [ "$(cat "$root/.tools/redocly/version" 2>/dev/null)" != "$redocly_version" ]; then
-  command -v npm >/dev/null || fail "npm is missing (Debian: apt-get install npm); it installs the contract's linter"
+  if ! command -v npm >/dev/null; then
+    say "npm not found; installing npm (it installs the contract's linter)"
+    if [ "$(id -u)" -eq 0 ]; then
+      apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >&2 || fail "could not install npm"
+    else
+      sudo -n apt-get update -qq >&2 && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >&2 \
+        || fail "npm is missing and cannot be installed without root: apt-get install npm"
+    fi
+  fi
   say "installing @redocly/cli $redocly_version"
   mkdir -p "$root/.tools/redocly"
   (cd "$root/.tools/redocly" && npm install --no-audit --no-fund --silent "@redocly/cli@$redocly_version" >&2) || fail "could not install @redocly/cli"
