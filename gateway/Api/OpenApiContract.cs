@@ -112,28 +112,16 @@ public static class OpenApiContract
         var keepsAnswers = post && !path.StartsWith("api/v1/auth", StringComparison.OrdinalIgnoreCase);
         if (keepsAnswers)
         {
-            operation.Parameters ??= [];
-            operation.Parameters.Add(new OpenApiParameter
-            {
-                Name = IdempotencyMiddleware.Header,
-                In = ParameterLocation.Header,
-                Required = false,
-                Description = "Makes a retry safe: the first answer to this key (per caller) is kept for 24 hours and "
-                    + "sent again, with `Idempotent-Replayed: true`, to every repeat of the same request. 1–200 printable ASCII characters.",
-                Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = IdempotencyMiddleware.MaxKeyLength },
-            });
+            (operation.Parameters ??= []).Add(KeyParameter(
+                "Makes a retry safe: the first answer to this key (per caller) is kept for 24 hours and sent again, with "
+                + "`Idempotent-Replayed: true`, to every repeat of the same request. 1–200 printable ASCII characters.",
+                IdempotencyMiddleware.MaxKeyLength));
         }
         else if (name == "UpsertCustomer")
         {
-            operation.Parameters ??= [];
-            operation.Parameters.Add(new OpenApiParameter
-            {
-                Name = IdempotencyMiddleware.Header,
-                In = ParameterLocation.Header,
-                Required = false,
-                Description = "The profile change's id (an event id): a repeat with the same key is acknowledged as a duplicate and changes nothing.",
-                Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = OrleansCrm.Customers.CustomerEventRules.MaxIdLength },
-            });
+            (operation.Parameters ??= []).Add(KeyParameter(
+                "The profile change's id (an event id): a repeat with the same key is acknowledged as a duplicate and changes nothing.",
+                OrleansCrm.Customers.CustomerEventRules.MaxIdLength));
         }
 
         // A body the endpoint reads itself, checking its Content-Type on its own (DescribedBody).
@@ -227,6 +215,15 @@ public static class OpenApiContract
 
         return Task.CompletedTask;
     }
+
+    private static OpenApiParameter KeyParameter(string description, int maxLength) => new()
+    {
+        Name = IdempotencyMiddleware.Header,
+        In = ParameterLocation.Header,
+        Required = false,
+        Description = description,
+        Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = maxLength },
+    };
 
     private static OpenApiResponse Problem(OpenApiDocument document, string code)
     {

@@ -39,7 +39,16 @@ public static class CampaignEndpoints
         app.MapPut("/api/v1/webhook", PutWebhookAsync).WithTags("Campaigns").WithName("PutWebhook")
             .WithSummary("Where actions are pushed (url) and the secret that signs them; enabled false stops pushing");
         app.MapGet("/api/v1/actions", FeedAsync).WithTags("Campaigns").WithName("ActionFeed")
-            .WithSummary("Campaign actions in the order they were stored; pass next back as after");
+            .WithSummary("Campaign actions in the order they were stored; pass next back as after")
+            .WithDescription("""
+                A cursor feed of the actions campaigns released, for integrators that pull rather than receive the webhook.
+                Start without `after` (or with `0`); each page holds up to `limit` (1–1000, default 100) actions, and its
+                `next` is the cursor to pass as `after` for the following page. Store `next` once a page's actions are
+                handled: reading on from it neither skips nor repeats an action, even when transactions commit out of
+                order (an action whose transaction is still open is held back until it commits). An empty page means
+                the reader is caught up; its `next` is where to ask again. `campaignId` reads one campaign's actions.
+                Each action carries its `idempotencyKey` (the same one the webhook sends) and its `deliveryState`.
+                """);
         return app;
     }
 

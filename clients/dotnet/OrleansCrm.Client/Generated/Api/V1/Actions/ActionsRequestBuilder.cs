@@ -34,7 +34,7 @@ namespace OrleansCrm.Client.Generated.Api.V1.Actions
         {
         }
         /// <summary>
-        /// **Access.** Roles: `integrator`, `administrator`. Only callers of the whole organisation (no organisation unit); others get 403. Every call is recorded in the audit trail (a read of personal data).
+        /// A cursor feed of the actions campaigns released, for integrators that pull rather than receive the webhook.Start without `after` (or with `0`); each page holds up to `limit` (1–1000, default 100) actions, and its`next` is the cursor to pass as `after` for the following page. Store `next` once a page&apos;s actions arehandled: reading on from it neither skips nor repeats an action, even when transactions commit out oforder (an action whose transaction is still open is held back until it commits). An empty page meansthe reader is caught up; its `next` is where to ask again. `campaignId` reads one campaign&apos;s actions.Each action carries its `idempotencyKey` (the same one the webhook sends) and its `deliveryState`.**Access.** Roles: `integrator`, `administrator`. Only callers of the whole organisation (no organisation unit); others get 403. Every call is recorded in the audit trail (a read of personal data).
         /// </summary>
         /// <returns>A <see cref="global::OrleansCrm.Client.Generated.Models.ActionPage"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -67,7 +67,7 @@ namespace OrleansCrm.Client.Generated.Api.V1.Actions
             return await RequestAdapter.SendAsync<global::OrleansCrm.Client.Generated.Models.ActionPage>(requestInfo, global::OrleansCrm.Client.Generated.Models.ActionPage.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// **Access.** Roles: `integrator`, `administrator`. Only callers of the whole organisation (no organisation unit); others get 403. Every call is recorded in the audit trail (a read of personal data).
+        /// A cursor feed of the actions campaigns released, for integrators that pull rather than receive the webhook.Start without `after` (or with `0`); each page holds up to `limit` (1–1000, default 100) actions, and its`next` is the cursor to pass as `after` for the following page. Store `next` once a page&apos;s actions arehandled: reading on from it neither skips nor repeats an action, even when transactions commit out oforder (an action whose transaction is still open is held back until it commits). An empty page meansthe reader is caught up; its `next` is where to ask again. `campaignId` reads one campaign&apos;s actions.Each action carries its `idempotencyKey` (the same one the webhook sends) and its `deliveryState`.**Access.** Roles: `integrator`, `administrator`. Only callers of the whole organisation (no organisation unit); others get 403. Every call is recorded in the audit trail (a read of personal data).
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -95,7 +95,7 @@ namespace OrleansCrm.Client.Generated.Api.V1.Actions
             return new global::OrleansCrm.Client.Generated.Api.V1.Actions.ActionsRequestBuilder(rawUrl, RequestAdapter);
         }
         /// <summary>
-        /// **Access.** Roles: `integrator`, `administrator`. Only callers of the whole organisation (no organisation unit); others get 403. Every call is recorded in the audit trail (a read of personal data).
+        /// A cursor feed of the actions campaigns released, for integrators that pull rather than receive the webhook.Start without `after` (or with `0`); each page holds up to `limit` (1–1000, default 100) actions, and its`next` is the cursor to pass as `after` for the following page. Store `next` once a page&apos;s actions arehandled: reading on from it neither skips nor repeats an action, even when transactions commit out oforder (an action whose transaction is still open is held back until it commits). An empty page meansthe reader is caught up; its `next` is where to ask again. `campaignId` reads one campaign&apos;s actions.Each action carries its `idempotencyKey` (the same one the webhook sends) and its `deliveryState`.**Access.** Roles: `integrator`, `administrator`. Only callers of the whole organisation (no organisation unit); others get 403. Every call is recorded in the audit trail (a read of personal data).
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class ActionsRequestBuilderGetQueryParameters 
