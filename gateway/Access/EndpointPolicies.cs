@@ -74,7 +74,7 @@ public static class EndpointPolicies
         [BulkImport.ImportEndpoints.ImportCustomers] = new([I], Scope.Organisation, Audit.Change),
         [BulkImport.ImportEndpoints.ImportTransactions] = new([I], Scope.Organisation, Audit.Change),
         [BulkImport.ImportEndpoints.ImportEvents] = new([I], Scope.Organisation, Audit.Change),
-        [BulkImport.ImportEndpoints.ImportUnknownKind] = new([I], Scope.Organisation, Audit.None),
+        [BulkImport.ImportEndpoints.ImportUnknownKind] = new([I], Scope.Organisation, Audit.Change),
         ["ExportCustomer"] = new([PM], Scope.Customer, Audit.Read),
         ["EraseCustomer"] = new([PM], Scope.Customer, Audit.Change),
         ["GetImport"] = new([I], Scope.None, Audit.None),

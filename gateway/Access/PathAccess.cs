@@ -10,6 +10,9 @@ namespace OrleansCrm.Gateway.Access;
 /// </summary>
 public sealed class PathAccess(RequestDelegate next)
 {
+    /// <summary>The audit action of a request refused before any API endpoint was chosen (routing's 415 or 405).</summary>
+    public const string RoutingRefusal = "RoutingRefusal";
+
     public async Task InvokeAsync(HttpContext http)
     {
         var path = http.Request.Path;
@@ -36,6 +39,15 @@ public sealed class PathAccess(RequestDelegate next)
                     await WriteAsync(http, 403, "Not allowed", $"{name} needs one of the roles {string.Join(", ", policy.Roles.Append(Roles.Administrator))}.");
                     return;
                 }
+            }
+            else if (http.GetEndpoint() is not null && user.Identity?.IsAuthenticated != true
+                && !path.StartsWithSegments("/api/v1/auth", StringComparison.OrdinalIgnoreCase))
+            {
+                // Routing's own refusal of an API route (415 for a media type it does not read, 405 for a method):
+                // credentials first there too, so a caller without them learns no more than from any other route.
+                await http.RequestServices.GetRequiredService<AuditTrail>().RecordAsync(http, RoutingRefusal, null, 401, "unauthenticated");
+                await WriteAsync(http, 401, "Sign-in required", "Send a bearer token (POST /api/v1/auth/token), the session cookie, or an API key (X-Api-Key).");
+                return;
             }
         }
 

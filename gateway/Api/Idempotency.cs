@@ -19,10 +19,12 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IClusterClient c
     public const int MaxKeyLength = 200;
     public const int MaxKeptBody = 1024 * 1024;
 
-    /// <summary>Whether this middleware keeps the answer of <paramref name="request"/>: a POST under /api/v1 with an
-    /// Idempotency-Key, except signing in (its answer is a credential, which must not rest in grain state).</summary>
+    /// <summary>Whether this middleware keeps the answer of <paramref name="request"/>: a POST to an API endpoint under
+    /// /api/v1 with an Idempotency-Key, except signing in (its answer is a credential, which must not rest in grain
+    /// state). Routing's own refusals (415, 405: an endpoint without a name) are not kept, so a corrected retry runs.</summary>
     public static bool Keeps(HttpRequest request) =>
         HttpMethods.IsPost(request.Method)
+        && request.HttpContext.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>() is not null
         && request.Path.StartsWithSegments("/api/v1", StringComparison.OrdinalIgnoreCase)
         && !request.Path.StartsWithSegments("/api/v1/auth", StringComparison.OrdinalIgnoreCase)
         && request.Headers.ContainsKey(Header);
@@ -50,6 +52,8 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IClusterClient c
         switch (claim.Status)
         {
             case IdempotencyStatus.Running:
+                // Retry-After tells a client this conflict passes by itself (the first attempt's answer will be kept).
+                context.Response.Headers.RetryAfter = "1";
                 await WriteProblemAsync(context, StatusCodes.Status409Conflict, "A request with this Idempotency-Key is still running",
                     "Retry after the first request has been answered; the repeat then receives its answer.", field: null);
                 return;

@@ -44,16 +44,16 @@ public static class OpenApiContract
     private static readonly Dictionary<string, string> ProblemDescriptions = new(StringComparer.Ordinal)
     {
         ["400"] = "The request is not valid: the problem names the field (`errors` for a body's fields).",
-        ["401"] = "No valid credentials: send an API key, a bearer token or the session cookie.",
-        ["403"] = "The caller's roles do not admit this operation, or it needs a caller of the whole organisation.",
+        ["401"] = "No valid credentials: send an API key, a bearer token or the session cookie (signing in: a wrong login or password).",
+        ["403"] = "The caller's roles do not admit this operation, it needs a caller of the whole organisation, or a change came from another site's page (`Origin`).",
         ["404"] = "Not found, or outside the caller's organisation unit (the two are indistinguishable).",
-        ["409"] = "A conflict: a request with the same `Idempotency-Key` is still running, or the resource's state does not allow the change now.",
+        ["409"] = "A conflict: a request with the same `Idempotency-Key` is still running (with `Retry-After`: its answer comes to a repeat), or the resource's state does not allow the change now.",
         ["413"] = "The body is larger than this operation accepts.",
         ["415"] = "The body's `Content-Type` is not one this operation reads.",
         ["422"] = "The `Idempotency-Key` was used before with a different request.",
         ["429"] = "The caller's request budget is spent; `Retry-After` says when to retry.",
-        ["503"] = "The cluster or its storage cannot take the request now; nothing was changed. Retry later (with the same `Idempotency-Key`).",
-        ["504"] = "The cluster did not answer in time; the outcome is unknown. Retry with the same `Idempotency-Key`.",
+        ["503"] = "The cluster or its storage cannot take the request now (`Retry-After` when a change could not be stored). The outcome of a change may be unknown: events are safe to send again with the same ids; check other changes before repeating them.",
+        ["504"] = "The cluster did not answer in time; the outcome is unknown. Events are safe to send again with the same ids; check other changes before repeating them.",
     };
 
     public static void Configure(OpenApiOptions options)
@@ -113,8 +113,9 @@ public static class OpenApiContract
         if (keepsAnswers)
         {
             (operation.Parameters ??= []).Add(KeyParameter(
-                "Makes a retry safe: the first answer to this key (per caller) is kept for 24 hours and sent again, with "
-                + "`Idempotent-Replayed: true`, to every repeat of the same request. 1–200 printable ASCII characters.",
+                "Makes a retry safe: the first answer below 500 to this key (per caller) is kept for 24 hours and sent again, with "
+                + "`Idempotent-Replayed: true`, to every repeat of the same request; while the first attempt runs, a repeat gets 409 with "
+                + "`Retry-After`. Answers of 500 and above are not kept. 1–200 printable ASCII characters.",
                 IdempotencyMiddleware.MaxKeyLength));
         }
         else if (name == "UpsertCustomer")
@@ -151,17 +152,17 @@ public static class OpenApiContract
 
         // 415 comes from routing, for an endpoint that declares the media types it accepts (a bound JSON body, or
         // Accepts); one that reads the request itself (DescribedBody) checks the Content-Type on its own: 400 naming it.
-        var bound = context.Description.ActionDescriptor.EndpointMetadata.OfType<IAcceptsMetadata>().Any();
+        var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+        var bound = metadata.OfType<IAcceptsMetadata>().Any();
+        var local = metadata.OfType<AnsweredByTheGateway>().Any();
         var codes = new List<string>();
-        if (operation.Parameters is { Count: > 0 } || operation.RequestBody is not null || post)
+        if (!local && (operation.Parameters is { Count: > 0 } || operation.RequestBody is not null || post))
         {
             codes.Add("400");
         }
 
-        if (!anonymous)
-        {
-            codes.AddRange(["401", "403"]);
-        }
+        // Signing in answers 401 for a wrong login or password; every change from another site's page is 403.
+        codes.AddRange(["401", "403"]);
 
         if (path.Contains('{'))
         {
@@ -173,7 +174,7 @@ public static class OpenApiContract
             codes.Add("409");
         }
 
-        if (operation.RequestBody is not null)
+        if (operation.RequestBody is not null && metadata.OfType<DescribedBody>().FirstOrDefault() is not { Unbounded: true })
         {
             codes.Add("413");
         }
@@ -188,7 +189,11 @@ public static class OpenApiContract
             codes.Add("422");
         }
 
-        codes.AddRange(["429", "503", "504"]);
+        codes.Add("429");
+        if (!local)
+        {
+            codes.AddRange(["503", "504"]);
+        }
 
         operation.Responses ??= [];
         foreach (var code in codes)
@@ -288,8 +293,10 @@ public static class OpenApiContract
             **Errors** are RFC 7807 problem documents (`application/problem+json`) naming the field at fault; `traceId`
             is the request's correlation id (`X-Correlation-Id`), which its log lines carry.
 
-            **Retries.** A POST with an `Idempotency-Key` is answered once and replayed to repeats; 503 means nothing was
-            changed, 504 that the outcome is unknown: retry both with the same key. A 429 says when with `Retry-After`.
+            **Retries.** A POST with an `Idempotency-Key` is answered once and its answer (below 500) replayed to repeats;
+            a repeat while the first still runs gets 409 with `Retry-After`. After a 503 or 504 the outcome of a change may
+            be unknown and a repeat runs again: events, batches and imports are safe to repeat (their ids make repeats
+            duplicates); check other changes first. A 429 says when to retry with `Retry-After`.
 
             **Actions** the cluster fires reach integrators by webhook (`webhooks.campaignAction`, signed) or from the
             feed (`GET /api/v1/actions`, a cursor to pass back).
@@ -360,5 +367,10 @@ public static class OpenApiContract
 
 /// <summary>The body of an endpoint that reads the request itself (a file streamed row by row), for the contract
 /// only: unlike <c>Accepts</c>, it does not make routing refuse other media types, so the endpoint answers a wrong
-/// <c>Content-Type</c> with its own 400 naming it.</summary>
-public sealed record DescribedBody(params string[] MediaTypes);
+/// <c>Content-Type</c> with its own 400 naming it. <paramref name="Unbounded"/>: the endpoint lifts the body limit
+/// (no 413).</summary>
+public sealed record DescribedBody(bool Unbounded, params string[] MediaTypes);
+
+/// <summary>Marks an endpoint the gateway answers from its own memory, without the cluster: the contract lists no
+/// 503 or 504 for it, and no 400 (it validates nothing).</summary>
+public sealed class AnsweredByTheGateway;

@@ -24,8 +24,8 @@ public static class OpenApiWebhooks
                 constant time, and refuse the request when it differs.
 
                 **Delivery** is at least once: any answer but 2xx, or none within 10 s, is retried after 2 s, doubling
-                up to an hour, and given up after 10 attempts (the action stays in the feed, `GET /api/v1/actions`,
-                either way). A delivery that succeeded just before a crash may come again with the same
+                each time (2, 4, … 512 s), and given up after 10 attempts, about 17 minutes after the first (the action
+                stays in the feed, `GET /api/v1/actions`, either way). A delivery that succeeded just before a crash may come again with the same
                 `Idempotency-Key`: the receiver drops repeats by that key (it is the action's `idempotencyKey`).
                 """,
             Tags = new HashSet<OpenApiTagReference> { new("Campaigns", document) },

@@ -34,24 +34,25 @@ public static class ImportEndpoints
             .WithName(ImportCustomers).WithSummary("Import customers' profiles from CSV (text/csv) or NDJSON (application/x-ndjson)")
             .WithDescription("Each row creates the customer or updates the profile fields it maps; `attributes` keeps extra columns as the customer's "
                 + "free attributes: `*` every unmapped one, or names separated by `;`." + StreamedImport)
-            .WithMetadata(new DescribedBody("text/csv", "application/x-ndjson")).ProducesProblem(StatusCodes.Status409Conflict);
+            .WithMetadata(new DescribedBody(Unbounded: true, "text/csv", "application/x-ndjson")).ProducesProblem(StatusCodes.Status409Conflict);
         imports.MapPost("/transactions", (HttpRequest request, IClusterClient cluster, ImportRegistry registry, string? mapping, string? type, string? importId, DateTimeOffset? asOf, bool? createCustomers) =>
                 ImportAsync(ImportKind.Transactions, request, cluster, registry, mapping, NotTaken(request, "attributes"), type, importId, asOf, createCustomers ?? false))
             .WithName(ImportTransactions).WithSummary("Import transactions from CSV (text/csv) or NDJSON (application/x-ndjson)")
             .WithDescription("A transactions import carries " + string.Join(", ", CustomerEventTypes.TransactionImportTypes.Select(t => $"`{t}`"))
                 + $" (`type`: the default for rows without a type column; `{CustomerEventTypes.Purchase}` when not given). Rows of customers that do not exist are rejected unless `createCustomers=true`." + StreamedImport)
-            .WithMetadata(new DescribedBody("text/csv", "application/x-ndjson")).ProducesProblem(StatusCodes.Status409Conflict);
+            .WithMetadata(new DescribedBody(Unbounded: true, "text/csv", "application/x-ndjson")).ProducesProblem(StatusCodes.Status409Conflict);
         imports.MapPost("/events", (HttpRequest request, IClusterClient cluster, ImportRegistry registry, string? mapping, string? type, string? importId, DateTimeOffset? asOf, bool? createCustomers) =>
                 ImportAsync(ImportKind.Events, request, cluster, registry, mapping, NotTaken(request, "attributes"), type, importId, asOf, createCustomers ?? false))
             .WithName(ImportEvents).WithSummary("Import events of any type from CSV (text/csv) or NDJSON (application/x-ndjson)")
             .WithDescription("Each row's type is its own (a `type` parameter is refused). Rows of customers that do not exist are rejected unless `createCustomers=true`." + StreamedImport)
-            .WithMetadata(new DescribedBody("text/csv", "application/x-ndjson")).ProducesProblem(StatusCodes.Status409Conflict);
+            .WithMetadata(new DescribedBody(Unbounded: true, "text/csv", "application/x-ndjson")).ProducesProblem(StatusCodes.Status409Conflict);
         // Any other kind: a 400 naming it (without this, the path would reach GetImport's route and answer 405).
         imports.MapPost("/{kind}", (string kind) => Problems.Invalid("kind", $"must be customers, transactions or events, not '{Shorten(kind)}'"))
             .WithName(ImportUnknownKind).ExcludeFromDescription();
         imports.MapGet("/{importId}", (string importId, ImportRegistry registry) =>
             registry.Find(importId) is { } job ? Results.Ok(job.Progress()) : Results.Problem(title: "Import not found", statusCode: 404))
-            .WithName("GetImport").WithSummary("Progress of an import: rows read, imported, duplicate, rejected (with line and reason)");
+            .WithName("GetImport").WithSummary("Progress of an import: rows read, imported, duplicate, rejected (with line and reason)")
+            .WithMetadata(new AnsweredByTheGateway());
         return app;
     }
 

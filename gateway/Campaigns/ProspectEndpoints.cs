@@ -25,7 +25,7 @@ public static class ProspectEndpoints
     {
         app.MapPut("/api/v1/campaigns/{campaignId}/prospects", PutAsync).WithTags("Campaigns").WithName("PutProspects")
             .WithSummary("Upload a prospect campaign's list as CSV: prospectId, firstName, lastName, email, phone, region, consent (channels separated by ;)")
-            .WithMetadata(new Api.DescribedBody("text/csv")).ProducesProblem(StatusCodes.Status409Conflict);
+            .WithMetadata(new Api.DescribedBody(Unbounded: false, "text/csv")).ProducesProblem(StatusCodes.Status409Conflict);
         return app;
     }
 

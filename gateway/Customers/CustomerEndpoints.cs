@@ -48,7 +48,8 @@ public static class CustomerEndpoints
         app.MapPost("/api/v1/events", EventBatchEndpoint.PostBatchAsync).WithTags("Events").WithName("PostEventBatch")
             .WithSummary("Record a batch of events (NDJSON, one envelope with customerId per line)")
             .WithDescription(EventTypesDescription)
-            .Accepts<EventEnvelope>("application/x-ndjson");
+            .Accepts<EventEnvelope>("application/x-ndjson")
+            .Produces<EventBatchEndpoint.BatchResult>(StatusCodes.Status207MultiStatus);
         app.MapGet("/api/v1/lookup", LookupAsync).WithTags("Customers").WithName("LookupCustomer")
             .WithSummary("Find customers by e-mail, phone, external id (system:id) or name (full or last; case and accents ignored)");
         return app;

@@ -66,7 +66,7 @@ public static class GatewayExtensions
             {
                 // Routing's refusal names no field: name the header, and what to send instead.
                 var sent = ctx.HttpContext.Request.ContentType is { Length: > 0 } type ? $"'{(type.Length <= 100 ? type : type[..100])}'" : "no Content-Type";
-                ctx.ProblemDetails.Detail ??= $"This operation does not read {sent}; JSON bodies are application/json (the contract lists each operation's media types).";
+                ctx.ProblemDetails.Detail ??= $"This operation does not read {sent}; the contract (/openapi/v1.json) lists the media types each operation reads.";
                 ctx.ProblemDetails.Extensions["errors"] = new Dictionary<string, string[]> { ["Content-Type"] = [$"{sent} is not a media type this operation reads"] };
             }
         });

@@ -9,7 +9,7 @@ public sealed partial class CrmClient
     /// Reads the action feed (<c>GET /api/v1/actions</c>) page by page from the cursor <paramref name="after"/> (null:
     /// from the start), passing each page's <c>next</c> back as the following page's cursor. Without
     /// <paramref name="follow"/> it ends at the first empty page (caught up); with it, it asks again every
-    /// <paramref name="pollInterval"/> (default 1 s) until cancelled. Store a page's <c>Next</c> once its actions are
+    /// <paramref name="pollInterval"/> (default 5 s; each read is an audited read of personal data) until cancelled. Store a page's <c>Next</c> once its actions are
     /// handled: reading on from it neither skips nor repeats an action.
     /// </summary>
     public async IAsyncEnumerable<ActionPage> ReadActionPagesAsync(
@@ -27,6 +27,12 @@ public sealed partial class CrmClient
             }, cancellationToken).ConfigureAwait(false);
             if (page?.Actions is { Count: > 0 })
             {
+                // A page of actions always moves the cursor on; one that does not would read the same page forever.
+                if (page.Next is null || page.Next == cursor)
+                {
+                    throw new InvalidOperationException($"the feed answered a page of actions without moving its cursor past '{cursor}'");
+                }
+
                 yield return page;
                 cursor = page.Next;
                 continue;
@@ -38,7 +44,7 @@ public sealed partial class CrmClient
             }
 
             cursor = page?.Next ?? cursor;
-            await Task.Delay(pollInterval ?? TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            await Task.Delay(pollInterval ?? TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
         }
     }
 }

@@ -22,10 +22,11 @@ public sealed partial class CrmClient : IDisposable
         options ??= new CrmClientOptions();
         // Kiota's own pipeline, with its retry handler (which retries any method) replaced by one that repeats only
         // what is safe, behind the handler that gives changes their idempotency keys.
-        var handlers = KiotaClientFactory.CreateDefaultHandlers().Where(h => h is not RetryHandler).ToList();
-        handlers.Insert(0, new IdempotencyKeyHandler());
-        handlers.Insert(1, new SafeRetryHandler(options));
-        _http = KiotaClientFactory.Create(handlers, options.Transport ?? new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        // The API never redirects, and a redirect to another host would carry the API key there: none is followed.
+        var handlers = KiotaClientFactory.CreateDefaultHandlers().Where(h => h is not (RetryHandler or RedirectHandler)).ToList();
+        handlers.Insert(0, new IdempotencyKeyHandler(baseUrl));
+        handlers.Insert(1, new SafeRetryHandler(options, baseUrl));
+        _http = KiotaClientFactory.Create(handlers, options.Transport ?? new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false });
         _http.Timeout = options.Timeout;
         BaseUrl = baseUrl;
         var adapter = new HttpClientRequestAdapter(credentials, httpClient: _http) { BaseUrl = baseUrl.ToString().TrimEnd('/') };

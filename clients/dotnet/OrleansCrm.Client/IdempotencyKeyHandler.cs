@@ -1,22 +1,22 @@
 namespace OrleansCrm.Client;
 
 /// <summary>
-/// Gives every POST and PUT under <c>/api/v1</c> that has none an <c>Idempotency-Key</c> (a random 128-bit value), once
-/// per call: retries of the call (<see cref="SafeRetryHandler"/>) carry the same key, so the gateway answers a repeat
-/// with the first answer instead of running it again (a PUT of a profile takes the key as its change's id). Signing in
-/// takes no key. A caller that sets its own key (to retry across restarts, say) keeps it.
+/// Gives an <c>Idempotency-Key</c> (a random 128-bit value), once per call, to every POST that changes something and
+/// is not already safe to repeat by its content, and to a customer's profile PUT (whose key is the change's id). The
+/// gateway keeps the first answer to a keyed POST for 24 hours, so a retry of the call (<see cref="SafeRetryHandler"/>)
+/// gets that answer instead of running it again. Events, batches and imports get none: their event ids already make a
+/// repeat a duplicate, and a kept answer would cost the ingest path a stored copy per request. Signing in gets none.
+/// A caller that sets its own key (to retry across restarts, say) keeps it.
 /// </summary>
-public sealed class IdempotencyKeyHandler : DelegatingHandler
+public sealed class IdempotencyKeyHandler(Uri baseUrl) : DelegatingHandler
 {
     public const string Header = "Idempotency-Key";
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if ((request.Method == HttpMethod.Post || request.Method == HttpMethod.Put)
-            && request.RequestUri?.AbsolutePath is { } path
-            && path.StartsWith("/api/v1/", StringComparison.OrdinalIgnoreCase)
-            && !path.StartsWith("/api/v1/auth/", StringComparison.OrdinalIgnoreCase)
-            && !request.Headers.Contains(Header))
+        if (!request.Headers.Contains(Header) && ApiRoutes.Relative(baseUrl, request.RequestUri) is { } path
+            && ((request.Method == HttpMethod.Post && !ApiRoutes.SigningIn(path) && !ApiRoutes.IdempotentByContent(path))
+                || (request.Method == HttpMethod.Put && ApiRoutes.ProfilePut(path))))
         {
             request.Headers.TryAddWithoutValidation(Header, Guid.NewGuid().ToString("N"));
         }

@@ -3,85 +3,126 @@ using System.Net;
 namespace OrleansCrm.Client;
 
 /// <summary>
-/// Retries what is safe to repeat, and only that: a request the cluster could not take (503), did not answer in time
-/// (504) or refused for budget (429, after its <c>Retry-After</c>), or one whose connection failed. GET, HEAD, PUT and
-/// DELETE are repeatable by their nature; a POST only with an <c>Idempotency-Key</c>, which
-/// <see cref="IdempotencyKeyHandler"/> gives it before this handler runs, so every attempt carries the same key and
-/// the gateway runs it at most once. After the last attempt the caller gets the last answer (the generated client
-/// then throws its problem) or the last connection error.
+/// Retries what cannot do its work twice, and only that:
+/// <list type="bullet">
+/// <item>Any request refused for budget (429): the gateway refuses it before it runs. The wait is its
+/// <c>Retry-After</c>; one longer than <see cref="CrmClientOptions.MaxRetryDelay"/> is handed back to the caller.</item>
+/// <item>GET, HEAD, PUT and DELETE, and the POSTs that are idempotent by their content (events, batches, imports, a
+/// segment preview), when the cluster could not take them (503), did not answer in time (504) or the connection
+/// failed.</item>
+/// <item>A POST with an <c>Idempotency-Key</c> (<see cref="IdempotencyKeyHandler"/>) after a failed connection, and
+/// while the gateway says its first attempt is still running (409 with <c>Retry-After</c>): the gateway then answers
+/// with the first attempt's kept answer. Not after a 503 or 504, whose answers the gateway does not keep: running it
+/// again could do it twice, so the caller decides.</item>
+/// </list>
+/// Bodies of known length up to <see cref="CrmClientOptions.MaxRetriedBody"/> are kept to send again; others go
+/// once. After the last attempt the caller gets the last answer (the generated client then throws its problem) or the
+/// last connection error.
 /// </summary>
-public sealed class SafeRetryHandler(CrmClientOptions options) : DelegatingHandler
+public sealed class SafeRetryHandler(CrmClientOptions options, Uri baseUrl) : DelegatingHandler
 {
-    private static readonly HttpStatusCode[] Retried = [HttpStatusCode.TooManyRequests, HttpStatusCode.ServiceUnavailable, HttpStatusCode.GatewayTimeout];
+    private enum Kind
+    {
+        Once,
+        BudgetOnly,
+        Keyed,
+        Repeatable,
+    }
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (!Repeatable(request) || options.MaxRetries <= 0)
+        var kind = Classify(request);
+        var content = request.Content;
+        if (kind == Kind.Once || options.MaxRetries <= 0
+            || (content is not null && content.Headers.ContentLength is not (>= 0 and <= CrmClientOptions.MaxRetriedBody)))
         {
             return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
-        // The body is read once into memory so each attempt sends the same bytes (streams larger than the limit go once).
-        var body = request.Content is null ? null : await BufferAsync(request.Content, cancellationToken).ConfigureAwait(false);
+        var body = content is null ? null : await content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        var contentHeaders = content is null ? [] : content.Headers.ToArray();
         for (var attempt = 0; ; attempt++)
         {
             var last = attempt >= options.MaxRetries;
-            using var copy = Copy(request, body);
+            using var copy = Copy(request, body, contentHeaders);
             HttpResponseMessage response;
             try
             {
-                response = await base.SendAsync(copy ?? request, cancellationToken).ConfigureAwait(false);
+                response = await base.SendAsync(copy, cancellationToken).ConfigureAwait(false);
             }
-            catch (HttpRequestException) when (!last && !cancellationToken.IsCancellationRequested)
+            catch (HttpRequestException) when (!last && kind is Kind.Keyed or Kind.Repeatable && !cancellationToken.IsCancellationRequested)
             {
-                await Task.Delay(Backoff(attempt, null), cancellationToken).ConfigureAwait(false);
+                await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
-            if (last || !Retried.Contains(response.StatusCode))
+            if (last || Wait(kind, attempt, response) is not { } wait)
             {
                 return response;
             }
 
-            var wait = Backoff(attempt, response.Headers.RetryAfter?.Delta);
             response.Dispose();
             await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Whether repeating <paramref name="request"/> cannot do its work twice.</summary>
-    public static bool Repeatable(HttpRequestMessage request) =>
-        request.Method == HttpMethod.Get || request.Method == HttpMethod.Head || request.Method == HttpMethod.Put || request.Method == HttpMethod.Delete
-        || (request.Method == HttpMethod.Post && request.Headers.Contains(IdempotencyKeyHandler.Header));
-
-    private TimeSpan Backoff(int attempt, TimeSpan? retryAfter)
+    private Kind Classify(HttpRequestMessage request)
     {
-        var exponential = options.FirstRetryDelay * Math.Pow(2, attempt);
-        var wait = retryAfter is { } after && after > exponential ? after : exponential;
+        var method = request.Method;
+        if (method == HttpMethod.Get || method == HttpMethod.Head || method == HttpMethod.Put || method == HttpMethod.Delete)
+        {
+            return Kind.Repeatable;
+        }
+
+        if (method != HttpMethod.Post)
+        {
+            return Kind.Once;
+        }
+
+        var path = ApiRoutes.Relative(baseUrl, request.RequestUri);
+        return path is not null && ApiRoutes.IdempotentByContent(path) ? Kind.Repeatable
+            : request.Headers.Contains(IdempotencyKeyHandler.Header) ? Kind.Keyed
+            : Kind.BudgetOnly;
+    }
+
+    /// <summary>How long to wait before trying <paramref name="response"/>'s request again, or null not to.</summary>
+    private TimeSpan? Wait(Kind kind, int attempt, HttpResponseMessage response)
+    {
+        var retryAfter = response.Headers.RetryAfter is { } header
+            ? header.Delta ?? (header.Date is { } date ? date - DateTimeOffset.UtcNow : null)
+            : null;
+        var again = response.StatusCode switch
+        {
+            HttpStatusCode.TooManyRequests => true,
+            HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout => kind == Kind.Repeatable,
+            HttpStatusCode.Conflict => kind == Kind.Keyed && retryAfter is not null,
+            _ => false,
+        };
+        if (!again)
+        {
+            return null;
+        }
+
+        if (retryAfter is { } after && after > options.MaxRetryDelay)
+        {
+            return null;
+        }
+
+        var backoff = Backoff(attempt);
+        return retryAfter is { } asked && asked > backoff ? asked : backoff;
+    }
+
+    private TimeSpan Backoff(int attempt)
+    {
+        var wait = options.FirstRetryDelay * Math.Pow(2, attempt);
         // Up to a quarter more, at random, so many clients that failed together do not retry together.
         wait += wait * (Random.Shared.NextDouble() / 4);
         return wait < options.MaxRetryDelay ? wait : options.MaxRetryDelay;
     }
 
-    private static async Task<(byte[] Bytes, KeyValuePair<string, IEnumerable<string>>[] Headers)?> BufferAsync(HttpContent content, CancellationToken cancellation)
-    {
-        if (content.Headers.ContentLength is > CrmClientOptions.MaxRetriedBody)
-        {
-            return null;
-        }
-
-        var bytes = await content.ReadAsByteArrayAsync(cancellation).ConfigureAwait(false);
-        return (bytes, [.. content.Headers]);
-    }
-
     /// <summary>A fresh message for one attempt (a message is sent once), with the same headers and body.</summary>
-    private static HttpRequestMessage? Copy(HttpRequestMessage request, (byte[] Bytes, KeyValuePair<string, IEnumerable<string>>[] Headers)? body)
+    private static HttpRequestMessage Copy(HttpRequestMessage request, byte[]? body, KeyValuePair<string, IEnumerable<string>>[] contentHeaders)
     {
-        if (request.Content is not null && body is null)
-        {
-            return null;
-        }
-
         var copy = new HttpRequestMessage(request.Method, request.RequestUri) { Version = request.Version, VersionPolicy = request.VersionPolicy };
         foreach (var header in request.Headers)
         {
@@ -93,10 +134,10 @@ public sealed class SafeRetryHandler(CrmClientOptions options) : DelegatingHandl
             ((IDictionary<string, object?>)copy.Options)[option.Key] = option.Value;
         }
 
-        if (body is { } b)
+        if (body is not null)
         {
-            copy.Content = new ByteArrayContent(b.Bytes);
-            foreach (var header in b.Headers)
+            copy.Content = new ByteArrayContent(body);
+            foreach (var header in contentHeaders)
             {
                 copy.Content.Headers.TryAddWithoutValidation(header.Key, header.Value);
             }

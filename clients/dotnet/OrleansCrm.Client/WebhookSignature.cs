@@ -20,7 +20,8 @@ public static class WebhookSignature
         Prefix + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body));
 
     /// <summary>Whether <paramref name="signature"/> (the header's value) signs <paramref name="body"/> with
-    /// <paramref name="secret"/>; compared in constant time.</summary>
+    /// <paramref name="secret"/>; compared in constant time. The hex digits may be in either case (the cluster sends
+    /// lower case).</summary>
     public static bool IsValid(string secret, ReadOnlySpan<byte> body, string? signature)
     {
         ArgumentNullException.ThrowIfNull(secret);

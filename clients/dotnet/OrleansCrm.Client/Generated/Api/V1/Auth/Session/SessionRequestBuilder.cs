@@ -71,6 +71,8 @@ namespace OrleansCrm.Client.Generated.Api.V1.Auth.Session
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::OrleansCrm.Client.Generated.Models.HttpValidationProblemDetails">When receiving a 400 status code</exception>
+        /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 401 status code</exception>
+        /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 403 status code</exception>
         /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 413 status code</exception>
         /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 415 status code</exception>
         /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 429 status code</exception>
@@ -90,6 +92,8 @@ namespace OrleansCrm.Client.Generated.Api.V1.Auth.Session
             var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
             {
                 { "400", global::OrleansCrm.Client.Generated.Models.HttpValidationProblemDetails.CreateFromDiscriminatorValue },
+                { "401", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
+                { "403", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
                 { "413", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
                 { "415", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
                 { "429", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },

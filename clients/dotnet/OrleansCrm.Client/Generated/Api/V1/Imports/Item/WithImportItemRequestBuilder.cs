@@ -39,13 +39,10 @@ namespace OrleansCrm.Client.Generated.Api.V1.Imports.Item
         /// <returns>A <see cref="Stream"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
-        /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 400 status code</exception>
         /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 401 status code</exception>
         /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 403 status code</exception>
         /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 404 status code</exception>
         /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 429 status code</exception>
-        /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 503 status code</exception>
-        /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 504 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<Stream?> GetAsync(Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -58,13 +55,10 @@ namespace OrleansCrm.Client.Generated.Api.V1.Imports.Item
             var requestInfo = ToGetRequestInformation(requestConfiguration);
             var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
             {
-                { "400", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
                 { "401", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
                 { "403", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
                 { "404", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
                 { "429", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
-                { "503", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
-                { "504", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendPrimitiveAsync<Stream>(requestInfo, errorMapping, cancellationToken).ConfigureAwait(false);
         }

@@ -45,7 +45,6 @@ namespace OrleansCrm.Client.Generated.Api.V1.Imports.Transactions
         /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 401 status code</exception>
         /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 403 status code</exception>
         /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 409 status code</exception>
-        /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 413 status code</exception>
         /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 422 status code</exception>
         /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 429 status code</exception>
         /// <exception cref="global::OrleansCrm.Client.Generated.Models.Problem">When receiving a 503 status code</exception>
@@ -68,7 +67,6 @@ namespace OrleansCrm.Client.Generated.Api.V1.Imports.Transactions
                 { "401", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
                 { "403", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
                 { "409", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
-                { "413", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
                 { "422", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
                 { "429", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
                 { "503", global::OrleansCrm.Client.Generated.Models.Problem.CreateFromDiscriminatorValue },
