@@ -108,6 +108,7 @@ public static class OpenApiContract
             : policy is null ? null : Access(policy);
         operation.Description = string.Join("\n\n", new[] { operation.Description, access }.Where(s => !string.IsNullOrWhiteSpace(s)));
 
+        OpenApiParameters.Describe(operation);
         var post = HttpMethods.IsPost(method);
         var keepsAnswers = post && !path.StartsWith("api/v1/auth", StringComparison.OrdinalIgnoreCase);
         if (keepsAnswers)

@@ -45,7 +45,7 @@ public sealed class ContractTests(EmbeddedCrmFixture crm)
             .Select(m => (path.Key, m.Key, m.Value!.AsObject())));
 
     [Fact]
-    public async Task Every_operation_has_an_id_a_summary_a_description_its_credentials_and_its_problem_answers()
+    public async Task Every_operation_has_an_id_a_summary_descriptions_its_credentials_and_its_problem_answers()
     {
         var document = await ServedAsync();
         var operations = Operations(document).ToList();
@@ -70,6 +70,14 @@ public sealed class ContractTests(EmbeddedCrmFixture crm)
             if (string.IsNullOrWhiteSpace(op["description"]?.GetValue<string>()))
             {
                 failures.Add($"{id}: no description");
+            }
+
+            foreach (var parameter in op["parameters"]?.AsArray() ?? [])
+            {
+                if (string.IsNullOrWhiteSpace(parameter!["description"]?.GetValue<string>()))
+                {
+                    failures.Add($"{id}: parameter {parameter["name"]} has no description (OpenApiParameters)");
+                }
             }
 
             // Credentials: each scheme on its own, or (signing in) explicitly none.

@@ -100,36 +100,29 @@ namespace OrleansCrm.Client.Generated.Api.V1.Actions
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class ActionsRequestBuilderGetQueryParameters 
         {
+            /// <summary>The `next` of the previous page (absent or `0`: from the first action).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("after")]
             public string? After { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("after")]
             public string After { get; set; }
-            #pragma warning restore CS1591
 #endif
+            /// <summary>Only this campaign&apos;s actions.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("campaignId")]
             public string? CampaignId { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("campaignId")]
             public string CampaignId { get; set; }
-            #pragma warning restore CS1591
 #endif
-            #pragma warning disable CS1591
+            /// <summary>Actions per page, 1–1000 (default 100).</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
-            #pragma warning restore CS1591
         }
     }
 }

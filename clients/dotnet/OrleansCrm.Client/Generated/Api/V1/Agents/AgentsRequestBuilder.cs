@@ -16,7 +16,7 @@ namespace OrleansCrm.Client.Generated.Api.V1.Agents
     public partial class AgentsRequestBuilder : BaseRequestBuilder
     {
         /// <summary>Gets an item from the OrleansCrm.Client.Generated.api.v1.agents.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The agent&apos;s id (an agent&apos;s login); agents reach only their own.</param>
         /// <returns>A <see cref="global::OrleansCrm.Client.Generated.Api.V1.Agents.Item.WithAgentItemRequestBuilder"/></returns>
         public global::OrleansCrm.Client.Generated.Api.V1.Agents.Item.WithAgentItemRequestBuilder this[string position]
         {

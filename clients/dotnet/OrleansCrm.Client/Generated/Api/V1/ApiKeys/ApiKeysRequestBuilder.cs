@@ -19,7 +19,7 @@ namespace OrleansCrm.Client.Generated.Api.V1.ApiKeys
     public partial class ApiKeysRequestBuilder : BaseRequestBuilder
     {
         /// <summary>Gets an item from the OrleansCrm.Client.Generated.api.v1.apiKeys.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The API key&apos;s id (not its secret).</param>
         /// <returns>A <see cref="global::OrleansCrm.Client.Generated.Api.V1.ApiKeys.Item.WithKeyItemRequestBuilder"/></returns>
         public global::OrleansCrm.Client.Generated.Api.V1.ApiKeys.Item.WithKeyItemRequestBuilder this[string position]
         {

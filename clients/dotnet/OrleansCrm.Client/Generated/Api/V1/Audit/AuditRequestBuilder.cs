@@ -100,40 +100,32 @@ namespace OrleansCrm.Client.Generated.Api.V1.Audit
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class AuditRequestBuilderGetQueryParameters 
         {
+            /// <summary>Only records of this actor (a login, or `key:ID` for an API key).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("actor")]
             public string? Actor { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("actor")]
             public string Actor { get; set; }
-            #pragma warning restore CS1591
 #endif
-            #pragma warning disable CS1591
+            /// <summary>The `next` of the previous page (0 or absent: from the oldest record).</summary>
             [QueryParameter("after")]
             public long? After { get; set; }
-            #pragma warning restore CS1591
+            /// <summary>Only records about this customer.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("customerId")]
             public string? CustomerId { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("customerId")]
             public string CustomerId { get; set; }
-            #pragma warning restore CS1591
 #endif
-            #pragma warning disable CS1591
+            /// <summary>Records per page, 1–1000 (default 100).</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
-            #pragma warning restore CS1591
         }
     }
 }

@@ -19,7 +19,7 @@ namespace OrleansCrm.Client.Generated.Api.V1.Campaigns
     public partial class CampaignsRequestBuilder : BaseRequestBuilder
     {
         /// <summary>Gets an item from the OrleansCrm.Client.Generated.api.v1.campaigns.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The campaign&apos;s id: 1–128 letters, digits, `-`, `_`, `.`, `@` or `:`.</param>
         /// <returns>A <see cref="global::OrleansCrm.Client.Generated.Api.V1.Campaigns.Item.WithCampaignItemRequestBuilder"/></returns>
         public global::OrleansCrm.Client.Generated.Api.V1.Campaigns.Item.WithCampaignItemRequestBuilder this[string position]
         {

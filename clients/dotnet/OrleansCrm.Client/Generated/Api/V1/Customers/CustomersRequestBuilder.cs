@@ -16,7 +16,7 @@ namespace OrleansCrm.Client.Generated.Api.V1.Customers
     public partial class CustomersRequestBuilder : BaseRequestBuilder
     {
         /// <summary>Gets an item from the OrleansCrm.Client.Generated.api.v1.customers.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The customer&apos;s id: 1–128 letters, digits, `-`, `_`, `.`, `@` or `:`. A customer of another organisation unit answers as a missing one (404).</param>
         /// <returns>A <see cref="global::OrleansCrm.Client.Generated.Api.V1.Customers.Item.WithCustomerItemRequestBuilder"/></returns>
         public global::OrleansCrm.Client.Generated.Api.V1.Customers.Item.WithCustomerItemRequestBuilder this[string position]
         {

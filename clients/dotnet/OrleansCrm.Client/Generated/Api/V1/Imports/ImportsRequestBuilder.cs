@@ -34,7 +34,7 @@ namespace OrleansCrm.Client.Generated.Api.V1.Imports
             get => new global::OrleansCrm.Client.Generated.Api.V1.Imports.Transactions.TransactionsRequestBuilder(PathParameters, RequestAdapter);
         }
         /// <summary>Gets an item from the OrleansCrm.Client.Generated.api.v1.imports.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The import&apos;s id: the one given when it started, or the one its answer named.</param>
         /// <returns>A <see cref="global::OrleansCrm.Client.Generated.Api.V1.Imports.Item.WithImportItemRequestBuilder"/></returns>
         public global::OrleansCrm.Client.Generated.Api.V1.Imports.Item.WithImportItemRequestBuilder this[string position]
         {

@@ -100,57 +100,45 @@ namespace OrleansCrm.Client.Generated.Api.V1.Lookup
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class LookupRequestBuilderGetQueryParameters 
         {
+            /// <summary>An e-mail address (case ignored).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("email")]
             public string? Email { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("email")]
             public string Email { get; set; }
-            #pragma warning restore CS1591
 #endif
+            /// <summary>An external id as `system:id`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("ext")]
             public string? Ext { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("ext")]
             public string Ext { get; set; }
-            #pragma warning restore CS1591
 #endif
+            /// <summary>A full name or a last name (case and accents ignored).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("name")]
             public string? Name { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("name")]
             public string Name { get; set; }
-            #pragma warning restore CS1591
 #endif
+            /// <summary>A phone number, in any usual notation (normalised before it is looked up).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("phone")]
             public string? Phone { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("phone")]
             public string Phone { get; set; }
-            #pragma warning restore CS1591
 #endif
         }
     }

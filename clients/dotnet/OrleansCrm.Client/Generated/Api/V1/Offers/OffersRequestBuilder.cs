@@ -19,7 +19,7 @@ namespace OrleansCrm.Client.Generated.Api.V1.Offers
     public partial class OffersRequestBuilder : BaseRequestBuilder
     {
         /// <summary>Gets an item from the OrleansCrm.Client.Generated.api.v1.offers.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The offer&apos;s id.</param>
         /// <returns>A <see cref="global::OrleansCrm.Client.Generated.Api.V1.Offers.Item.WithOfferItemRequestBuilder"/></returns>
         public global::OrleansCrm.Client.Generated.Api.V1.Offers.Item.WithOfferItemRequestBuilder this[string position]
         {

@@ -19,7 +19,7 @@ namespace OrleansCrm.Client.Generated.Api.V1.Rules
     public partial class RulesRequestBuilder : BaseRequestBuilder
     {
         /// <summary>Gets an item from the OrleansCrm.Client.Generated.api.v1.rules.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The rule&apos;s id.</param>
         /// <returns>A <see cref="global::OrleansCrm.Client.Generated.Api.V1.Rules.Item.WithRuleItemRequestBuilder"/></returns>
         public global::OrleansCrm.Client.Generated.Api.V1.Rules.Item.WithRuleItemRequestBuilder this[string position]
         {

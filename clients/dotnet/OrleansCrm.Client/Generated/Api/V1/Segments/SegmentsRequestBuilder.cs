@@ -25,7 +25,7 @@ namespace OrleansCrm.Client.Generated.Api.V1.Segments
             get => new global::OrleansCrm.Client.Generated.Api.V1.Segments.Preview.PreviewRequestBuilder(PathParameters, RequestAdapter);
         }
         /// <summary>Gets an item from the OrleansCrm.Client.Generated.api.v1.segments.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The segment&apos;s id: 1–128 letters, digits, `-`, `_`, `.`, `@` or `:`.</param>
         /// <returns>A <see cref="global::OrleansCrm.Client.Generated.Api.V1.Segments.Item.WithSegmentItemRequestBuilder"/></returns>
         public global::OrleansCrm.Client.Generated.Api.V1.Segments.Item.WithSegmentItemRequestBuilder this[string position]
         {

@@ -19,7 +19,7 @@ namespace OrleansCrm.Client.Generated.Api.V1.Users
     public partial class UsersRequestBuilder : BaseRequestBuilder
     {
         /// <summary>Gets an item from the OrleansCrm.Client.Generated.api.v1.users.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The user&apos;s login.</param>
         /// <returns>A <see cref="global::OrleansCrm.Client.Generated.Api.V1.Users.Item.WithLoginItemRequestBuilder"/></returns>
         public global::OrleansCrm.Client.Generated.Api.V1.Users.Item.WithLoginItemRequestBuilder this[string position]
         {

@@ -104,18 +104,15 @@ namespace OrleansCrm.Client.Generated.Api.V1.Capacity.Plan
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class PlanRequestBuilderPostQueryParameters 
         {
+            /// <summary>The day to plan, `yyyy-MM-dd` in the organisation&apos;s time zone (default: today).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("day")]
             public string? Day { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("day")]
             public string Day { get; set; }
-            #pragma warning restore CS1591
 #endif
         }
     }

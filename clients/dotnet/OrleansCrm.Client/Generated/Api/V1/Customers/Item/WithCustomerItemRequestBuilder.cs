@@ -213,18 +213,15 @@ namespace OrleansCrm.Client.Generated.Api.V1.Customers.Item
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class WithCustomerItemRequestBuilderGetQueryParameters 
         {
+            /// <summary>Only these members of the view, separated by `,` (`customerId` always comes); unknown names are a 400 naming `fields`. Members not asked for are not computed.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("fields")]
             public string? Fields { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("fields")]
             public string Fields { get; set; }
-            #pragma warning restore CS1591
 #endif
         }
     }

@@ -113,48 +113,38 @@ namespace OrleansCrm.Client.Generated.Api.V1.Imports.Customers
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class CustomersRequestBuilderPostQueryParameters 
         {
-            #pragma warning disable CS1591
+            /// <summary>The time the import&apos;s customer rows are recorded at (default: when the import starts); not part of the event ids, so a rerun changes nothing.</summary>
             [QueryParameter("asOf")]
             public DateTimeOffset? AsOf { get; set; }
-            #pragma warning restore CS1591
+            /// <summary>Extra columns kept as the customer&apos;s free attributes: `*` every unmapped one, or names separated by `;`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("attributes")]
             public string? Attributes { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("attributes")]
             public string Attributes { get; set; }
-            #pragma warning restore CS1591
 #endif
+            /// <summary>The import&apos;s id: the one given when it started, or the one its answer named.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("importId")]
             public string? ImportId { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("importId")]
             public string ImportId { get; set; }
-            #pragma warning restore CS1591
 #endif
+            /// <summary>Which column holds each field: `field=column` pairs separated by `,` (a field not named is read from the column of its own name, case ignored).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("mapping")]
             public string? Mapping { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("mapping")]
             public string Mapping { get; set; }
-            #pragma warning restore CS1591
 #endif
         }
     }

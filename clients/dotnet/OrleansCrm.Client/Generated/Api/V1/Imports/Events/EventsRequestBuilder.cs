@@ -113,52 +113,41 @@ namespace OrleansCrm.Client.Generated.Api.V1.Imports.Events
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class EventsRequestBuilderPostQueryParameters 
         {
-            #pragma warning disable CS1591
+            /// <summary>The time the import&apos;s customer rows are recorded at (default: when the import starts); not part of the event ids, so a rerun changes nothing.</summary>
             [QueryParameter("asOf")]
             public DateTimeOffset? AsOf { get; set; }
-            #pragma warning restore CS1591
-            #pragma warning disable CS1591
+            /// <summary>`true`: rows of customers that do not exist create them; otherwise such rows are rejected with their line.</summary>
             [QueryParameter("createCustomers")]
             public bool? CreateCustomers { get; set; }
-            #pragma warning restore CS1591
+            /// <summary>The import&apos;s id: the one given when it started, or the one its answer named.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("importId")]
             public string? ImportId { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("importId")]
             public string ImportId { get; set; }
-            #pragma warning restore CS1591
 #endif
+            /// <summary>Which column holds each field: `field=column` pairs separated by `,` (a field not named is read from the column of its own name, case ignored).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("mapping")]
             public string? Mapping { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("mapping")]
             public string Mapping { get; set; }
-            #pragma warning restore CS1591
 #endif
+            /// <summary>Not taken: each row gives its own type (a value is a 400 naming `type`).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("type")]
             public string? Type { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("type")]
             public string Type { get; set; }
-            #pragma warning restore CS1591
 #endif
         }
     }

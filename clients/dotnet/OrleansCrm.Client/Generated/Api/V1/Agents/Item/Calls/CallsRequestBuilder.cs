@@ -19,7 +19,7 @@ namespace OrleansCrm.Client.Generated.Api.V1.Agents.Item.Calls
     public partial class CallsRequestBuilder : BaseRequestBuilder
     {
         /// <summary>Gets an item from the OrleansCrm.Client.Generated.api.v1.agents.item.calls.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The call&apos;s sequence on the agent&apos;s list.</param>
         /// <returns>A <see cref="global::OrleansCrm.Client.Generated.Api.V1.Agents.Item.Calls.Item.WithSequenceItemRequestBuilder"/></returns>
         public global::OrleansCrm.Client.Generated.Api.V1.Agents.Item.Calls.Item.WithSequenceItemRequestBuilder this[long position]
         {
@@ -115,18 +115,15 @@ namespace OrleansCrm.Client.Generated.Api.V1.Agents.Item.Calls
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class CallsRequestBuilderGetQueryParameters 
         {
+            /// <summary>The day, `yyyy-MM-dd` in the organisation&apos;s time zone (default: today).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("day")]
             public string? Day { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("day")]
             public string Day { get; set; }
-            #pragma warning restore CS1591
 #endif
         }
     }

@@ -115,10 +115,9 @@ namespace OrleansCrm.Client.Generated.Api.V1.Customers.Item.Events
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class EventsRequestBuilderPostQueryParameters 
         {
-            #pragma warning disable CS1591
+            /// <summary>`true`: an unknown customer is created by its first event instead of answering 404 (batches: instead of refusing the batch).</summary>
             [QueryParameter("createIfMissing")]
             public bool? CreateIfMissing { get; set; }
-            #pragma warning restore CS1591
         }
     }
 }

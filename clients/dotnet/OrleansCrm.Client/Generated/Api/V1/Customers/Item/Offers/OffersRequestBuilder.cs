@@ -16,7 +16,7 @@ namespace OrleansCrm.Client.Generated.Api.V1.Customers.Item.Offers
     public partial class OffersRequestBuilder : BaseRequestBuilder
     {
         /// <summary>Gets an item from the OrleansCrm.Client.Generated.api.v1.customers.item.offers.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The offer&apos;s id.</param>
         /// <returns>A <see cref="global::OrleansCrm.Client.Generated.Api.V1.Customers.Item.Offers.Item.WithOfferItemRequestBuilder"/></returns>
         public global::OrleansCrm.Client.Generated.Api.V1.Customers.Item.Offers.Item.WithOfferItemRequestBuilder this[string position]
         {

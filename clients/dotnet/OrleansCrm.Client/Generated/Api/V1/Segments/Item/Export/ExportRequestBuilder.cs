@@ -102,10 +102,9 @@ namespace OrleansCrm.Client.Generated.Api.V1.Segments.Item.Export
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class ExportRequestBuilderGetQueryParameters 
         {
-            #pragma warning disable CS1591
+            /// <summary>`true`: each row also carries names, e-mail, phone and region.</summary>
             [QueryParameter("profile")]
             public bool? Profile { get; set; }
-            #pragma warning restore CS1591
         }
     }
 }

@@ -102,10 +102,9 @@ namespace OrleansCrm.Client.Generated.Api.V1.Segments.Item.Statistics
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class StatisticsRequestBuilderGetQueryParameters 
         {
-            #pragma warning disable CS1591
+            /// <summary>How many members the statistics read (1–10000, default 1000).</summary>
             [QueryParameter("sample")]
             public int? Sample { get; set; }
-            #pragma warning restore CS1591
         }
     }
 }
