@@ -36,6 +36,8 @@ public sealed class FuzzTests(EmbeddedCrmFixture crm, ITestOutputHelper output)
         ("POST", "/api/v1/events?createIfMissing=true", "{\"eventId\":\"b1\",\"customerId\":\"{id}\",\"type\":\"deposit\",\"occurredAt\":\"2026-01-01T00:00:00Z\",\"data\":{\"amount\":100}}\n{\"eventId\":\"b2\",\"customerId\":\"{id}\",\"type\":\"web.visit\",\"occurredAt\":\"2026-01-01T00:00:00Z\",\"channel\":\"web\"}\n", "application/x-ndjson", true),
         ("POST", "/api/v1/imports/customers", "customerId,firstName,email\n{id},Ada,ada@example.com\n", "text/csv", true),
         ("POST", "/api/v1/imports/events?createCustomers=true", "{\"customerId\":\"{id}\",\"eventId\":\"i1\",\"type\":\"purchase\",\"occurredAt\":\"2026-01-01T00:00:00Z\",\"data\":{\"amount\":1}}\n", "application/x-ndjson", true),
+        ("POST", "/api/v1/imports/transactions?createCustomers=true&mapping=customerId=cid,occurredAt=at,amount=amt", "cid,at,amt\n{id},2026-01-01T00:00:00Z,5\n", "text/csv", true),
+        ("POST", "/api/v1/imports/{id}", "customerId\n{id}\n", "text/csv", false),
         ("POST", "/api/v1/customers/{id}/merge", """{"otherCustomerId":"fz-other"}""", "application/json", false),
         ("POST", "/api/v1/customers/{id}/offers/o1/outcome", """{"outcome":"accepted","channel":"phone","agent":"a1"}""", "application/json", false),
         ("POST", "/api/v1/customers/{id}/erase", """{"reason":"request"}""", "application/json", false),
