@@ -19,15 +19,20 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IClusterClient c
     public const int MaxKeyLength = 200;
     public const int MaxKeptBody = 1024 * 1024;
 
-    /// <summary>Whether this middleware keeps the answer of <paramref name="request"/>: a POST to an API endpoint under
-    /// /api/v1 with an Idempotency-Key, except signing in (its answer is a credential, which must not rest in grain
-    /// state). Routing's own refusals (415, 405: an endpoint without a name) are not kept, so a corrected retry runs.</summary>
+    /// <summary>Whether this middleware keeps the answer of <paramref name="request"/>: a request it applies to
+    /// (<see cref="AppliesTo"/>) that carries an Idempotency-Key and reached an API endpoint. Routing's own refusals
+    /// (415, 405: an endpoint without a name) are not kept, so a corrected retry runs.</summary>
     public static bool Keeps(HttpRequest request) =>
-        HttpMethods.IsPost(request.Method)
-        && request.HttpContext.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>() is not null
-        && request.Path.StartsWithSegments("/api/v1", StringComparison.OrdinalIgnoreCase)
-        && !request.Path.StartsWithSegments("/api/v1/auth", StringComparison.OrdinalIgnoreCase)
-        && request.Headers.ContainsKey(Header);
+        request.Headers.ContainsKey(Header)
+        && AppliesTo(request.Method, request.Path)
+        && request.HttpContext.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>() is not null;
+
+    /// <summary>The requests whose answers are kept under a key (and so the operations the contract gives the header):
+    /// POSTs under /api/v1, except signing in (its answer is a credential, which must not rest in grain state).</summary>
+    public static bool AppliesTo(string method, PathString path) =>
+        HttpMethods.IsPost(method)
+        && path.StartsWithSegments("/api/v1", StringComparison.OrdinalIgnoreCase)
+        && !path.StartsWithSegments("/api/v1/auth", StringComparison.OrdinalIgnoreCase);
 
     public async Task InvokeAsync(HttpContext context)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
@@ -94,6 +95,8 @@ public static class OpenApiContract
         var name = operation.OperationId;
         var method = context.Description.HttpMethod ?? "GET";
         var path = context.Description.RelativePath ?? "";
+        var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+        var described = metadata.OfType<DescribedBody>().FirstOrDefault();
         var anonymous = name is not null && Anonymous.Contains(name);
         var policy = name is null ? null : EndpointPolicies.Table.GetValueOrDefault(name);
 
@@ -102,15 +105,12 @@ public static class OpenApiContract
             : [.. new[] { ApiKeyScheme, ApiKeyAuthorizationScheme, BearerScheme, SessionScheme }
                 .Select(s => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(s, document)] = [] })];
 
-        var access = anonymous
-            ? "**Access.** Needs no credentials. After 5 failed sign-ins in a row a login is locked for 30 s, doubling up to 15 minutes, "
-                + "and an address that failed 30 times within 5 minutes waits out the window: both answer 429 with `Retry-After`, without checking the password."
-            : policy is null ? null : Access(policy);
+        var access = anonymous ? SignInAccess : policy is null ? null : Access(policy);
         operation.Description = string.Join("\n\n", new[] { operation.Description, access }.Where(s => !string.IsNullOrWhiteSpace(s)));
 
         OpenApiParameters.Describe(operation);
         var post = HttpMethods.IsPost(method);
-        var keepsAnswers = post && !path.StartsWith("api/v1/auth", StringComparison.OrdinalIgnoreCase);
+        var keepsAnswers = IdempotencyMiddleware.AppliesTo(method, "/" + path);
         if (keepsAnswers)
         {
             (operation.Parameters ??= []).Add(KeyParameter(
@@ -127,7 +127,7 @@ public static class OpenApiContract
         }
 
         // A body the endpoint reads itself, checking its Content-Type on its own (DescribedBody).
-        if (operation.RequestBody is null && context.Description.ActionDescriptor.EndpointMetadata.OfType<DescribedBody>().FirstOrDefault() is { } described)
+        if (operation.RequestBody is null && described is not null)
         {
             operation.RequestBody = new OpenApiRequestBody
             {
@@ -153,7 +153,6 @@ public static class OpenApiContract
 
         // 415 comes from routing, for an endpoint that declares the media types it accepts (a bound JSON body, or
         // Accepts); one that reads the request itself (DescribedBody) checks the Content-Type on its own: 400 naming it.
-        var metadata = context.Description.ActionDescriptor.EndpointMetadata;
         var bound = metadata.OfType<IAcceptsMetadata>().Any();
         var local = metadata.OfType<AnsweredByTheGateway>().Any();
         var codes = new List<string>();
@@ -175,7 +174,7 @@ public static class OpenApiContract
             codes.Add("409");
         }
 
-        if (operation.RequestBody is not null && metadata.OfType<DescribedBody>().FirstOrDefault() is not { Unbounded: true })
+        if (operation.RequestBody is not null && described is not { Unbounded: true })
         {
             codes.Add("413");
         }
@@ -211,7 +210,7 @@ public static class OpenApiContract
         }
 
         // Problem answers an endpoint declared itself (ProducesProblem) take the same schema.
-        foreach (var (code, declared) in operation.Responses.ToList())
+        foreach (var code in operation.Responses.Keys.ToList())
         {
             if (code[0] is '4' or '5' && !codes.Contains(code) && ProblemDescriptions.ContainsKey(code))
             {
@@ -221,6 +220,12 @@ public static class OpenApiContract
 
         return Task.CompletedTask;
     }
+
+    /// <summary>The access paragraph of signing in, from the limits the sign-in guards apply.</summary>
+    private static readonly string SignInAccess = string.Create(CultureInfo.InvariantCulture,
+        $"**Access.** Needs no credentials. After {SignInGuard.FreeFailures} failed sign-ins in a row a login is locked for {SignInGuard.FirstLock.TotalSeconds:0} s, "
+        + $"doubling up to {SignInGuard.LongestLock.TotalMinutes:0} minutes, and an address that failed {SignInThrottle.FreeFailures} times within "
+        + $"{SignInThrottle.Window.TotalMinutes:0} minutes waits out the window: both answer 429 with `Retry-After`, without checking the password.");
 
     private static OpenApiParameter KeyParameter(string description, int maxLength) => new()
     {

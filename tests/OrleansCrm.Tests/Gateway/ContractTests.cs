@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -321,21 +320,9 @@ public sealed class ContractTests(EmbeddedCrmFixture crm)
         return $"first difference at line {line}";
     }
 
-    private static async Task<(int Exit, string Output, string Errors)> RunAsync(string file, string folder, string[] arguments)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
+    /// <summary>The generator runs offline (no update check) and prints no hints.</summary>
+    private static readonly Dictionary<string, string> Quiet = new() { ["KIOTA_OFFLINE_ENABLED"] = "true", ["KIOTA_TUTORIAL_ENABLED"] = "false" };
 
-        start.Environment["KIOTA_OFFLINE_ENABLED"] = "true";
-        start.Environment["KIOTA_TUTORIAL_ENABLED"] = "false";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await errors);
-    }
+    private static Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(string file, string folder, string[] arguments) =>
+        Commands.RunAsync(file, arguments, TimeSpan.FromMinutes(3), folder, Quiet);
 }

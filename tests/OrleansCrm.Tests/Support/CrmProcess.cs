@@ -72,24 +72,8 @@ public sealed class CrmProcess : IAsyncDisposable
     }
 
     /// <summary>Runs a command of the program to completion (e.g. <c>migrate</c>, or a start that must fail).</summary>
-    public static async Task<(int ExitCode, string StdOut, string StdErr)> RunToExitAsync(string dll, string configPath, TimeSpan timeout, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(dll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.ArgumentList.Add("--config");
-        start.ArgumentList.Add(configPath);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        await process.WaitForExitAsync(cts.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    public static Task<(int ExitCode, string StdOut, string StdErr)> RunToExitAsync(string dll, string configPath, TimeSpan timeout, params string[] args) =>
+        Commands.RunAsync("dotnet", [dll, .. args, "--config", configPath], timeout);
 
     public async Task WaitReadyAsync(HttpClient http, TimeSpan timeout)
     {
